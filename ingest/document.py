@@ -1,0 +1,37 @@
+"""What the parser hands the chunker: a post with its metadata and its body cut into sections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from index.records import PostMeta
+
+BlockKind = Literal["text", "code", "mermaid", "table", "faq"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a section's body, already cleaned to readable text."""
+
+    kind: BlockKind  # "text" paragraphs/lists/quotes; "code"/"mermaid" fenced blocks; "table"; "faq" Q&A
+    text: str  # clean text: no markdown syntax, no HTML, links reduced to their text
+    line: int  # 1-based line in the source file where the block starts
+
+
+@dataclass(frozen=True)
+class Section:
+    """The text under one heading, up to the next heading of any level."""
+
+    heading_path: tuple[str, ...]  # ("Architecture", "Cell routing"); () before the first heading
+    anchor: str  # Hugo auto id of the last heading ("cell-routing"); "" before the first heading
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class Post:
+    """A parsed source file: its public metadata, its sections, and whether it is a draft."""
+
+    meta: PostMeta
+    sections: tuple[Section, ...]
+    draft: bool

@@ -1,0 +1,21 @@
+"""Errors of the ingest stage; their text is shown to the user as is."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """The ingest as a whole cannot go on (missing content folder, index locked, ...)."""
+
+
+class PostError(Exception):
+    """One source file cannot be indexed; it is reported with its path and line and skipped."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
