@@ -1,0 +1,1 @@
+"""The `casebook` command: wires the ingest, index and service stages together."""

@@ -1,0 +1,79 @@
+"""Lexical search: BM25 over passages with bm25s, stemmed, so exact terms like `RZone` are never lost."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from index.records import Hit
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-case, stem and drop English stop words; the same rule for passages and queries."""
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+
+
+class LexicalSearch:
+    """A BM25 index over passage texts, scored in full so filters are a simple mask."""
+
+    def __init__(self, bm25: bm25s.BM25, count: int) -> None:
+        self._bm25 = bm25
+        self.count = count
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalSearch:
+        """Index the texts; row i of the corpus is passage id i."""
+        bm25 = bm25s.BM25()
+        if texts:
+            bm25.index(tokenize(texts), show_progress=False)
+        return cls(bm25, len(texts))
+
+    @classmethod
+    def load(cls, folder: Path, count: int) -> LexicalSearch:
+        """Read an index written by `save`."""
+        if count == 0:
+            return cls(bm25s.BM25(), 0)
+        return cls(bm25s.BM25.load(str(folder), show_progress=False), count)
+
+    def save(self, folder: Path) -> None:
+        """Write the index files into a folder."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.count:
+            self._bm25.save(str(folder), show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for the query (zeros when no query term is known)."""
+        if self.count == 0:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize([query])[0]
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+
+    def search(self, query: str, k: int, within: Collection[int] | None = None) -> list[Hit]:
+        """Return up to k passages with a positive BM25 score, best first."""
+        scores = self.scores(query)
+        if within is not None:
+            mask = np.zeros_like(scores, dtype=bool)
+            mask[np.fromiter(within, dtype=np.int64)] = True
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, int(np.count_nonzero(scores > 0)))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [Hit(int(i), float(scores[i])) for i in top]
+
+
+def term_stems(text: str) -> set[str]:
+    """The stems BM25 matches on, for highlighting the words a query matched."""
+    return set(tokenize([text])[0])
+
+
+def stem(word: str) -> str:
+    """The stem of one lower-cased word."""
+    return str(_STEMMER.stemWord(word.lower()))

@@ -1,0 +1,52 @@
+"""The manifest: what a published index version is, and what it must agree with to be opened."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.errors import IndexCorrupt, IndexMismatch
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Identity and shape of one index version, written last so a version without it is incomplete."""
+
+    version: str  # sortable id "20261125T123456Z-1a2b3c4d"
+    model: str  # the embedding model the vectors (and so the queries) use
+    dim: int
+    index_kind: str  # "flat" or "hnsw"
+    chunker: dict[str, Any]  # the settings that shaped the passages; a change forces a full rebuild
+    counts: dict[str, int]  # posts, passages, series, skipped
+    content_hash: str  # over every indexed post's path and content hash
+    built_at: str  # ISO 8601 UTC
+    seconds: float = 0.0
+    format_version: int = FORMAT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        """Write the manifest as indented JSON."""
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read and validate a manifest file."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise IndexCorrupt(f"{path}: manifest missing") from e
+        except (OSError, ValueError) as e:
+            raise IndexCorrupt(f"{path}: manifest unreadable: {e}") from e
+        if not isinstance(data, dict):
+            raise IndexCorrupt(f"{path}: manifest is not a JSON object")
+        found = data.get("format_version")
+        if found != FORMAT_VERSION:
+            raise IndexMismatch(f"{path}: index format {found!r}, this Casebook reads format {FORMAT_VERSION}")
+        try:
+            return cls(**data)
+        except TypeError as e:
+            raise IndexCorrupt(f"{path}: manifest fields: {e}") from e

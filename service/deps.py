@@ -1,0 +1,27 @@
+"""Named dependencies: the only way route handlers reach the app's state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from service.settings import ServiceSettings
+from service.state import Live
+
+
+def get_settings(request: Request) -> ServiceSettings:
+    """The settings the app was created with."""
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_live(request: Request) -> Live:
+    """The index version serving this request; 503 while none is loaded."""
+    live = request.app.state.holder.live
+    if live is None:
+        raise HTTPException(503, detail=request.app.state.holder.last_error or "index not loaded yet")
+    return live  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+LiveDep = Annotated[Live, Depends(get_live)]

@@ -1,0 +1,129 @@
+"""Query → ranked passages, posts and series: dense and BM25 retrieval fused, then rolled up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import Passage, PostMeta, SeriesMeta
+from service.catalog import Catalog, Filters
+
+CANDIDATES = 100  # per retriever; enough that fusion sees every passage either one ranks well
+RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al.; flattens the head of each list
+PASSAGES_PER_POST = 3
+KIND_WEIGHT = {"code": 0.8, "table": 0.95}  # code rarely answers a question in prose
+POST_DECAY = (1.0, 0.5, 0.25)  # a post's score: its best passage, plus some credit for more evidence
+SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts beat one stray mention
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    """A passage with its fused score and the two retrievers' raw scores."""
+
+    passage: Passage
+    score: float
+    dense: float  # cosine similarity, 0 when the dense retriever did not return it
+    lexical: float  # BM25 score, 0 when the lexical retriever did not return it
+
+
+@dataclass(frozen=True)
+class ScoredPost:
+    """A post ranked by its passages' evidence."""
+
+    post: PostMeta
+    score: float
+    passages: tuple[ScoredPassage, ...]
+
+
+@dataclass(frozen=True)
+class ScoredSeries:
+    """A series ranked by its matching posts; `posts` are those posts in reading order."""
+
+    series: SeriesMeta
+    score: float
+    posts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Everything one search returns, best first."""
+
+    passages: list[ScoredPassage]
+    posts: list[ScoredPost]
+    series: list[ScoredSeries]
+
+
+def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filters, k: int) -> Ranking:
+    """Run both retrievers within the filters, fuse them, and roll passages up into posts and series."""
+    version = catalog.version
+    allowed = catalog.allowed_passages(filters)
+    dense = version.vectors.search(query_vector, CANDIDATES, within=allowed)
+    lexical = version.lexical.search(query, CANDIDATES, within=allowed)
+    scored = fuse(version.passages, dense, lexical)
+    posts = rank_posts(version.posts, scored)
+    kept_posts = {p.post.path for p in posts}
+    passages = [s for p in posts for s in p.passages[:PASSAGES_PER_POST]]
+    passages.sort(key=lambda s: -s.score)
+    return Ranking(
+        passages=[s for s in passages if s.passage.post_path in kept_posts][:k],
+        posts=posts[:k],
+        series=rank_series(version.series, version.posts, posts)[:k],
+    )
+
+
+def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPassage]:
+    """Reciprocal-rank fusion of the two hit lists, weighted by passage kind."""
+    fused: defaultdict[int, float] = defaultdict(float)
+    cosine: dict[int, float] = {}
+    bm25: dict[int, float] = {}
+    for rank_, hit in enumerate(dense):
+        fused[hit.passage_id] += 1.0 / (RRF_K + rank_ + 1)
+        cosine[hit.passage_id] = hit.score
+    for rank_, hit in enumerate(lexical):
+        fused[hit.passage_id] += 1.0 / (RRF_K + rank_ + 1)
+        bm25[hit.passage_id] = hit.score
+    scored = [
+        ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
+        for i, s in fused.items()
+    ]
+    scored.sort(key=lambda s: -s.score)
+    return scored
+
+
+def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage]) -> list[ScoredPost]:
+    """Posts by their best passages; of a group of near-duplicate posts only the best one stays."""
+    by_post: defaultdict[str, list[ScoredPassage]] = defaultdict(list)
+    for s in scored:
+        by_post[s.passage.post_path].append(s)
+    ranked = sorted(
+        (ScoredPost(posts[path], sum(w * s.score for w, s in zip(POST_DECAY, hits, strict=False)), tuple(hits))
+         for path, hits in by_post.items()),
+        key=lambda p: -p.score,
+    )
+    seen: set[str] = set()
+    unique = []
+    for post in ranked:
+        group = post.post.duplicate_of or post.post.path
+        if group not in seen:
+            seen.add(group)
+            unique.append(post)
+    return unique
+
+
+def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
+    """Series by the evidence of their posts (hubs count for their own series)."""
+    by_series: defaultdict[str, list[ScoredPost]] = defaultdict(list)
+    for post in ranked:
+        for slug in post.post.series:
+            if slug in series:
+                by_series[slug].append(post)
+    result = []
+    for slug, members in by_series.items():
+        score = sum(w * p.score for w, p in zip(SERIES_DECAY, members, strict=False))
+        matched = {p.post.path for p in members}
+        order = [p for p in series[slug].posts if p in matched]
+        result.append(ScoredSeries(series[slug], score, tuple(order)))
+    result.sort(key=lambda s: -s.score)
+    return result

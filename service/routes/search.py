@@ -1,0 +1,45 @@
+"""GET /api/search."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from service.catalog import Filters
+from service.deps import LiveDep, SettingsDep
+from service.schemas import SearchResponse
+from service.search import run_search
+from service.settings import ServiceSettings
+
+router = APIRouter(tags=["search"])
+
+
+def clean_query(q: str, settings: ServiceSettings) -> str:
+    """Collapse control characters and whitespace; refuse empty or over-long queries with a 422."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in q).split())
+    if not text:
+        raise HTTPException(422, detail="q must not be empty")
+    if len(text) > settings.max_query_chars:
+        raise HTTPException(422, detail=f"q is {len(text)} characters; the limit is {settings.max_query_chars}")
+    return text
+
+
+@router.get("/api/search", response_model=SearchResponse)
+def search(
+    live: LiveDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(description="the question or keywords", max_length=10_000)] = "",
+    k: Annotated[int | None, Query(ge=1, le=50, description="how many passages and posts (1..50)")] = None,
+    series: Annotated[str | None, Query(description="only posts of this series (slug)", max_length=200)] = None,
+    section: Annotated[str | None, Query(description="only this section: posts, series, radar, ...",
+                                         max_length=200)] = None,
+    tag: Annotated[str | None, Query(description="only posts with this tag", max_length=200)] = None,
+    since: Annotated[date | None, Query(description="only posts dated on or after (YYYY-MM-DD)")] = None,
+    until: Annotated[date | None, Query(description="only posts dated on or before (YYYY-MM-DD)")] = None,
+) -> SearchResponse:
+    """Rank passages, posts and series for a natural-language query."""
+    filters = Filters(series or None, section or None, tag or None,
+                      since.isoformat() if since else None, until.isoformat() if until else None)
+    return run_search(live, clean_query(q, settings), filters, k or settings.default_k)

@@ -1,0 +1,115 @@
+"""Response models: the public JSON contract, kept apart from the internal records."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PassageOut(BaseModel):
+    """One ranked passage with a deep link to its heading."""
+
+    rank: int = Field(description="1-based position in this result list")
+    score: float = Field(description="fused relevance score; higher is better, comparable within one query")
+    path: str = Field(description="source path of the post, relative to the content folder")
+    title: str = Field(description="post title")
+    url: str = Field(description="public URL of the post with #heading-id of the passage's section")
+    heading: str = Field(description="heading path of the section, 'H2 > H3'; empty before the first heading")
+    series: list[str] = Field(description="slugs of the series the post belongs to")
+    text: str = Field(description="passage text, plain (not HTML)")
+    snippet: str = Field(description="HTML-escaped excerpt with matched words in <mark>")
+
+
+class PostOut(BaseModel):
+    """A post ranked by its passages."""
+
+    path: str = Field(description="source path relative to the content folder")
+    title: str
+    url: str = Field(description="public URL of the post")
+    series: list[str]
+    score: float
+    date: str | None = Field(description="publication date, YYYY-MM-DD")
+    section: str = Field(default="", description="first folder under content/: posts, series, radar, ...")
+
+
+class SeriesOut(BaseModel):
+    """A series ranked by its matching posts."""
+
+    slug: str
+    title: str
+    url: str
+    score: float
+    posts: list[str] = Field(description="paths of the series' matching posts, in reading order")
+
+
+class SearchResponse(BaseModel):
+    """Result of /api/search."""
+
+    query: str
+    took_ms: float = Field(description="server time spent on this request, in milliseconds")
+    passages: list[PassageOut]
+    posts: list[PostOut]
+    series: list[SeriesOut]
+
+
+class SeriesPostOut(BaseModel):
+    """A part of a series."""
+
+    path: str
+    title: str
+    url: str
+    date: str | None = None
+
+
+class SeriesDetail(BaseModel):
+    """A series with its description and posts in reading order."""
+
+    slug: str
+    title: str
+    url: str
+    description: str
+    posts: list[SeriesPostOut]
+
+
+class SeriesList(BaseModel):
+    """Result of /api/series."""
+
+    series: list[SeriesDetail]
+    count: int
+
+
+class HeadingOut(BaseModel):
+    """A section of a post that holds passages."""
+
+    heading: str
+    anchor: str
+    url: str
+    passages: int
+
+
+class PostDetail(BaseModel):
+    """Result of /api/posts/{path}."""
+
+    path: str
+    title: str
+    url: str
+    section: str
+    series: list[str]
+    tags: list[str]
+    categories: list[str]
+    date: str | None
+    lastmod: str | None
+    description: str
+    aliases: list[str]
+    duplicate_of: str | None = Field(description="the post this one nearly copies, if any")
+    headings: list[HeadingOut]
+
+
+class ReadyOut(BaseModel):
+    """Result of /readyz."""
+
+    ready: bool
+    version: str | None = None
+    model: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    built_at: str | None = None
+    detail: str | None = None
