@@ -43,8 +43,9 @@ def find_near_duplicates(posts: Iterable[Post], min_containment: float = 0.8) ->
     Containment, not Jaccard: a monthly digest holding a daily entry, or a copy with a few edits,
     shares most of the smaller post's 8-word runs. Groups are closed transitively.
     """
+    posts = list(posts)
     shingles = {post.meta.path: _shingles(post) for post in posts}
-    sections = {post.meta.path: post.meta.section for post in posts}
+    metas = {post.meta.path: post.meta for post in posts}
     holders: defaultdict[int, list[str]] = defaultdict(list)
     for path, marks in shingles.items():
         for mark in marks:
@@ -71,8 +72,8 @@ def find_near_duplicates(posts: Iterable[Post], min_containment: float = 0.8) ->
     for members in groups.values():
         if len(members) < 2:
             continue
-        # The representative: a post outside research/ notes, then the longest, then by path.
-        keeper = min(members, key=lambda p: (sections[p] == "research", -len(shingles[p]), p))
+        # The representative: a post outside research/ notes, then the original (oldest), then the shortest path.
+        keeper = min(members, key=lambda p: (metas[p].section == "research", metas[p].date or "9999", len(p), p))
         duplicate_of.update({p: keeper for p in members if p != keeper})
     return duplicate_of
 

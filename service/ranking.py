@@ -16,6 +16,9 @@ PASSAGES_PER_POST = 3
 KIND_WEIGHT = {"code": 0.8, "table": 0.95}  # code rarely answers a question in prose
 POST_DECAY = (1.0, 0.5, 0.25)  # a post's score: its best passage, plus some credit for more evidence
 SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts beat one stray mention
+# A post's weight in its series' score falls with its rank, not its raw score: fused scores are too
+# flat for a sum of them to tell many weak parts from a few strong ones.
+RANK_DECAY = 0.7
 
 
 @dataclass(frozen=True)
@@ -114,15 +117,15 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage]) -> list[
 
 def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
     """Series by the evidence of their posts (hubs count for their own series)."""
-    by_series: defaultdict[str, list[ScoredPost]] = defaultdict(list)
-    for post in ranked:
+    by_series: defaultdict[str, list[tuple[int, ScoredPost]]] = defaultdict(list)
+    for position, post in enumerate(ranked):
         for slug in post.post.series:
             if slug in series:
-                by_series[slug].append(post)
+                by_series[slug].append((position, post))
     result = []
     for slug, members in by_series.items():
-        score = sum(w * p.score for w, p in zip(SERIES_DECAY, members, strict=False))
-        matched = {p.post.path for p in members}
+        score = sum(w * RANK_DECAY**position for w, (position, _) in zip(SERIES_DECAY, members, strict=False))
+        matched = {p.post.path for _, p in members}
         order = [p for p in series[slug].posts if p in matched]
         result.append(ScoredSeries(series[slug], score, tuple(order)))
     result.sort(key=lambda s: -s.score)

@@ -1,0 +1,52 @@
+# One line per task; every target goes through the project's own entry points.
+PY ?= .venv/bin/python
+VENV_STAMP := .venv/.installed
+INDEX ?= var/index
+REAL_INDEX ?= var/real-index
+SHARED ?= ../shared
+
+.PHONY: install run ingest serve search test test-slow lint eval bench clean
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(VENV_STAMP)
+
+install: $(VENV_STAMP)  ## create .venv and install Casebook with its pinned dependencies
+
+ingest: install  ## build (or incrementally update) the index of content/
+	$(PY) -m casebook ingest --content content --index $(INDEX)
+
+serve: install  ## serve the index on http://127.0.0.1:8000
+	$(PY) -m casebook serve --index $(INDEX) --port 8000
+
+run: ingest  ## install, ingest content/ and serve the search page
+	@echo "Casebook: open http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(PY) -m casebook serve --index $(INDEX) --port 8000
+
+search: install  ## make search Q="how does Alipay handle Double 11"
+	$(PY) -m casebook search "$(Q)" --index $(INDEX)
+
+test: install  ## the whole test suite, browser test included (installs Chromium and playwright-core)
+	bash tests/browser/install.sh
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: install  ## real-blog checks over ../shared (skip when absent)
+	$(PY) -m pytest -m slow -q
+
+lint: install
+	$(PY) -m ruff check ingest index service casebook tests bench
+	$(PY) -m mypy
+
+eval: install  ## quality on the real blog's judged questions (skips without ../shared)
+	@if [ -d $(SHARED)/site/content ]; then \
+	  $(PY) -m casebook ingest --site $(SHARED)/site --index $(REAL_INDEX) -q && \
+	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines; \
+	else echo "make eval: $(SHARED)/site is not here; skipping"; fi
+
+bench: install  ## speed and memory figures on the real blog (skips without ../shared)
+	$(PY) -m bench
+
+clean:
+	rm -rf var .pytest_cache tests/.artifacts

@@ -1,0 +1,182 @@
+// Drives the Casebook search page in headless Debian Chromium the way a reader would.
+//
+//   node page.spec.mjs BASE_URL OUT_DIR [--query "idempotency keys for payment retries"]
+//
+// Prints one JSON summary on stdout ({ok, checks: [{name, ok, detail}], ...}), writes
+// screenshots into OUT_DIR, and exits 1 when any check fails (2 when the run itself broke).
+// Run by tests/test_page_browser.py; install with tests/browser/install.sh.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CASEBOOK_CHROMIUM || "/usr/bin/chromium";
+const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const XSS_QUERY = "Escaping untrusted HTML";
+const XSS_TEXT = "<script>alert(1)</script>";
+const WAIT_MS = 20000;
+
+function parseArgs(argv) {
+  const positional = [];
+  let query = "idempotency keys for payment retries"; // answered by the Lighthouse series in tests/posts
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--query") query = argv[++i];
+    else positional.push(argv[i]);
+  }
+  if (positional.length !== 2) {
+    console.error("usage: node page.spec.mjs BASE_URL OUT_DIR [--query TEXT]");
+    process.exit(2);
+  }
+  return { base: positional[0].replace(/\/+$/, ""), outDir: resolve(positional[1]), query };
+}
+
+const checks = [];
+function check(name, ok, detail = "") {
+  checks.push({ name, ok: Boolean(ok), detail: String(detail) });
+}
+
+/** Clear the box and type the query key by key, then wait until results for it are on screen. */
+async function typeQuery(page, text, states = ["results"]) {
+  const input = page.locator(".casebook .cb-input");
+  await input.click();
+  await input.fill("");
+  await input.pressSequentially(text, { delay: 35 });
+  await page.waitForFunction(
+    ([q, wanted]) => {
+      const root = document.querySelector(".casebook");
+      return root && root.dataset.query === q && wanted.includes(root.dataset.state)
+        && !root.classList.contains("cb-is-loading");
+    },
+    [text.trim(), states],
+    { timeout: WAIT_MS },
+  );
+}
+
+async function run({ base, outDir, query }) {
+  mkdirSync(outDir, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const dialogs = [];
+  const pageErrors = [];
+  const screenshots = [];
+  const counts = {};
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+
+    await page.goto(base + "/", { waitUntil: "domcontentloaded" });
+    await page.locator(".casebook .cb-input").waitFor({ timeout: WAIT_MS });
+    check("search_box_mounted", true, "casebook.js mounted the box into #casebook-search");
+
+    // 1. A reader types a query and results appear.
+    await typeQuery(page, query);
+    counts.posts = await page.locator(".cb-post").count();
+    counts.passages = await page.locator(".cb-passage").count();
+    check("has_post_groups", counts.posts >= 1, `${counts.posts} post groups`);
+    check("has_passages", counts.passages >= 1, `${counts.passages} passages`);
+    check("query_in_url", new URL(page.url()).searchParams.get("q") === query, page.url());
+
+    // 2. Every passage heading is a deep link; only pre-heading passages may lack a "#".
+    const links = await page.locator("a.cb-passage-link").evaluateAll((as) =>
+      as.map((a) => ({ href: a.href, intro: a.dataset.anchor === "none" })));
+    const badLinks = links.filter((l) => !/^https?:\/\//.test(l.href) || (!l.intro && !l.href.includes("#")));
+    check("passage_links_are_deep_links", links.length >= 1 && badLinks.length === 0,
+      badLinks.length ? JSON.stringify(badLinks.slice(0, 3)) : `${links.length} links`);
+
+    // 3. The series panel shows the matching series with its parts.
+    counts.series = await page.locator(".cb-series-card").count();
+    const parts = await page.locator(".cb-series .cb-part").count();
+    const seriesVisible = await page.locator(".cb-series").isVisible();
+    check("series_panel_shows", seriesVisible && counts.series >= 1 && parts >= 1,
+      `${counts.series} series, ${parts} parts`);
+
+    await page.screenshot({ path: join(outDir, "page-desktop.png"), fullPage: true });
+    screenshots.push("page-desktop.png");
+
+    // 4. Keyboard: ArrowDown from the box focuses the first result link, ArrowUp returns.
+    await page.locator(".casebook .cb-input").focus();
+    await page.keyboard.press("ArrowDown");
+    const focus = await page.evaluate(() => {
+      const first = document.querySelector(".casebook .cb-results a.cb-nav, .casebook .cb-answer a.cb-nav");
+      const nav = [...document.querySelectorAll(".casebook a.cb-nav")].filter((a) => a.offsetParent);
+      return { onFirst: document.activeElement === nav[0], first: first && first.textContent,
+        active: document.activeElement && document.activeElement.textContent };
+    });
+    check("arrow_down_focuses_first_result", focus.onFirst, `focused: ${focus.active}`);
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowUp");
+    await page.keyboard.press("ArrowUp");
+    const backInBox = await page.evaluate(() => document.activeElement.classList.contains("cb-input"));
+    check("arrow_up_returns_to_box", backInBox);
+
+    // 5. "/" focuses the box from anywhere; Escape clears it.
+    await page.locator(".page-title, body").first().click();
+    await page.keyboard.press("/");
+    const slash = await page.evaluate(() => document.activeElement.classList.contains("cb-input"));
+    check("slash_focuses_box", slash);
+    await page.keyboard.press("Escape");
+    const cleared = await page.evaluate(() => ({
+      value: document.querySelector(".casebook .cb-input").value,
+      state: document.querySelector(".casebook").dataset.state,
+    }));
+    check("escape_clears", cleared.value === "" && cleared.state === "idle", JSON.stringify(cleared));
+
+    // 6. A post containing <script> is shown as text: no dialog, the literal text visible.
+    // The API's own JSON is kept too, so a failure says whether the page or the index lost the text.
+    let apiHasLiteral = false;
+    const onResponse = async (r) => {
+      if (!r.url().includes("/api/search") || new URL(r.url()).searchParams.get("q") !== XSS_QUERY) return;
+      try { apiHasLiteral = JSON.stringify(await r.json()).includes(XSS_TEXT); } catch (_) { /* aborted */ }
+    };
+    page.on("response", onResponse);
+    await typeQuery(page, XSS_QUERY);
+    await page.waitForTimeout(300); // give any injected script a chance to run
+    const xss = await page.evaluate((literal) => {
+      const root = document.querySelector(".casebook");
+      const visible = [...root.querySelectorAll(".cb-results *, .cb-series *, .cb-answer *")]
+        .some((n) => n.offsetParent !== null && n.textContent.includes(literal));
+      return { visible, scripts: root.querySelectorAll("script, img, iframe").length };
+    }, XSS_TEXT);
+    page.off("response", onResponse);
+    check("script_text_shown_literally", xss.visible, `literal ${XSS_TEXT} visible on the page: ${xss.visible}; `
+      + `present in the /api/search JSON: ${apiHasLiteral}${apiHasLiteral ? "" : " (the index lost it, not the page)"}`);
+    check("no_injected_elements", xss.scripts === 0, `${xss.scripts} script/img/iframe elements in results`);
+    await page.screenshot({ path: join(outDir, "page-escaping.png"), fullPage: true });
+    screenshots.push("page-escaping.png");
+
+    // 7. A server 4xx shows its detail message.
+    await page.locator(".casebook .cb-input").fill("x".repeat(501));
+    await page.waitForFunction(() => document.querySelector(".casebook").dataset.state === "error",
+      null, { timeout: WAIT_MS });
+    const detail = await page.locator(".cb-error-detail").textContent();
+    check("error_shows_detail", detail && detail.trim().length > 0, detail);
+
+    // 8. Phone width: the same query, no horizontal scrolling.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await typeQuery(page, query);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check("fits_phone_width", overflow <= 0, `horizontal overflow ${overflow}px at 390px`);
+    await page.screenshot({ path: join(outDir, "page-phone.png"), fullPage: true });
+    screenshots.push("page-phone.png");
+
+    check("no_dialogs", dialogs.length === 0, dialogs.join(" | "));
+    check("no_page_errors", pageErrors.length === 0, pageErrors.join(" | "));
+  } finally {
+    await browser.close();
+  }
+  return { counts, screenshots, dialogs, pageErrors };
+}
+
+const args = parseArgs(process.argv.slice(2));
+let extra = {};
+let crashed = null;
+try {
+  extra = await run(args);
+} catch (err) {
+  crashed = String((err && err.stack) || err);
+}
+const ok = !crashed && checks.length > 0 && checks.every((c) => c.ok);
+const summary = { ok, base_url: args.base, query: args.query, out_dir: args.outDir, checks, ...extra, error: crashed };
+console.log(JSON.stringify(summary, null, 2));
+process.exit(crashed ? 2 : ok ? 0 : 1);

@@ -1,0 +1,91 @@
+"""Session fixtures: the real offline model, a tiny index built from tests/posts, and the app over it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from index import DEFAULT_MODEL, Embedder, load_embedder
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.settings import IngestSettings
+from service.app import create_app
+from service.settings import ServiceSettings
+
+FIXTURE_POSTS = Path(__file__).parent / "posts"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The offline MiniLM, loaded once for the whole session."""
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, IngestReport]:
+    """Run the real ingest over tests/posts once; tests must not modify this folder (copy it instead)."""
+    index_dir = tmp_path_factory.mktemp("index")
+    report = run_ingest(IngestSettings(content_dir=FIXTURE_POSTS, index_dir=index_dir), embedder=embedder)
+    return index_dir, report
+
+
+@pytest.fixture(scope="session")
+def index_dir(built_index: tuple[Path, IngestReport]) -> Path:
+    """The fixture index folder (read-only for tests)."""
+    return built_index[0]
+
+
+@pytest.fixture
+def index_copy(index_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the fixture index, for tests that publish, corrupt or roll back."""
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def service_settings(index_dir: Path) -> ServiceSettings:
+    """Service settings over the fixture index."""
+    return ServiceSettings(index_dir=index_dir, reload_seconds=0.2)
+
+
+@pytest.fixture(scope="session")
+def client(service_settings: ServiceSettings) -> Iterator[TestClient]:
+    """An HTTP client over the app, with its lifespan run (index loaded)."""
+    with TestClient(create_app(service_settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def live_server(service_settings: ServiceSettings) -> Iterator[str]:
+    """A real uvicorn server on a free 127.0.0.1 port, for the browser and load tests."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(service_settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def shared_site() -> Path:
+    """The real blog in ../shared/site; skips when it is absent (a user's clone)."""
+    site = SHARED / "site"
+    if not (site / "content").is_dir():
+        pytest.skip("../shared/site is not here (real-blog checks run only beside the shared data)")
+    return site

@@ -1,0 +1,118 @@
+"""Ingest end to end on the fixture site: what is indexed, what is skipped and why, and re-runs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import open_index
+from ingest.check import check_index
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.settings import IngestSettings
+from tests.conftest import FIXTURE_POSTS
+
+
+def test_broken_post_is_reported_with_path_and_line_and_the_rest_indexed(built_index):
+    index_dir, report = built_index
+    assert [str(e) for e in report.skipped] == [
+        f"{FIXTURE_POSTS}/posts/broken-front-matter.md:3: front matter: did not find expected key"
+    ]
+    assert report.posts == 12
+    assert "posts/broken-front-matter.md" not in open_index(index_dir).posts
+
+
+def test_drafts_and_non_markdown_files_are_not_indexed(index_dir):
+    version = open_index(index_dir)
+    assert "posts/draft-quarterly-roadmap.md" not in version.posts
+    assert not [p for p in version.passages if "MARMALADE" in p.text or "PLAINTEXT-ONLY-NOTE" in p.text]
+
+
+def test_boilerplate_sentence_is_kept_out_of_every_passage(built_index):
+    index_dir, report = built_index
+    assert report.boilerplate_sentences == 1
+    assert not [p for p in open_index(index_dir).passages if "Subscribe to the Lighthouse newsletter" in p.text]
+
+
+def test_near_copy_is_recorded_against_the_original(index_dir):
+    posts = open_index(index_dir).posts
+    assert posts["posts/caching-redis-copy.md"].duplicate_of == "posts/caching-redis.md"
+    assert posts["posts/caching-redis.md"].duplicate_of is None
+
+
+def test_series_come_from_hubs_with_posts_in_reading_order(index_dir):
+    series = open_index(index_dir).series
+    assert sorted(series) == ["lighthouse", "tidepool"]
+    assert series["lighthouse"].title == "Lighthouse Ledger"
+    assert series["lighthouse"].posts == (
+        "series/lighthouse/part-1-double-entry.md",
+        "series/lighthouse/part-2-idempotency-keys.md",
+        "series/lighthouse/part-3-reconciliation.md",
+    )
+
+
+def test_nothing_is_truncated_by_the_model(built_index):
+    _, report = built_index
+    assert report.truncated == 0
+    assert report.passages == len(open_index(built_index[0]).passages)
+
+
+def _copy_site(tmp_path: Path) -> Path:
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_POSTS, content)
+    return content
+
+
+def _ingest(content: Path, index_dir: Path, embedder) -> IngestReport:
+    return run_ingest(IngestSettings(content_dir=content, index_dir=index_dir), embedder=embedder)
+
+
+def test_rerun_reembeds_only_the_changed_post_and_drops_deleted_ones(tmp_path, index_dir, embedder):
+    content = _copy_site(tmp_path)
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    part3 = content / "series/lighthouse/part-3-reconciliation.md"
+    part3.write_text(part3.read_text() + "\n## Audit trail\n\nEvery adjustment is signed by two people.\n")
+    (content / "posts/k8s-pod-autoscaling.md").unlink()
+
+    report = _ingest(content, target, embedder)
+
+    assert 1 <= report.embedded <= 2
+    assert report.reused == report.passages - report.embedded
+    version = open_index(target)
+    assert "posts/k8s-pod-autoscaling.md" not in version.posts
+    assert any(p.anchor == "audit-trail" for p in version.passages)
+
+
+def test_unchanged_site_publishes_nothing_new(tmp_path, index_dir, embedder):
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    report = _ingest(FIXTURE_POSTS, target, embedder)
+    assert report.up_to_date and report.version == open_index(index_dir).manifest.version
+
+
+def test_check_says_which_posts_differ(tmp_path, index_dir):
+    content = _copy_site(tmp_path)
+    (content / "posts/caching-redis.md").write_text("+++\ntitle = \"Changed\"\n+++\nNew text.\n")
+    (content / "posts/new-post.md").write_text("---\ntitle: New\n---\nHello.\n")
+    (content / "posts/write-ahead-log.md").unlink()
+
+    report = check_index(IngestSettings(content_dir=content, index_dir=index_dir))
+
+    assert not report.current
+    assert (report.added, report.changed, report.removed) == (
+        ["posts/new-post.md"], ["posts/caching-redis.md"], ["posts/write-ahead-log.md"])
+    assert check_index(IngestSettings(content_dir=FIXTURE_POSTS, index_dir=index_dir)).current
+
+
+def test_check_reports_a_model_or_chunker_change_as_stale(index_dir):
+    settings = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=index_dir, chunk_tokens=120)
+    assert check_index(settings).problem == "chunker or index settings changed"
+
+
+def test_missing_content_folder_is_a_clear_error(tmp_path):
+    from ingest.errors import IngestError
+
+    with pytest.raises(IngestError, match="content folder not found"):
+        run_ingest(IngestSettings(content_dir=tmp_path / "nope", index_dir=tmp_path / "index"))
