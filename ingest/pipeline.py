@@ -26,11 +26,14 @@ from index.store import current_version, open_index
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
-from ingest.hugo import discover_posts, read_post
+from ingest.hugo import discover_posts, file_digest, read_post
 from ingest.repeats import find_boilerplate, find_near_duplicates, normalise
 from ingest.series import collect_series
 from ingest.settings import IngestSettings
 from ingest.site import SiteConfig, read_site_config
+
+# Bump when parsing or chunking changes what an unchanged site produces, so re-runs rebuild.
+INGEST_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,11 @@ class Sources:
             raise IngestError(f"{settings.content_dir}: content folder not found")
         site = read_site_config(settings.site_dir) if settings.site_dir else SiteConfig("/", {}, True)
         files = {
-            path.relative_to(settings.content_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            path.relative_to(settings.content_dir).as_posix(): file_digest(path)
             for path in discover_posts(settings.content_dir)
         }
-        blob = json.dumps([files, repr(site), settings.model, settings.chunker, settings.index_kind], sort_keys=True)
+        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind],
+                          sort_keys=True)
         return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
 
 

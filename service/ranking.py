@@ -12,6 +12,8 @@ from service.catalog import Catalog, Filters
 
 CANDIDATES = 100  # per retriever; enough that fusion sees every passage either one ranks well
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al.; flattens the head of each list
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 1.0
 PASSAGES_PER_POST = 3
 KIND_WEIGHT = {"code": 0.8, "table": 0.95}  # code rarely answers a question in prose
 POST_DECAY = (1.0, 0.5, 0.25)  # a post's score: its best passage, plus some credit for more evidence
@@ -19,6 +21,7 @@ SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts b
 # A post's weight in its series' score falls with its rank, not its raw score: fused scores are too
 # flat for a sum of them to tell many weak parts from a few strong ones.
 RANK_DECAY = 0.7
+HUB_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,10 @@ def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPass
     cosine: dict[int, float] = {}
     bm25: dict[int, float] = {}
     for rank_, hit in enumerate(dense):
-        fused[hit.passage_id] += 1.0 / (RRF_K + rank_ + 1)
+        fused[hit.passage_id] += DENSE_WEIGHT / (RRF_K + rank_ + 1)
         cosine[hit.passage_id] = hit.score
     for rank_, hit in enumerate(lexical):
-        fused[hit.passage_id] += 1.0 / (RRF_K + rank_ + 1)
+        fused[hit.passage_id] += LEXICAL_WEIGHT / (RRF_K + rank_ + 1)
         bm25[hit.passage_id] = hit.score
     scored = [
         ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
@@ -101,8 +104,7 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage]) -> list[
     for s in scored:
         by_post[s.passage.post_path].append(s)
     ranked = sorted(
-        (ScoredPost(posts[path], sum(w * s.score for w, s in zip(POST_DECAY, hits, strict=False)), tuple(hits))
-         for path, hits in by_post.items()),
+        (ScoredPost(posts[path], post_score(posts[path], hits), tuple(hits)) for path, hits in by_post.items()),
         key=lambda p: -p.score,
     )
     seen: set[str] = set()
@@ -113,6 +115,12 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage]) -> list[
             seen.add(group)
             unique.append(post)
     return unique
+
+
+def post_score(post: PostMeta, hits: list[ScoredPassage]) -> float:
+    """A post's score from its passages' scores, best first."""
+    score = sum(w * s.score for w, s in zip(POST_DECAY, hits, strict=False))
+    return score * HUB_WEIGHT if post.is_hub else score
 
 
 def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:

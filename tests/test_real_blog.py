@@ -1,0 +1,59 @@
+"""Real-scale checks over ../shared/site: skipped cleanly in a user's clone, run by CI beside the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index import open_index
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.settings import IngestSettings
+from service.app import create_app
+from service.settings import ServiceSettings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_index(shared_site: Path, tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[Path, IngestReport]:
+    """The whole real blog ingested once (a few minutes on 2 cores)."""
+    index_dir = tmp_path_factory.mktemp("real-index")
+    settings = IngestSettings(content_dir=shared_site / "content", site_dir=shared_site, index_dir=index_dir)
+    return index_dir, run_ingest(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def real_client(real_index):
+    with TestClient(create_app(ServiceSettings(index_dir=real_index[0]))) as client:
+        yield client
+
+
+def test_the_whole_blog_is_indexed_with_nothing_truncated(real_index):
+    index_dir, report = real_index
+    assert report.posts >= 300 and report.skipped == []
+    assert report.truncated == 0
+    assert report.series >= 20
+
+
+def test_the_marketing_boilerplate_and_the_research_copies_are_recognised(real_index):
+    index_dir, report = real_index
+    assert report.boilerplate_sentences >= 1
+    posts = open_index(index_dir).posts
+    research = [p for p in posts.values() if p.section == "research"]
+    assert research and all(p.duplicate_of for p in research)
+
+
+def test_alipay_question_puts_the_alipay_series_and_an_alipay_post_first(real_client):
+    body = real_client.get("/api/search", params={"q": "how does Alipay handle Double 11"}).json()
+    assert body["series"][0]["slug"] == "alipay-double-11"
+    assert "alipay" in body["posts"][0]["path"]
+
+
+def test_public_urls_follow_the_site_config(real_index):
+    posts = open_index(real_index[0]).posts
+    hub = posts["series/alipay-double-11/_index.md"]
+    assert hub.url == "https://tanhdev.com/series/alipay-double-11/"
+    standalone = next(p for p in posts.values() if p.section == "posts")
+    assert standalone.url.startswith("https://tanhdev.com/posts/")
