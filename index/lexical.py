@@ -8,15 +8,18 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from index.records import Hit
 
 _STEMMER = Stemmer.Stemmer("english")
+# The longer list also drops question words ("how", "should", "we"), which match every post.
+_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-case, stem and drop English stop words; the same rule for passages and queries."""
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+    return bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
 class LexicalSearch:
@@ -47,16 +50,24 @@ class LexicalSearch:
         if self.count:
             self._bm25.save(str(folder), show_progress=False)
 
+    def term_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for each distinct query term: a (terms, passages) array."""
+        tokens = list(dict.fromkeys(tokenize([query])[0])) if self.count else []
+        if not tokens:  # punctuation or stop words only ("*", "how"): bm25s fails on an empty list
+            return np.zeros((0, self.count), dtype=np.float32)
+        return np.stack([np.asarray(self._bm25.get_scores([t]), dtype=np.float32) for t in tokens])
+
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for the query (zeros when no query term is known)."""
-        if self.count == 0:
-            return np.zeros(0, dtype=np.float32)
-        tokens = tokenize([query])[0]
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        """BM25 score of every passage for the whole query (zeros when no query term is known)."""
+        per_term = self.term_scores(query)
+        return per_term.sum(axis=0) if len(per_term) else np.zeros(self.count, dtype=np.float32)
 
     def search(self, query: str, k: int, within: Collection[int] | None = None) -> list[Hit]:
-        """Return up to k passages with a positive BM25 score, best first."""
-        scores = self.scores(query)
+        """Return up to k passages with a positive BM25 score, best first, with their query coverage."""
+        per_term = self.term_scores(query)
+        if not len(per_term):
+            return []
+        scores = per_term.sum(axis=0)
         if within is not None:
             mask = np.zeros_like(scores, dtype=bool)
             mask[np.fromiter(within, dtype=np.int64)] = True
@@ -66,7 +77,12 @@ class LexicalSearch:
             return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [Hit(int(i), float(scores[i])) for i in top]
+        # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
+        # word is a weak lexical hit, however high it ranks among other weak hits.
+        matched = per_term[:, top] > 0
+        idf = np.log1p(self.count / np.maximum(1, np.count_nonzero(per_term > 0, axis=1)))
+        coverage = (idf[:, None] * matched).sum(axis=0) / idf.sum()
+        return [Hit(int(i), float(scores[i]), float(c)) for i, c in zip(top, coverage, strict=True)]
 
 
 def term_stems(text: str) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from index.errors import IndexCorrupt, IndexMismatch
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: adds bm25-posts/
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def read_metadata(path: Path) -> tuple[dict[str, PostMeta], dict[str, SeriesMeta
         try:
             if con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise IndexCorrupt(f"{path}: database failed its integrity check")
-            posts = {row[0]: _post(row) for row in con.execute("SELECT * FROM posts")}
+            posts = {row[0]: _post(row) for row in con.execute("SELECT * FROM posts ORDER BY rowid")}
             series = {
                 row[0]: SeriesMeta(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])))
                 for row in con.execute("SELECT * FROM series ORDER BY slug")

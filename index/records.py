@@ -61,3 +61,4 @@ class Hit:
 
     passage_id: int
     score: float
+    coverage: float = 1.0  # lexical hits: share of the query's term weight the passage matches

@@ -1,6 +1,6 @@
 """The index folder: versions written beside each other, published by one atomic pointer switch.
 
-    <root>/versions/<version>/   manifest.json  meta.sqlite  vectors.faiss  bm25/
+    <root>/versions/<version>/   manifest.json  meta.sqlite  vectors.faiss  bm25/  bm25-posts/
     <root>/CURRENT               the published version's id (replaced atomically)
     <root>/.lock                 held by the one ingest allowed to write
 """
@@ -39,6 +39,7 @@ class IndexBuild:
     embed_keys: list[str]  # per passage: hash of model + embedded text, so the next ingest can reuse it
     vectors: np.ndarray
     lexical_texts: list[str]  # per passage: what BM25 indexes
+    post_texts: list[str]  # per post, in `posts` order: the whole post, for post-level BM25
     skipped: list[tuple[str, int | None, str]]
 
 
@@ -53,6 +54,8 @@ class IndexVersion:
     passages: list[Passage]
     vectors: VectorSearch
     lexical: LexicalSearch
+    post_lexical: LexicalSearch  # BM25 over whole posts; row i is post_order[i]
+    post_order: list[str]
 
 
 @contextmanager
@@ -86,6 +89,7 @@ def publish(root: Path, build: IndexBuild) -> Path:
     write_metadata(tmp / "meta.sqlite", build.posts, build.series, build.passages, build.embed_keys, build.skipped)
     VectorSearch(build_vectors(build.vectors, build.manifest.index_kind)).save(tmp / "vectors.faiss")  # type: ignore[arg-type]
     LexicalSearch.build(build.lexical_texts).save(tmp / "bm25")
+    LexicalSearch.build(build.post_texts).save(tmp / "bm25-posts")
     build.manifest.save(tmp / "manifest.json")  # last: a folder without it was never finished
     _fsync_tree(tmp)
     os.rename(tmp, final)
@@ -147,9 +151,10 @@ def open_index(root: Path, version: str | None = None) -> IndexVersion:
         raise IndexMismatch(f"{path}: vectors have dimension {vectors.dim}, manifest says {manifest.dim}")
     try:
         lexical = LexicalSearch.load(path / "bm25", len(passages))
+        post_lexical = LexicalSearch.load(path / "bm25-posts", len(posts))
     except (OSError, ValueError) as e:
         raise IndexCorrupt(f"{path}/bm25: unreadable: {e}") from e
-    return IndexVersion(path, manifest, posts, series, passages, vectors, lexical)
+    return IndexVersion(path, manifest, posts, series, passages, vectors, lexical, post_lexical, list(posts))
 
 
 def reusable_vectors(root: Path) -> tuple[Manifest, dict[str, np.ndarray]] | None:

@@ -116,10 +116,6 @@ def _series(rel: PurePosixPath, fields: dict[str, Any]) -> tuple[str, ...]:
     return ()
 
 
-def _urlize(term: str) -> str:
-    return re.sub(r"[^\w-]+", "-", term.strip().lower()).strip("-")
-
-
 def _post_url(rel: PurePosixPath, fields: dict[str, Any], title: str, site: SiteConfig) -> str:
     if canonical := fields.get("canonicalURL"):
         return canonical if re.match(r"^https?://", canonical) else _absolute(site.base_url, canonical)

@@ -17,6 +17,7 @@ from index import (
     IndexBuild,
     Manifest,
     Passage,
+    PostMeta,
     load_embedder,
     publish,
     reusable_vectors,
@@ -33,7 +34,7 @@ from ingest.settings import IngestSettings
 from ingest.site import SiteConfig, read_site_config
 
 # Bump when parsing or chunking changes what an unchanged site produces, so re-runs rebuild.
-INGEST_VERSION = 3
+INGEST_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def run_ingest(
         publish_started = time.perf_counter()
         publish(settings.index_dir, IndexBuild(
             manifest, metas, series, passages, keys, vectors, [d.embed_text for d in drafts_],
+            _post_texts(metas, drafts_),
             [(e.path, e.line, e.reason) for e in skipped]))
         timings["publish"] = time.perf_counter() - publish_started
     return IngestReport(
@@ -138,6 +140,14 @@ def run_ingest(
         split_count, truncated, len(boilerplate), len(duplicates), sum(d.n_tokens for d in drafts_),
         time.perf_counter() - started, embed_seconds, timings,
     )
+
+
+def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:
+    """Each post's whole text (title, description, passages), in `metas` order, for post-level BM25."""
+    bodies: dict[str, list[str]] = {m.path: [m.title, m.description] for m in metas}
+    for draft in drafts:
+        bodies[draft.post_path].append(draft.text)
+    return ["\n".join(bodies[m.path]) for m in metas]
 
 
 def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post], list[PostError], int]:

@@ -57,17 +57,19 @@ class Catalog:
             raise UnknownName(f"no post at URL {url!r}")
         return self.version.posts[path]
 
-    def allowed_passages(self, filters: Filters) -> set[int] | None:
-        """Passage ids that satisfy the filters, or None when nothing is filtered."""
+    def allowed(self, filters: Filters) -> tuple[set[int], set[int]] | None:
+        """Passage ids and post rows (positions in post_order) that satisfy the filters; None when unfiltered."""
         if not filters.active:
             return None
         if filters.series and filters.series not in self.version.series:
             raise UnknownName(f"unknown series {filters.series!r}")
-        allowed: set[int] = set()
-        for post in self.version.posts.values():
-            if _matches(post, filters):
-                allowed.update(self.passages_by_post.get(post.path, ()))
-        return allowed
+        passages: set[int] = set()
+        rows: set[int] = set()
+        for row, path in enumerate(self.version.post_order):
+            if _matches(self.version.posts[path], filters):
+                rows.add(row)
+                passages.update(self.passages_by_post.get(path, ()))
+        return passages, rows
 
 
 def _matches(post: PostMeta, f: Filters) -> bool:

@@ -14,9 +14,11 @@ CANDIDATES = 100  # per retriever; enough that fusion sees every passage either 
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al.; flattens the head of each list
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
+COVERAGE_POWER = 1.0  # a lexical hit counts in proportion to how much of the query it matches
 PASSAGES_PER_POST = 3
 KIND_WEIGHT = {"code": 0.8, "table": 0.95}  # code rarely answers a question in prose
-POST_DECAY = (1.0, 0.5, 0.25)  # a post's score: its best passage, plus some credit for more evidence
+POST_DECAY = (1.0, 0.3)  # a post's score: its best passage, plus a little credit for a second one
+WHOLE_POST_WEIGHT = 1.0
 SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts beat one stray mention
 # A post's weight in its series' score falls with its rank, not its raw score: fused scores are too
 # flat for a sum of them to tell many weak parts from a few strong ones.
@@ -62,13 +64,15 @@ class Ranking:
 
 
 def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filters, k: int) -> Ranking:
-    """Run both retrievers within the filters, fuse them, and roll passages up into posts and series."""
+    """Run the retrievers within the filters, fuse them, and roll passages up into posts and series."""
     version = catalog.version
-    allowed = catalog.allowed_passages(filters)
-    dense = version.vectors.search(query_vector, CANDIDATES, within=allowed)
-    lexical = version.lexical.search(query, CANDIDATES, within=allowed)
+    allowed = catalog.allowed(filters)
+    passage_ids, post_rows = allowed if allowed is not None else (None, None)
+    dense = version.vectors.search(query_vector, CANDIDATES, within=passage_ids)
+    lexical = version.lexical.search(query, CANDIDATES, within=passage_ids)
     scored = fuse(version.passages, dense, lexical)
-    posts = rank_posts(version.posts, scored)
+    whole_posts = [version.post_order[h.passage_id] for h in version.post_lexical.search(query, CANDIDATES, post_rows)]
+    posts = rank_posts(version.posts, scored, whole_posts)
     kept_posts = {p.post.path for p in posts}
     passages = [s for p in posts for s in p.passages[:PASSAGES_PER_POST]]
     passages.sort(key=lambda s: -s.score)
@@ -88,7 +92,7 @@ def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPass
         fused[hit.passage_id] += DENSE_WEIGHT / (RRF_K + rank_ + 1)
         cosine[hit.passage_id] = hit.score
     for rank_, hit in enumerate(lexical):
-        fused[hit.passage_id] += LEXICAL_WEIGHT / (RRF_K + rank_ + 1)
+        fused[hit.passage_id] += LEXICAL_WEIGHT * hit.coverage**COVERAGE_POWER / (RRF_K + rank_ + 1)
         bm25[hit.passage_id] = hit.score
     scored = [
         ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
@@ -98,13 +102,22 @@ def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPass
     return scored
 
 
-def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage]) -> list[ScoredPost]:
-    """Posts by their best passages; of a group of near-duplicate posts only the best one stays."""
+def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage], whole_posts: list[str]) -> list[ScoredPost]:
+    """Posts by their passages' evidence fused with BM25 over whole posts; one post per near-duplicate group.
+
+    Whole-post BM25 sees a post's vocabulary at once, which wins on questions whose words are spread
+    over several sections; passage evidence wins on paraphrases. Rank fusion keeps both.
+    """
     by_post: defaultdict[str, list[ScoredPassage]] = defaultdict(list)
     for s in scored:
         by_post[s.passage.post_path].append(s)
+    by_passages = sorted(by_post, key=lambda path: -post_score(posts[path], by_post[path]))
+    fused: defaultdict[str, float] = defaultdict(float)
+    for weight, ranking in ((1.0, by_passages), (WHOLE_POST_WEIGHT, whole_posts)):
+        for position, path in enumerate(ranking):
+            fused[path] += weight / (RRF_K + position + 1)
     ranked = sorted(
-        (ScoredPost(posts[path], post_score(posts[path], hits), tuple(hits)) for path, hits in by_post.items()),
+        (ScoredPost(posts[path], score, tuple(by_post.get(path, ()))) for path, score in fused.items()),
         key=lambda p: -p.score,
     )
     seen: set[str] = set()
