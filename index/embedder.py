@@ -1,15 +1,23 @@
-"""The embedding model: loads a sentence-transformers model offline and returns normalised vectors."""
+"""The embedding model: the offline sentence-transformers model on torch or ONNX Runtime; unit vectors out."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import warnings
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
+Backend = Literal["torch", "onnx"]
+BACKENDS: tuple[Backend, ...] = ("torch", "onnx")
+DEFAULT_BACKEND: Backend = "torch"
+DEFAULT_CACHE = Path("var/models")
 
 
 def resolve_model(name: str) -> str:
@@ -22,19 +30,28 @@ def resolve_model(name: str) -> str:
 
 
 class Embedder:
-    """A sentence-transformers model on the CPU; `encode` returns L2-normalised float32 rows."""
+    """One model on the CPU; `encode` returns L2-normalised float32 rows, whichever backend runs it.
 
-    def __init__(self, model: str = DEFAULT_MODEL) -> None:
+    Both backends compute the same function (BERT, mean pooling over real tokens, L2 norm), so
+    their vectors agree to cosine > 0.999 and an index built with one can be served by the other.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, backend: Backend = DEFAULT_BACKEND,
+                 cache_dir: Path = DEFAULT_CACHE, threads: int = 0) -> None:
         # Nothing may download at run time: a model that is not on disk must fail, not fetch.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
+        if backend not in BACKENDS:
+            raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
         self.name = model
-        self._model = SentenceTransformer(resolve_model(model), device="cpu")
-        self.dim = int(self._model.get_embedding_dimension() or 0)
-        self.max_tokens = int(self._model.max_seq_length)
-        self._tokenizer = self._model.tokenizer
-        # torch runs one forward pass at a time well on 2 cores; concurrent calls only thrash.
+        self.backend = backend
+        path = resolve_model(model)
+        if backend == "onnx":
+            self._runner: _Runner = _OnnxRunner(path, cache_dir, threads)
+        else:
+            self._runner = _TorchRunner(path, threads)
+        self.dim = self._runner.dim
+        self.max_tokens = self._runner.max_tokens
+        # One forward pass at a time uses both cores well; concurrent calls only thrash.
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -42,22 +59,183 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            vectors = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
+            vectors = self._runner.encode(texts, batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Count each text's tokens in the model's own tokenizer, special tokens included."""
+        return self._runner.count_tokens(texts)
+
+
+class _Runner:
+    dim: int
+    max_tokens: int
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        raise NotImplementedError
+
+
+class _TorchRunner(_Runner):
+    """sentence-transformers on torch: the reference implementation."""
+
+    def __init__(self, path: str, threads: int) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(path, device="cpu")
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self._tokenizer = self._model.tokenizer
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        return cast(np.ndarray, self._model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
+                                                    convert_to_numpy=True, normalize_embeddings=True))
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
         encoded = self._tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
 
-@lru_cache(maxsize=2)
-def load_embedder(model: str) -> Embedder:
-    """Load a model once per process; index versions built with the same model share it."""
-    return Embedder(model)
+class _OnnxRunner(_Runner):
+    """The same transformer exported once to ONNX from the bundled weights, run by ONNX Runtime.
+
+    Tokenising with the model's own tokenizer.json and pooling here keeps torch out of the process
+    once the export is cached, which saves start-up time and memory as well as per-call overhead.
+    """
+
+    def __init__(self, path: str, cache_dir: Path, threads: int) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(path)
+        config = _read_json(folder / "sentence_bert_config.json")
+        self.max_tokens = int(config.get("max_seq_length", 256))
+        self.dim = int(_read_json(folder / "config.json")["hidden_size"])
+        pooling = _read_json(folder / "1_Pooling" / "config.json")
+        if not pooling.get("pooling_mode_mean_tokens", False):
+            raise ValueError(f"{path}: the ONNX backend implements mean pooling only")
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads > 0:
+            options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        model_file = export_onnx(folder, cache_dir)
+        self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
+        ids = [e.ids[: self.max_tokens - 1] + e.ids[-1:] if len(e.ids) > self.max_tokens else e.ids
+               for e in encodings]
+        # Longest first in similar-length batches, as sentence-transformers does, so padding stays small.
+        order = np.argsort([-len(i) for i in ids], kind="stable")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        starts = range(0, len(texts), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches")
+        for start in starts:
+            rows = order[start : start + batch_size]
+            out[rows] = self._embed([ids[r] for r in rows])
+        return out
+
+    def _embed(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(i) for i in batch)
+        input_ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            mask[row, : len(ids)] = 1
+        hidden = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask,
+                                          "token_type_ids": np.zeros_like(input_ids)})[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return cast(np.ndarray, pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+
+def export_onnx(model_dir: Path, cache_dir: Path) -> Path:
+    """The model as an ONNX file, exported from the local weights on first use and cached under cache_dir."""
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat()
+    key = hashlib.sha256(f"{model_dir.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = cache_dir / f"{model_dir.name}-{key}.onnx"
+    if target.is_file():
+        return target
+    import torch
+    from transformers import AutoModel
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = model
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor) -> torch.Tensor:
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    sample = torch.ones((2, 8), dtype=torch.long)
+    axes = {0: "batch", 1: "tokens"}
+    # Written under a per-process name and renamed, so two workers exporting at once never see half a file.
+    partial = cache_dir / f".{target.name}.{os.getpid()}"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Hidden(), (sample, sample, torch.zeros_like(sample)), str(partial),
+            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["hidden"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "hidden": axes},
+            opset_version=17, dynamo=False,
+        )
+    os.replace(partial, target)
+    return target
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return cast(dict, json.loads(path.read_text(encoding="utf-8")))
+
+
+def backend_from_env() -> Backend:
+    """CASEBOOK_EMBED_BACKEND (torch or onnx), checked; the default is torch."""
+    raw = os.environ.get("CASEBOOK_EMBED_BACKEND", DEFAULT_BACKEND).strip().lower()
+    if raw not in BACKENDS:
+        raise ValueError(f"CASEBOOK_EMBED_BACKEND has value {raw!r}. Not one of {', '.join(BACKENDS)}.")
+    return cast(Backend, raw)
+
+
+def load_embedder(model: str, backend: Backend | None = None) -> Embedder:
+    """Load a model once per process and backend; index versions built with the same model share it.
+
+    The backend, ONNX cache folder and thread count come from CASEBOOK_EMBED_BACKEND,
+    CASEBOOK_MODEL_CACHE and CASEBOOK_EMBED_THREADS when not given, so every entry point
+    (ingest, serve, eval) follows the same switch without new flags.
+    """
+    env = os.environ
+    threads_raw = env.get("CASEBOOK_EMBED_THREADS", "0")
+    try:
+        threads = int(threads_raw)
+    except ValueError:
+        raise ValueError(f"CASEBOOK_EMBED_THREADS has value {threads_raw!r}. Not a valid int.") from None
+    cache = Path(env.get("CASEBOOK_MODEL_CACHE", str(DEFAULT_CACHE)))
+    return _load(model, backend or backend_from_env(), cache, threads)
+
+
+@lru_cache(maxsize=4)
+def _load(model: str, backend: Backend, cache_dir: Path, threads: int) -> Embedder:
+    return Embedder(model, backend, cache_dir, threads)
