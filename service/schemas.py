@@ -113,3 +113,48 @@ class ReadyOut(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     built_at: str | None = None
     detail: str | None = None
+
+
+class CitationOut(BaseModel):
+    """A source an answer rests on: the post and the section, deep-linked."""
+
+    path: str = Field(description="source path of the post, relative to the content folder")
+    title: str = Field(description="post title")
+    url: str = Field(description="public URL of the post with #heading-id of the cited section")
+    heading: str = Field(description="heading path of the cited section; empty before the first heading")
+
+
+class AnswerResponse(BaseModel):
+    """Result of /api/ask: a sentence from the blog that answers the question, or found=false."""
+
+    query: str
+    found: bool = Field(description="false when the blog's evidence is too weak to answer; see passages")
+    answer: str | None = Field(description="the sentence of the blog that answers; null when not found")
+    confidence: float = Field(description="0..1; answers below the calibrated threshold are withheld")
+    citations: list[CitationOut] = Field(description="sources of the answer, best first; [1] is the first")
+    passages: list[PassageOut] = Field(description="the closest passages, as /api/search returns them")
+    took_ms: float = Field(description="server time spent on this request, in milliseconds")
+    note: str | None = Field(default=None, description="why the answer is extractive when a model was asked")
+
+
+class RelatedOut(BaseModel):
+    """A post worth linking from the source post."""
+
+    path: str
+    title: str
+    url: str
+    series: list[str]
+    score: float = Field(description="passage-level similarity plus a small shared series/tag bonus")
+    linked: bool = Field(description="the source post already links to this one (reported, not ranked on)")
+    reason: str = Field(description="the best matching pair of sections: 'source heading' ↔ 'target heading'")
+
+
+class RelatedResponse(BaseModel):
+    """Result of /api/related."""
+
+    path: str = Field(description="the source post")
+    title: str
+    url: str
+    related: list[RelatedOut]
+    count: int
+    took_ms: float

@@ -1,0 +1,134 @@
+"""`casebook ask`, `casebook related` and `casebook crosslinks`: answers and linking help in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from index import IndexCorrupt, IndexMismatch, IndexMissing, open_index
+from service.catalog import Catalog, UnknownName
+from service.settings import ServiceSettings
+from service.state import IndexHolder, Live
+
+
+def _index_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX; var/index)")
+
+
+def _open(command: str, index: Path | None) -> Live | None:
+    settings = ServiceSettings.from_env(index_dir=index)
+    holder = IndexHolder(settings.index_dir, cache_size=0)
+    holder.refresh()
+    if holder.live is None:
+        print(f"casebook {command}: {holder.last_error}", file=sys.stderr)
+    return holder.live
+
+
+def _catalog(command: str, index: Path | None) -> Catalog | None:
+    # related and crosslinks need only the stored vectors, so they skip loading the embedding model.
+    settings = ServiceSettings.from_env(index_dir=index)
+    try:
+        return Catalog(open_index(settings.index_dir))
+    except (IndexMissing, IndexCorrupt, IndexMismatch) as e:
+        print(f"casebook {command}: {e}", file=sys.stderr)
+        return None
+
+
+def add_ask_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook ask`."""
+    parser.add_argument("question", help="the question, in quotes")
+    _index_argument(parser)
+    parser.add_argument("-k", type=int, default=5, help="how many supporting passages (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the API's JSON response")
+
+
+def ask(args: argparse.Namespace) -> int:
+    """Print the answer and its citations, or the closest passages when there is none; exit 1 if none."""
+    from service.answer import run_ask
+
+    live = _open("ask", args.index)
+    if live is None:
+        return 2
+    result = run_ask(live, " ".join(args.question.split()), args.k)
+    if args.json:
+        print(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
+        return 0 if result.found else 1
+    if result.found:
+        print(f"{result.answer}\n\n(confidence {result.confidence:.2f})")
+        for n, c in enumerate(result.citations, 1):
+            print(f"[{n}] {c.title}" + (f" > {c.heading}" if c.heading else "") + f"\n    {c.url}")
+        return 0
+    print(f"No answer found in the blog (confidence {result.confidence:.2f}). Closest passages:")
+    for p in result.passages:
+        print(f"  {p.title}" + (f" > {p.heading}" if p.heading else "") + f"\n    {p.url}")
+    return 1
+
+
+def add_related_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook related`."""
+    parser.add_argument("path", help="content path (posts/x.md) or public URL / alias of the post")
+    _index_argument(parser)
+    parser.add_argument("-k", type=int, default=10, help="how many related posts (default 10)")
+    parser.add_argument("--json", action="store_true", help="print JSON like /api/related")
+
+
+def related(args: argparse.Namespace) -> int:
+    """Print the posts worth linking from a post, marking those it already links to."""
+    from service.related import reason, related_posts
+
+    catalog = _catalog("related", args.index)
+    if catalog is None:
+        return 2
+    try:
+        source = catalog.post(args.path) if args.path.endswith(".md") else catalog.post_by_url(args.path)
+    except UnknownName as e:
+        print(f"casebook related: {e}", file=sys.stderr)
+        return 2
+    found = related_posts(catalog, source.path, args.k)
+    if args.json:
+        rows = [{"path": r.post.path, "title": r.post.title, "url": r.post.url, "series": list(r.post.series),
+                 "score": r.score, "linked": r.linked, "reason": reason(r)} for r in found]
+        print(json.dumps({"path": source.path, "related": rows}, indent=2, ensure_ascii=False))
+        return 0
+    print(f"Related to {source.title} ({source.path}):")
+    for n, r in enumerate(found, 1):
+        mark = "linked" if r.linked else "      "
+        print(f"{n:>2}. {r.score:.3f} {mark} {r.post.title}  ({r.post.path})\n    {reason(r)}")
+    return 0
+
+
+def add_crosslinks_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook crosslinks`."""
+    from service.crosslinks import DEFAULT_MIN_SCORE, PER_POST
+
+    _index_argument(parser)
+    parser.add_argument("-s", "--site", type=Path,
+                        help="the Hugo site the index was built from (names the report; the index is read)")
+    parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown (default) or JSON")
+    parser.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
+                        help=f"weakest suggestion to report (default {DEFAULT_MIN_SCORE})")
+    parser.add_argument("--per-post", type=int, default=PER_POST,
+                        help=f"suggestions per post (default {PER_POST})")
+    parser.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+
+
+def crosslinks(args: argparse.Namespace) -> int:
+    """Write the cross-link report for every post of the index."""
+    from service.crosslinks import crosslinks as build
+    from service.crosslinks import to_json, to_markdown
+
+    catalog = _catalog("crosslinks", args.index)
+    if catalog is None:
+        return 2
+    report = build(catalog, args.min_score, args.per_post)
+    text = to_json(report) if args.format == "json" else to_markdown(report)
+    if args.site and args.format == "md":
+        text = text.replace("# Cross-link report", f"# Cross-link report: {args.site}", 1)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}: {len(report.posts)} posts to link, {len(report.orphans)} orphans")
+    else:
+        sys.stdout.write(text)
+    return 0

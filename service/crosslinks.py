@@ -1,0 +1,106 @@
+"""The cross-link report: for every post, strong related posts it does not link to yet, and orphan posts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from index import PostMeta
+from service.catalog import Catalog
+from service.related import linked_paths, reason, related_posts, space_for
+
+DEFAULT_MIN_SCORE = 0.55
+PER_POST = 5
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A post the source should probably link to."""
+
+    path: str
+    title: str
+    url: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class PostLinks:
+    """One source post and its missing links, strongest first."""
+
+    path: str
+    title: str
+    url: str
+    suggestions: tuple[Suggestion, ...]
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """A post named in the report."""
+
+    path: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CrosslinkReport:
+    """Everything `casebook crosslinks` prints."""
+
+    version: str
+    min_score: float
+    posts: tuple[PostLinks, ...]  # only posts with at least one suggestion
+    orphans: tuple[PageRef, ...]  # articles no other page links to
+
+
+def articles(catalog: Catalog) -> list[PostMeta]:
+    """The posts an author links between: not hubs, not root pages (about, legal: menus reach those)."""
+    return sorted((p for p in catalog.version.posts.values() if not p.is_hub and p.section),
+                  key=lambda p: p.path)
+
+
+def crosslinks(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE,
+               per_post: int = PER_POST) -> CrosslinkReport:
+    """Run related posts for every article and keep the unlinked ones scoring at least `min_score`."""
+    space = space_for(catalog)
+    rows = []
+    for post in articles(catalog):
+        found = related_posts(catalog, post.path, per_post + len(post.links), space)
+        missing = [r for r in found if not r.linked and r.score >= min_score][:per_post]
+        if missing:
+            rows.append(PostLinks(post.path, post.title, post.url, tuple(
+                Suggestion(r.post.path, r.post.title, r.post.url, r.score, reason(r)) for r in missing)))
+    return CrosslinkReport(catalog.version.manifest.version, min_score, tuple(rows), tuple(orphans(catalog)))
+
+
+def orphans(catalog: Catalog) -> list[PageRef]:
+    """Articles that no other page of the index links to (hubs and series pages included as linkers)."""
+    inbound: set[str] = set()
+    for post in catalog.version.posts.values():
+        inbound.update(p for p in linked_paths(catalog, post) if p != post.path)
+    return [PageRef(p.path, p.title, p.url) for p in articles(catalog) if p.path not in inbound]
+
+
+def to_json(report: CrosslinkReport) -> str:
+    """The report as JSON, for CI."""
+    return json.dumps(asdict(report), indent=2, ensure_ascii=False)
+
+
+def to_markdown(report: CrosslinkReport) -> str:
+    """The report as a Markdown checklist an author can work through."""
+    lines = [
+        "# Cross-link report",
+        "",
+        f"Index version `{report.version}`; suggestions score at least {report.min_score:.2f}. "
+        f"{len(report.posts)} posts have links to add; {len(report.orphans)} posts have no inbound links.",
+        "",
+        "## Links to add",
+        "",
+    ]
+    for row in report.posts:
+        lines.append(f"### [{row.title}]({row.url})\n\n`{row.path}`\n")
+        lines += [f"- [ ] [{s.title}]({s.url}) — {s.score:.2f} — {s.reason}" for s in row.suggestions]
+        lines.append("")
+    lines += ["## Orphans (nothing links here)", ""]
+    lines += [f"- [ ] [{o.title}]({o.url}) `{o.path}`" for o in report.orphans] or ["None."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,87 @@
+"""GET /api/ask (extractive answer with citations) and GET /api/ask/stream (server-sent events)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from service.answer import answer, citation, run_ask, to_response
+from service.deps import LiveDep, SettingsDep
+from service.llm import LlmClient, LlmUnavailable, build_prompt
+from service.routes.search import clean_query
+from service.schemas import AnswerResponse
+from service.state import Live
+
+router = APIRouter(tags=["ask"])
+
+QueryParam = Annotated[str, Query(description="the question", max_length=10_000)]
+KParam = Annotated[int | None, Query(ge=1, le=50, description="how many supporting passages (1..50)")]
+
+
+@router.get("/api/ask", response_model=AnswerResponse)
+def ask(live: LiveDep, settings: SettingsDep, q: QueryParam = "", k: KParam = None) -> AnswerResponse:
+    """Answer a question with a sentence from the blog and its citations, or say that none was found."""
+    return run_ask(live, clean_query(q, settings), k or settings.default_k)
+
+
+@router.get("/api/ask/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}, "description": "citations, tokens, done"}})
+async def ask_stream(request: Request, live: LiveDep, settings: SettingsDep, q: QueryParam = "",
+                     k: KParam = None) -> StreamingResponse:
+    """Stream an answer as server-sent events: `citations`, then `token`s (or one `answer`), then `done`."""
+    query = clean_query(q, settings)
+    llm = await get_llm(request)
+    k = k or settings.default_k
+    events = _generated(live, llm, query, k) if llm else _extractive(live, query, k)
+    return StreamingResponse(events, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def get_llm(request: Request) -> LlmClient | None:
+    """The app's model client, made on first use (on the event loop, so only one is ever made)."""
+    if not hasattr(request.app.state, "llm"):
+        request.app.state.llm = LlmClient.from_settings(request.app.state.settings)
+    return request.app.state.llm  # type: ignore[no-any-return]
+
+
+def sse(event: str, data: object) -> str:
+    """One server-sent event."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _extractive(live: Live, query: str, k: int, note: str | None = None) -> AsyncIterator[str]:
+    result = await run_in_threadpool(run_ask, live, query, k, note)
+    yield sse("answer", result.model_dump())
+    yield sse("done", {"mode": "extractive", "found": result.found, "note": note})
+
+
+async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIterator[str]:
+    started = time.perf_counter()
+    result = await run_in_threadpool(answer, live, query, k)
+    if not result.found:  # weak evidence: a model would only guess, so it is not asked
+        async for event in _extractive(live, query, k):
+            yield event
+        return
+    prompt = build_prompt(query, result.passages, live.catalog.version.posts)
+    yield sse("citations", {"citations": [citation(live, s).model_dump() for s in prompt.sources]})
+    sent = False
+    try:
+        async for piece in llm.stream(prompt):
+            sent = True
+            yield sse("token", {"text": piece})
+    except LlmUnavailable as e:
+        note = f"{e}; showing the extractive answer instead"
+        if not sent:
+            body = to_response(live, query, result).model_copy(update={"note": note})
+            yield sse("answer", body.model_dump())
+            yield sse("done", {"mode": "extractive", "found": True, "note": note})
+            return
+        yield sse("note", {"note": f"{e}; the answer above is cut short"})
+    took = round((time.perf_counter() - started) * 1000, 2)
+    yield sse("done", {"mode": "generative", "found": True, "note": None, "took_ms": took})

@@ -1,0 +1,36 @@
+"""GET /api/related: the posts worth linking from a post, by passage-level evidence."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from service.deps import LiveDep
+from service.related import reason, related_posts
+from service.schemas import RelatedOut, RelatedResponse
+
+router = APIRouter(tags=["related"])
+
+
+@router.get("/api/related", response_model=RelatedResponse,
+            responses={404: {"description": "unknown path or URL"}})
+def related(
+    live: LiveDep,
+    path: Annotated[str | None, Query(description="content path, e.g. posts/x.md", max_length=500)] = None,
+    url: Annotated[str | None, Query(description="public URL or alias of the post", max_length=2000)] = None,
+    k: Annotated[int, Query(ge=1, le=50, description="how many related posts (1..50)")] = 10,
+) -> RelatedResponse:
+    """Rank other posts by how many of this post's sections they match; `linked` marks existing links."""
+    started = time.perf_counter()
+    if bool(path) == bool(url):
+        raise HTTPException(422, detail="give exactly one of path or url")
+    source = live.catalog.post(path) if path else live.catalog.post_by_url(url or "")
+    found = related_posts(live.catalog, source.path, k)
+    return RelatedResponse(
+        path=source.path, title=source.title, url=source.url, count=len(found),
+        took_ms=round((time.perf_counter() - started) * 1000, 2),
+        related=[RelatedOut(path=r.post.path, title=r.post.title, url=r.post.url, series=list(r.post.series),
+                            score=r.score, linked=r.linked, reason=reason(r)) for r in found],
+    )

@@ -1,0 +1,99 @@
+"""GET /api/ask and `casebook ask`: a cited sentence from the fixture blog, or an honest abstention."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from casebook.cli import main
+
+Capture = pytest.CaptureFixture[str]
+PART_2 = "series/lighthouse/part-2-idempotency-keys.md"
+
+
+def sse_events(body: str) -> list[tuple[str, dict]]:
+    """(event, data) pairs of a text/event-stream body."""
+    events = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_question_about_key_expiry_is_answered_with_the_sentence_and_its_section(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "when do idempotency keys expire?"}).json()
+    assert body["found"] is True
+    assert body["answer"] == "Keys expire after 24 hours, long enough to cover any sensible retry schedule."
+    assert body["citations"][0] == {
+        "path": PART_2,
+        "title": "Lighthouse Part 2: Idempotency Keys for Retries",
+        "url": "/series/lighthouse/part-2-idempotency-keys/#edge-cases",
+        "heading": "Edge cases",
+    }
+    assert 0.0 < body["confidence"] <= 1.0
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("how often does the HPA controller read the metric?", "Every 15 seconds"),
+    ("how many records does the bounded queue between consumer and sink hold?", "1,000 records"),
+    ("what hit rate do product pages get with a five minute TTL?", "above 95 percent"),
+    ("what must the amounts in a journal add up to?", "add up to zero"),
+])
+def test_factoid_answers_contain_the_fact(client: TestClient, question: str, expected: str) -> None:
+    body = client.get("/api/ask", params={"q": question}).json()
+    assert body["found"] is True
+    assert expected in body["answer"]
+
+
+@pytest.mark.parametrize("question", [
+    "who won the football world cup in 2022?",
+    "how do I bake sourdough bread at home?",
+    "what is the capital of Mongolia?",
+])
+def test_unanswerable_question_abstains_and_shows_the_closest_passages(client: TestClient,
+                                                                        question: str) -> None:
+    body = client.get("/api/ask", params={"q": question}).json()
+    assert (body["found"], body["answer"], body["citations"]) == (False, None, [])
+    assert body["passages"], "the closest passages are still returned"
+
+
+def test_response_has_the_documented_fields_and_search_shaped_passages(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
+    assert set(body) == {"query", "found", "answer", "confidence", "citations", "passages", "took_ms", "note"}
+    search = client.get("/api/search", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
+    assert [p["url"] for p in body["passages"]] == [p["url"] for p in search["passages"]]
+    assert set(body["passages"][0]) == set(search["passages"][0])
+
+
+@pytest.mark.parametrize(("params", "detail"), [
+    ({"q": ""}, "q must not be empty"),
+    ({"q": "   "}, "q must not be empty"),
+    ({"q": "x" * 501}, "q is 501 characters; the limit is 500"),
+])
+def test_bad_question_is_a_422_with_message(client: TestClient, params: dict, detail: str) -> None:
+    response = client.get("/api/ask", params=params)
+    assert (response.status_code, response.json()["detail"]) == (422, detail)
+
+
+def test_stream_without_a_model_sends_the_extractive_answer_as_one_event(client: TestClient) -> None:
+    response = client.get("/api/ask/stream", params={"q": "when do idempotency keys expire?"})
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    assert [name for name, _ in events] == ["answer", "done"]
+    assert events[0][1]["answer"].startswith("Keys expire after 24 hours")
+    assert events[1][1] == {"mode": "extractive", "found": True, "note": None}
+
+
+def test_cli_ask_prints_the_answer_and_its_citation(index_dir: Path, capsys: Capture) -> None:
+    assert main(["ask", "when do idempotency keys expire?", "--index", str(index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Keys expire after 24 hours")
+    assert "[1] Lighthouse Part 2: Idempotency Keys for Retries > Edge cases" in out
+
+
+def test_cli_ask_says_plainly_when_there_is_no_answer(index_dir: Path, capsys: Capture) -> None:
+    assert main(["ask", "who won the football world cup in 2022?", "--index", str(index_dir)]) == 1
+    assert capsys.readouterr().out.startswith("No answer found in the blog")
