@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from service.catalog import UnknownName
-from service.routes import catalog, health, search
+from service.metrics import Metrics
+from service.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
+from service.routes import ask, catalog, health, related, search
 from service.settings import ServiceSettings
 from service.state import IndexHolder
 
@@ -50,10 +53,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
     app.state.settings = settings
     app.state.holder = IndexHolder(settings.index_dir, settings.cache_size)
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET"],
-                           allow_headers=["*"], max_age=600)
-    for router in (search.router, catalog.router, health.router):
+    app.state.metrics = metrics = Metrics(app.state.holder)
+    for router in (search.router, catalog.router, health.router, ask.router, related.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -61,19 +62,42 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    original_openapi = app.openapi
+    app.openapi = lambda: _openapi_with_message_errors(app, original_openapi)  # type: ignore[method-assign]
+
     @app.exception_handler(UnknownName)
     async def unknown_name(request: Request, exc: UnknownName) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        if not request.url.path.startswith("/docs"):
-            for name, value in SECURITY_HEADERS.items():
-                response.headers.setdefault(name, value)
-        return response
-
+    # Added innermost first: a request meets the security headers, the log, the size limits, the rate limit.
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET"],
+                           allow_headers=["*"], max_age=600)
+    if settings.rate_limit_per_minute:
+        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute,
+                           trusted_proxies=settings.trusted_proxies, metrics=metrics)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
+                       max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(Observe, metrics=metrics, log_requests=settings.access_log,
+                       log_queries=settings.log_queries)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
     return app
+
+
+def _openapi_with_message_errors(app: FastAPI, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The OpenAPI schema, where a 422 may carry one message as well as FastAPI's list of field errors."""
+    if app.openapi_schema is None:
+        schema = build()
+        error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if error:  # handlers raise HTTPException(422, "q must not be empty") for checks a type cannot express
+            listed = error["properties"]["detail"]
+            error["properties"]["detail"] = {"title": "Detail", "anyOf": [listed, {"type": "string"}]}
+    return app.openapi_schema  # type: ignore[return-value]
 
 
 async def _watch(holder: IndexHolder, every: float) -> None:

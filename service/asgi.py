@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from service.app import create_app
+from service.logs import configure_logging
 from service.settings import ServiceSettings
 
 
 def app_from_env() -> FastAPI:
-    """Build the app from CASEBOOK_* variables."""
+    """Build the app from CASEBOOK_* variables, logging JSON lines to stderr."""
+    configure_logging()
     return create_app(ServiceSettings.from_env())

@@ -1,4 +1,4 @@
-"""The service's live index: the current version, its embedder and cache, swapped whole when ingest publishes."""
+"""The service's live index: the current version, its embedder and caches, swapped whole on publish."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from index import Embedder, IndexCorrupt, IndexMismatch, IndexMissing, load_embedder, open_index
-from index.store import current_version
+from index.store import current_version, list_versions
 from service.catalog import Catalog
 
 log = logging.getLogger("casebook.index")
@@ -80,6 +80,7 @@ class IndexHolder:
         self.cache_size = cache_size
         self.live: Live | None = None
         self.last_error: str | None = None
+        self.refused = 0  # versions refused since start, for /metrics
         self._seen: str | None = None
         self._lock = threading.Lock()
 
@@ -94,15 +95,49 @@ class IndexHolder:
             if published == self._seen:
                 return False
             self._seen = published
-            try:
-                version = open_index(self.index_dir, published)
-                embedder = load_embedder(version.manifest.model)
-                catalog = Catalog(version)
-            except (IndexMissing, IndexCorrupt, IndexMismatch, OSError) as e:
-                self.last_error = str(e)
-                log.error("refusing index version %s: %s", published, e)
+            if self.live is not None and self.live.version == published:  # rolled back to what we serve
+                self.last_error = None
                 return False
-            self.live = Live(catalog, embedder, LruCache(self.cache_size))
-            self.last_error = None
-            log.info("serving index version %s (%d passages)", published, len(version.passages))
+            live = self._load(published)
+            if live is None and self.live is None:
+                live = self._fallback(published)
+            if live is None:
+                return False
+            self.live = live
+            if live.version == published:
+                self.last_error = None
+            passages = len(live.catalog.version.passages)
+            log.info("serving index version %s (%d passages)", live.version, passages)
             return True
+
+    def _load(self, version_id: str) -> Live | None:
+        try:
+            version = open_index(self.index_dir, version_id)
+            embedder = load_embedder(version.manifest.model)
+            if embedder.dim != version.manifest.dim:
+                raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
+                                    f"vectors, the index holds {version.manifest.dim}")
+            catalog = Catalog(version)
+        # Any failure, a model that is not installed included, must leave the running version serving.
+        except Exception as e:  # noqa: BLE001
+            self.refused += 1
+            known = isinstance(e, IndexMissing | IndexCorrupt | IndexMismatch)
+            kind = "" if known else f"{type(e).__name__}: "
+            self.last_error = f"version {version_id} refused: {kind}{e}"
+            log.error("refusing index version %s: %s%s", version_id, kind, e)
+            return None
+        return Live(catalog, embedder, LruCache(self.cache_size))
+
+    def _fallback(self, refused: str) -> Live | None:
+        """At start-up, when the published version is refused, serve the newest older one that opens."""
+        reason = self.last_error
+        # Only older ones: a newer complete folder may be from an ingest killed before it published.
+        for older in reversed([v for v in list_versions(self.index_dir) if v < refused]):
+            live = self._load(older)
+            if live is not None:
+                log.warning("published version %s was refused; serving the older version %s until a new one "
+                            "is published (or run `casebook index rollback`)", refused, older)
+                self.last_error = f"published version {refused} was refused; serving {older}"
+                return live
+        self.last_error = reason
+        return None

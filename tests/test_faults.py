@@ -1,0 +1,279 @@
+"""Faults: ingest killed mid-way, two ingests at once, damaged versions published, a switch under load."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from index import current_version, list_versions, open_index, set_current
+from ingest.pipeline import run_ingest
+from ingest.settings import IngestSettings
+from service.app import create_app
+from service.settings import ServiceSettings
+from tests.conftest import FIXTURE_POSTS
+
+# A child ingest, through the real CLI, that prints a marker at one named point and then sleeps until killed.
+# Except at "embed", vectors come from a hashing stand-in: these tests are about files and locks, not meaning.
+DRIVER = r"""
+import sys, time, hashlib
+import numpy as np
+from index import embedder, store
+from ingest import cli, pipeline
+
+point, content, index, *extra = sys.argv[1:]
+
+class HashEmbedder:
+    name, dim, max_tokens = "all-MiniLM-L6-v2", 384, 256
+    def encode(self, texts, batch_size=64, progress=False):
+        rows = [np.frombuffer(hashlib.sha512(t.encode()).digest() * 6, dtype=np.uint8)[:384] for t in texts]
+        vectors = np.asarray(rows, dtype=np.float32) + 1
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    def count_tokens(self, texts):
+        return [len(t.split()) + 2 for t in texts]
+
+def stop_here(module, name, before=True, seconds=60.0):
+    real = getattr(module, name)
+    def hooked(*args, **kwargs):
+        if not before:
+            result = real(*args, **kwargs)
+        print(point, flush=True)
+        time.sleep(seconds)
+        return real(*args, **kwargs) if before else result
+    setattr(module, name, hooked)
+
+if point == "embed":  # embed every passage afresh, so the kill lands inside the real model's forward passes
+    pipeline.reusable_vectors = lambda root: None
+    extra = ["0"]
+else:
+    pipeline.load_embedder = lambda name: HashEmbedder()
+hooks = {
+    "embed": (embedder.Embedder, "encode", True),
+    "metadata": (store, "write_metadata", False),          # temp folder holds meta.sqlite only
+    "manifest": (store, "_fsync_tree", True),              # temp folder complete, not yet renamed
+    "renamed": (store, "set_current", True),               # version folder complete, CURRENT still old
+    "switched": (store, "_prune", True),                   # CURRENT switched, old versions not pruned
+}
+if point in hooks:
+    stop_here(*hooks[point], seconds=float(extra[0]) if extra else 60.0)
+sys.exit(cli.main(["-c", content, "-i", index, "-q", *extra[1:]]))
+"""
+
+
+def _content(tmp_path: Path, name: str, extra_post: str) -> Path:
+    content = tmp_path / name
+    shutil.copytree(FIXTURE_POSTS, content)
+    (content / "posts" / f"{extra_post}.md").write_text(
+        f"---\ntitle: {extra_post}\n---\n## Drill\n\nQuokka wranglers rehearse {extra_post}.\n")
+    return content
+
+
+def _start(point: str, content: Path, index: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", DRIVER, point, str(content), str(index), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_marker(child: subprocess.Popen[str], marker: str, timeout: float = 60) -> None:
+    assert child.stdout is not None
+    ready, _, _ = select.select([child.stdout], [], [], timeout)
+    line = child.stdout.readline() if ready else ""
+    if line.strip() != marker:
+        child.kill()
+        raise AssertionError(f"child never reached {marker!r}: {line!r} {child.communicate()[1][-2000:]}")
+
+
+def _wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def _served(client: TestClient) -> str:
+    return str(client.get("/readyz").json()["version"])
+
+
+@pytest.mark.parametrize("point", ["embed", "metadata", "manifest", "renamed", "switched"])
+def test_ingest_killed_at_any_point_leaves_a_serving_index_and_the_next_ingest_succeeds(
+        point, index_copy, tmp_path, embedder):
+    old = current_version(index_copy)
+    with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
+        child = _start(point, _content(tmp_path, "killed", "killed-drill"), index_copy)
+        _wait_for_marker(child, point)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        published = current_version(index_copy)
+        assert (published != old) if point == "switched" else (published == old)
+        _wait_until(lambda: _served(client) == published)
+        assert client.get("/api/search", params={"q": "ledger entries"}).status_code == 200
+        assert open_index(index_copy).manifest.version == published
+        assert all(not v.startswith(".") for v in list_versions(index_copy))
+
+        report = run_ingest(IngestSettings(content_dir=_content(tmp_path, "next", "next-drill"),
+                                           index_dir=index_copy), embedder=embedder)
+        assert not report.up_to_date and current_version(index_copy) == report.version
+        assert not list((index_copy / "versions").glob(".tmp-*"))  # the killed run's leftovers are gone
+        _wait_until(lambda: _served(client) == report.version)
+        body = client.get("/api/search", params={"q": "quokka wranglers"}).json()
+        assert body["posts"][0]["path"] == "posts/next-drill.md"
+
+
+def test_a_second_ingest_fails_clearly_while_one_is_writing(index_copy, tmp_path):
+    first = _start("metadata", _content(tmp_path, "a", "first-writer"), index_copy)
+    _wait_for_marker(first, "metadata")
+    second = _start("none", _content(tmp_path, "b", "second-writer"), index_copy)
+    try:
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 2 and "another ingest is writing this index" in err
+    finally:
+        first.kill()
+        first.wait(timeout=10)
+
+
+def test_a_second_ingest_with_wait_runs_after_the_first_and_never_mixes(index_copy, tmp_path):
+    first = _start("metadata", _content(tmp_path, "a", "first-writer"), index_copy, "1.5")
+    _wait_for_marker(first, "metadata")
+    second = _start("none", _content(tmp_path, "b", "second-writer"), index_copy, "0", "--wait", "60")
+    assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
+    version = open_index(index_copy)  # counts of manifest, database and vectors agree
+    assert "posts/second-writer.md" in version.posts and "posts/first-writer.md" not in version.posts
+    assert len(list_versions(index_copy)) == 3
+
+
+def _damage(version: Path, how: str) -> None:
+    manifest = json.loads((version / "manifest.json").read_text())
+    if how == "truncated vectors":
+        (version / "vectors.faiss").write_bytes((version / "vectors.faiss").read_bytes()[:100])
+    elif how == "damaged database":
+        data = (version / "meta.sqlite").read_bytes()
+        (version / "meta.sqlite").write_bytes(b"not a database!!" + data[16:])
+    elif how == "missing lexical index":
+        shutil.rmtree(version / "bm25")
+    elif how == "manifest not json":
+        (version / "manifest.json").write_text("{ half a manifest")
+    else:
+        manifest.update({"another model": {"model": "no-such/model-v9"},
+                         "another format": {"format_version": 99},
+                         "another dimension": {"dim": 768}}[how])
+        (version / "manifest.json").write_text(json.dumps(manifest))
+
+
+DAMAGE = ["truncated vectors", "damaged database", "missing lexical index", "manifest not json",
+          "another model", "another format", "another dimension"]
+
+
+def _publish_damaged(root: Path, how: str) -> str:
+    bad = "29990101T000000000000Z-damaged"
+    shutil.copytree(root / "versions" / str(current_version(root)), root / "versions" / bad)
+    _damage(root / "versions" / bad, how)
+    set_current(root, bad)
+    return bad
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_version_is_refused_with_a_log_line_and_the_old_one_keeps_serving(how, index_copy, caplog):
+    old = current_version(index_copy)
+    with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
+        bad = _publish_damaged(index_copy, how)
+        _wait_until(lambda: bad in (client.get("/readyz").json()["detail"] or ""))
+        ready = client.get("/readyz").json()
+        assert ready["ready"] is True and ready["version"] == old
+        assert client.get("/api/search", params={"q": "ledger"}).status_code == 200
+        assert "casebook_index_refused_total 1.0" in client.get("/metrics").text
+        refusals = [r.getMessage() for r in caplog.records
+                    if r.name == "casebook.index" and r.levelname == "ERROR"]
+        assert refusals == [refusals[0]] and refusals[0].startswith(f"refusing index version {bad}: ")
+
+
+@pytest.mark.parametrize("how", ["truncated vectors", "another model"])
+def test_start_up_with_no_valid_version_is_not_ready_instead_of_crashing(how, index_copy):
+    bad = _publish_damaged(index_copy, how)
+    for old in list_versions(index_copy):
+        if old != bad:
+            shutil.rmtree(index_copy / "versions" / old)
+    with TestClient(create_app(ServiceSettings(index_dir=index_copy))) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and bad in ready.json()["detail"]
+        assert client.get("/api/search", params={"q": "ledger"}).status_code == 503
+        assert client.get("/healthz").status_code == 200
+
+
+def test_start_up_with_a_damaged_published_version_serves_the_newest_older_one(index_copy):
+    old = current_version(index_copy)
+    bad = _publish_damaged(index_copy, "damaged database")
+    with TestClient(create_app(ServiceSettings(index_dir=index_copy))) as client:
+        ready = client.get("/readyz").json()
+        assert ready["version"] == old and f"published version {bad} was refused" in ready["detail"]
+
+
+@contextlib.contextmanager
+def _uvicorn(settings: ServiceSettings) -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    _wait_until(lambda: server.started, timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_switching_versions_under_load_fails_no_request(index_copy, tmp_path, embedder):
+    old = current_version(index_copy)
+    paths = ["/api/search?q=ledger+entries", "/api/search?q=consumer+lag&k=3", "/api/series", "/readyz",
+             "/api/posts/series/lighthouse/part-2-idempotency-keys.md"]
+    failures: list[str] = []
+    done = [0]
+    stop = threading.Event()
+    with _uvicorn(ServiceSettings(index_dir=index_copy, reload_seconds=0.1)) as base:
+
+        def hammer(offset: int) -> None:
+            with httpx.Client(base_url=base, timeout=10) as http:
+                deadline = time.monotonic() + 30  # bounded even if the switch never came
+                while not stop.is_set() and time.monotonic() < deadline:
+                    path = paths[(done[0] + offset) % len(paths)]
+                    try:
+                        status = http.get(path).status_code
+                    except httpx.HTTPError as e:
+                        failures.append(f"{path}: {e!r}")
+                        continue
+                    done[0] += 1
+                    if status != 200:
+                        failures.append(f"{path}: {status}")
+
+        def served() -> str:
+            return str(httpx.get(base + "/readyz").json()["version"])
+
+        workers = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.5)
+        content = _content(tmp_path, "c", "load-drill")
+        new = run_ingest(IngestSettings(content_dir=content, index_dir=index_copy), embedder=embedder).version
+        _wait_until(lambda: served() == new)
+        set_current(index_copy, old)  # and straight back, as `casebook index rollback` does
+        _wait_until(lambda: served() == old)
+        time.sleep(0.3)
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert failures == [] and done[0] > 50

@@ -1,0 +1,123 @@
+"""HTTP limits: rate limit, body and header size, hostile queries, path traversal, security headers."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.middleware import TokenBuckets
+from service.settings import ServiceSettings
+
+
+def test_a_client_over_its_rate_limit_gets_429_with_retry_after(index_dir):
+    with TestClient(create_app(ServiceSettings(index_dir=index_dir, rate_limit_per_minute=3))) as client:
+        statuses = [client.get("/api/search", params={"q": "ledger"}).status_code for _ in range(4)]
+        refused = client.get("/api/series")
+        assert client.get("/readyz").status_code == 200  # health checks are never limited
+        metrics = client.get("/metrics").text
+    assert statuses == [200, 200, 200, 429]
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "20"
+    assert refused.json()["detail"] == "rate limit of 3 requests a minute reached; retry in 20 s"
+    assert "casebook_rate_limited_total 2.0" in metrics
+
+
+@pytest.mark.parametrize(("trusted", "separate_buckets"), [(("testclient",), True), ((), False)])
+def test_forwarded_for_names_the_client_only_behind_a_trusted_proxy(index_dir, trusted, separate_buckets):
+    settings = ServiceSettings(index_dir=index_dir, rate_limit_per_minute=1, trusted_proxies=trusted)
+    with TestClient(create_app(settings)) as client:
+        first = client.get("/api/series", headers={"X-Forwarded-For": "203.0.113.7"})
+        second = client.get("/api/series", headers={"X-Forwarded-For": "198.51.100.9, testclient"})
+    assert first.status_code == 200
+    assert second.status_code == (200 if separate_buckets else 429)
+
+
+def test_token_bucket_refills_at_the_configured_rate():
+    now = [0.0]
+    buckets = TokenBuckets(per_minute=60, clock=lambda: now[0])
+    assert [buckets.take("a") for _ in range(60)] == [0.0] * 60
+    assert buckets.take("a") == pytest.approx(1.0) and buckets.take("b") == 0.0
+    now[0] += 2.5
+    assert buckets.take("a") == 0.0 and buckets.take("a") == 0.0 and buckets.take("a") == pytest.approx(0.5)
+
+
+def test_rate_limit_is_off_by_default_for_local_use(client):
+    assert all(client.get("/api/series").status_code == 200 for _ in range(30))
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [({}, b"x" * 2048), ({"Content-Length": "999999999"}, b""), ({"Content-Length": "-1"}, b""),
+     ({"Transfer-Encoding": "chunked"}, b"")],
+)
+def test_request_bodies_over_the_limit_are_refused_with_413(client, headers, body):
+    response = client.request("GET", "/api/search", params={"q": "ledger"}, headers=headers, content=body)
+    assert response.status_code == 413
+    assert "every endpoint takes its input in the URL" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["x" * 20_000, "\x00\x01\x02 ledger \x7f", "\u202eledger\u202c", "ledger\ufeff\u200b\u200d",
+     "e\u0301" * 400, "💥🔥 ledger 🧾", "Ｌｅｄｇｅｒ", "'; DROP TABLE posts; --",
+     "<script>alert(1)</script>",
+     "*", "%00",
+     "how", "?" * 500],
+)
+def test_hostile_queries_get_a_200_or_a_422_never_a_500(client, q):
+    response = client.get("/api/search", params={"q": q})
+    assert response.status_code in (200, 422), response.text
+    assert "detail" in response.json() or "passages" in response.json()
+
+
+@pytest.mark.parametrize("raw", ["%ED%A0%80", "%FF%FE%FD", "%C0%AF", "%", "%zz", "ledger%00"])
+def test_invalid_utf8_or_broken_escapes_in_the_query_are_harmless(client, raw):
+    assert client.get(f"/api/search?q={raw}").status_code in (200, 422)
+
+
+@pytest.mark.parametrize("k", ["1000000000000000000000", "-1", "1e400", "NaN", "0x10", ""])
+def test_huge_or_malformed_k_is_a_422(client, k):
+    assert client.get("/api/search", params={"q": "ledger", "k": k}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/posts/../../etc/passwd", "/api/posts/..%2F..%2Fetc%2Fpasswd",
+     "/api/posts/%2e%2e/%2e%2e/etc/passwd",
+     "/api/related?path=../../etc/passwd", "/api/related?path=/etc/passwd",
+     "/static/../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fservice/app.py"],
+)
+def test_path_traversal_never_reads_a_file(client, url):
+    response = client.get(url)
+    assert response.status_code in (404, 422)
+    assert "root:" not in response.text and "import" not in response.text
+
+
+def test_oversized_headers_are_refused_with_431_and_the_server_keeps_serving(live_server):
+    host, port = urlsplit(live_server).hostname, urlsplit(live_server).port
+    request = (f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nX-Big: {'a' * 100_000}\r\n\r\n").encode()
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(request)
+        status_line = conn.recv(200).split(b"\r\n")[0]
+    assert status_line.split()[1] == b"431"
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(f"GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        assert conn.recv(200).startswith(b"HTTP/1.1 200")
+
+
+@pytest.mark.parametrize("path", ["/", "/static/casebook.js", "/api/search?q=ledger", "/readyz", "/nope"])
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_the_page_loads_only_same_origin_script_and_style_so_the_policy_allows_it(client):
+    page = client.get("/").text
+    assert '<script src="/static/casebook.js"' in page and "<script>" not in page
+    assert "<style" not in page and " style=" not in page and " on" + "click=" not in page
