@@ -41,8 +41,8 @@ lint: install
 
 eval: install  ## quality on the real blog's judged questions (skips without ../shared)
 	@if [ -d $(SHARED)/site/content ]; then \
-	  $(PY) -m casebook ingest --site $(SHARED)/site --index $(REAL_INDEX) -q && \
-	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines; \
+	  $(PY) -m casebook ingest --site $(SHARED)/site --index $(REAL_INDEX) -q --wait 900 && \
+	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines --cache var/eval-cache; \
 	else echo "make eval: $(SHARED)/site is not here; skipping"; fi
 
 bench: install  ## speed and memory figures on the real blog (skips without ../shared)

@@ -6,8 +6,11 @@ import argparse
 import logging
 import sys
 
+from casebook import eval_cli
+from index import cli as index_cli
 from ingest import cli as ingest_cli
 from service import cli as service_cli
+from service import cli_authors
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +26,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API and search page")
     service_cli.add_serve_arguments(serve)
     serve.set_defaults(run=service_cli.serve)
+    for name, help_, add, run in (
+        ("ask", "answer a question with citations", cli_authors.add_ask_arguments, cli_authors.ask),
+        ("related", "posts worth linking from a post", cli_authors.add_related_arguments, cli_authors.related),
+        ("crosslinks", "report missing links and orphan posts", cli_authors.add_crosslinks_arguments,
+         cli_authors.crosslinks),
+    ):
+        sub = commands.add_parser(name, help=help_)
+        add(sub)
+        sub.set_defaults(run=run)
+    evaluate = commands.add_parser("eval", help="measure retrieval quality on judged questions")
+    eval_cli.add_arguments(evaluate)
+    evaluate.set_defaults(run=eval_cli.run)
+    index = commands.add_parser("index", help="list the index versions kept, or roll back to an older one")
+    index_cli.add_arguments(index)
+    index.set_defaults(run=index_cli.run)
     return parser
 
 

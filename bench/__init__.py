@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks for Casebook: `python -m bench` (or `make bench`) prints one table."""

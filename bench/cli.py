@@ -1,0 +1,222 @@
+"""`python -m bench`: run every benchmark on the real blog and print one table (see bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import http, load, query
+from bench.common import ROOT, Row, load_average, read_queries, serve
+from index import DEFAULT_MODEL, load_embedder
+from index.embedder import BACKENDS, DEFAULT_BACKEND
+
+MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
+SECTIONS = ("ingest", "query", "backend", "http", "load", "scaling")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags of `python -m bench`."""
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--site", type=Path, default=ROOT.parent / "shared" / "site", help="Hugo site to measure")
+    p.add_argument("--queries", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl",
+                   help="judged dev questions (JSONL)")
+    p.add_argument("--work", type=Path, default=ROOT / "var" / "bench", help="scratch folder (git-ignored)")
+    p.add_argument("--index", type=Path, help="measure this index instead of building one (skips ingest)")
+    p.add_argument("--only", default=",".join(SECTIONS),
+                   help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    p.add_argument("--backends", default="torch,onnx", help="embedding backends to compare (torch,onnx)")
+    p.add_argument("--encode-sample", type=float, default=0.25,
+                   help="share of passages the bare-encode baseline re-embeds (1 = all; scaled by tokens)")
+    p.add_argument("--load-seconds", type=int, default=10, help="duration of each wrk run")
+    p.add_argument("--connections", type=int, default=8, help="wrk connections")
+    p.add_argument("--workers", default="1,2", help="uvicorn worker counts to load-test")
+    p.add_argument("--scales", default="10,100", help="synthetic corpus sizes, in multiples of the real blog")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections in order; print the table and write it to <work>/results.{json,txt}."""
+    args = build_parser().parse_args(argv)
+    if not (args.site / "content").is_dir() or not args.queries.is_file():
+        print(f"bench: {args.site}/content or {args.queries} is not here; skipping (needs ../shared)")
+        return 0
+    only = set(args.only.split(","))
+    backends = [b for b in args.backends.split(",") if b in BACKENDS]
+    args.work.mkdir(parents=True, exist_ok=True)
+    queries = read_queries(args.queries)
+    started = time.perf_counter()
+    rows = Results(args.work / "partial.txt")
+    backend_label = f"ingest and scaling with {backends[0]}; Casebook's default is {DEFAULT_BACKEND}"
+    rows += [
+        Row("machine", "load average at start", load_average()),
+        Row("machine", "embedding backend", backend_label),
+    ]
+    facts: dict = {"avg_bytes": _avg_bytes(args.site / "content")}
+    embedder = load_embedder(DEFAULT_MODEL, backends[0])
+    index_dir = args.index
+    if index_dir is None and "ingest" in only:
+        from bench import ingest
+
+        _say("ingest: full build of the real blog, then the bare-encode baseline")
+        r, index_dir, more = ingest.run(args.site, args.work, embedder, args.encode_sample)
+        rows += r
+        facts.update(more)
+        rows.append(Row("machine", "load average after ingest", load_average()))
+    index_dir = index_dir or ROOT / "var" / "real-index"
+    embed_p50: dict[str, float] = {}
+    if "query" in only:
+        for backend in backends:
+            _say(f"query: in-process latency [{backend}]")
+            r, stats = query.latency(index_dir, queries, backend)  # type: ignore[arg-type]
+            rows += r
+            embed_p50[backend] = stats["embed"]["p50"]
+    if "backend" in only and set(backends) >= {"torch", "onnx"}:
+        _say("backend: torch vs onnx vectors and dev-set rankings")
+        r, _ = query.fidelity(index_dir, queries, facts.get("texts") or _passage_texts(index_dir))
+        rows += r
+    if "http" in only or "load" in only:
+        _served(args, index_dir, queries, backends, embed_p50, only, rows)
+    if "scaling" in only:
+        from bench import scaling
+
+        _say("scaling: synthetic 10x / 100x")
+        if "bare_seconds" not in facts:
+            facts.update(_model_rate(embedder, index_dir))
+        rows += scaling.run(ROOT / "content", index_dir, args.work, embedder, [q["query"] for q in queries],
+                            facts, [int(s) for s in args.scales.split(",") if s])
+        rows.append(_crossover(rows))
+    rows.append(Row("machine", "load average at end", load_average()))
+    rows.append(Row("machine", "bench wall time", f"{(time.perf_counter() - started) / 60:.1f} min"))
+    table = render(rows)
+    print(table)
+    (args.work / "results.txt").write_text(table + "\n", encoding="utf-8")
+    results = json.dumps([asdict(r) for r in rows], indent=2, default=bool)
+    (args.work / "results.json").write_text(results, encoding="utf-8")
+    return 0
+
+
+class Results(list[Row]):
+    """The rows so far, rewritten to a file as they come, so an interrupted run still shows its figures."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def append(self, row: Row) -> None:
+        """Add one row and save the table so far."""
+        self += [row]
+
+    def __iadd__(self, rows):  # type: ignore[no-untyped-def, override]
+        super().__iadd__(rows)
+        self.path.write_text(render(self) + "\n", encoding="utf-8")
+        return self
+
+
+def _served(args: argparse.Namespace, index_dir: Path, queries: list[dict], backends: list[str],
+            embed_p50: dict[str, float], only: set[str], rows: Results) -> None:
+    rows.append(http.index_size_row(index_dir))
+    for backend in backends:
+        env = {"CASEBOOK_EMBED_BACKEND": backend, "CASEBOOK_MODEL_CACHE": str(ROOT / "var" / "models")}
+        if "http" in only:
+            _say(f"http: start-up and latency [{backend}]")
+            with serve(index_dir, args.work / "serve.log", 1, env) as served:
+                rows += http.startup_rows(served, f"{backend}, 1 worker")
+                rows += http.latency_rows(served, queries, backend, embed_p50.get(backend))
+        if "load" not in only:
+            continue
+        if not load.have_wrk():
+            rows.append(Row("load", "wrk", "not installed (apt-get install wrk); skipped"))
+            break
+        words = _words(ROOT / "content")
+        for workers in [int(w) for w in args.workers.split(",")]:
+            # One torch/ORT thread per worker when several share the 2 cores, so they do not thrash.
+            wenv = {**env, "CASEBOOK_EMBED_THREADS": "1"} if workers > 1 else env
+            label = f"{backend}, {workers} worker{'s' if workers > 1 else ''}"
+            _say(f"load: wrk [{label}]")
+            with serve(index_dir, args.work / "serve.log", workers, wenv) as served:
+                rows.append(Row("startup", f"[{label}] resident memory, all workers",
+                                f"{_rss(served):.0f} MiB"))
+                for mix, repeat in MIXES:
+                    texts = load.query_mix(queries, words, 20_000, repeat)
+                    result = load.run_wrk(served, texts, args.load_seconds, args.connections, args.work)
+                    rows.append(load.rows_for(label, mix, result, args.load_seconds, args.connections))
+
+
+def _rss(served) -> float:  # type: ignore[no-untyped-def]
+    from bench.common import rss_mb
+
+    return rss_mb(served.process.pid)
+
+
+def _words(content: Path) -> list[str]:
+    words = {w.strip(".,:;()`*\"'").lower() for p in content.rglob("*.md") for w in p.read_text().split()}
+    return sorted(w for w in words if w.isalpha() and len(w) > 3)
+
+
+def _avg_bytes(content: Path) -> int:
+    sizes = [p.stat().st_size for p in content.rglob("*.md")]
+    return int(sum(sizes) / max(1, len(sizes)))
+
+
+def _passage_texts(index_dir: Path) -> list[str]:
+    from index import open_index
+
+    return [p.text for p in open_index(index_dir).passages]
+
+
+def _model_rate(embedder, index_dir: Path) -> dict:  # type: ignore[no-untyped-def]
+    """Without an ingest run: posts, passages and the model's tokens/s on a sample of the index's passages."""
+    from index import open_index
+
+    version = open_index(index_dir)
+    texts = [p.text for p in version.passages][::20]
+    started = time.perf_counter()
+    embedder.encode(texts)
+    seconds = time.perf_counter() - started
+    return {"posts": len(version.posts), "passages": len(version.passages),
+            "model_tokens": sum(embedder.count_tokens(texts)), "bare_seconds": seconds}
+
+
+def _crossover(rows: list[Row]) -> Row:
+    """Where flat search stops being the right choice, from the measured flat p50s."""
+    import re
+
+    points = []
+    for r in rows:
+        m = re.match(r"([\d.]+) ms / [\d.]+ ms over (\d+) passages", r.value)
+        if r.metric.endswith("flat search p50 (100 candidates) / BM25 p50") and m:
+            points.append((int(m.group(2)), float(m.group(1))))
+    if len(points) < 2:
+        return Row("scaling", "flat -> HNSW crossover", "not enough scales measured")
+    n, ms = max(points)
+    per_million = ms / n * 1e6
+    limit = int(2.0 / per_million * 1e6)
+    return Row("scaling", "flat -> HNSW crossover",
+               f"flat costs ~{per_million:.0f} ms per million passages; it passes 2 ms (a quarter of a "
+               f"query's model time) near {limit:,} passages: switch there with "
+               "`casebook ingest --index-kind hnsw`")
+
+
+def render(rows: list[Row]) -> str:
+    """The rows as one aligned text table."""
+    head = ("section", "metric", "value", "target", "ok")
+    cells = [(r.section, r.metric, r.value, r.target, "" if r.ok is None else ("yes" if r.ok else "NO"))
+             for r in rows]
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(5)]
+    widths[2] = min(widths[2], 110)
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)).rstrip() for cell in cells]
+    return "\n".join(out)
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text} (load {load_average()})", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""In-process figures: search latency vs bare query embedding, batching, and torch vs ONNX fidelity."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import Row, fmt_ms, percentiles
+from index import load_embedder, open_index
+from index.embedder import Backend
+from service.catalog import Catalog, Filters
+from service.search import run_search
+from service.state import Live, LruCache
+
+
+def cold_texts(queries: list[dict]) -> list[str]:
+    """Each dev question and its lower-cased twin: every text is new to the caches, so every call is cold."""
+    texts = [q["query"] for q in queries]
+    return texts + [t.lower() for t in texts if t.lower() != t]
+
+
+def latency(index_dir: Path, queries: list[dict], backend: Backend) -> tuple[list[Row], dict]:
+    """p50/p95/p99 of the full search and of bare query embedding, interleaved in the same loop."""
+    catalog = Catalog(open_index(index_dir))
+    embedder = load_embedder(catalog.version.manifest.model, backend)
+    live = Live(catalog, embedder, LruCache(0), LruCache(0))  # size 0: nothing is ever cached
+    for text in ("warm up", "warm up the model and the BM25 tokenizer"):
+        run_search(live, text, Filters(), 10)
+    texts = cold_texts(queries)
+    embed, search = [], []
+    for text in texts:
+        started = time.perf_counter()
+        embedder.encode([text])
+        embed.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        run_search(live, text, Filters(), 10)
+        search.append(time.perf_counter() - started)
+    e, s = percentiles(embed), percentiles(search)
+    ratio = s["p50"] / e["p50"]
+    rows = [
+        Row("query", f"[{backend}] bare query embedding", fmt_ms(e)),
+        Row("query", f"[{backend}] search in process, cold", fmt_ms(s)),
+        Row("query", f"[{backend}] search p50 / embed p50",
+            f"{ratio:.2f} (rest of pipeline {s['p50'] - e['p50']:.1f} ms)", "<= 1.5", bool(ratio <= 1.5)),
+    ]
+    rows.append(_batching(embedder, texts, backend))
+    return rows, {"embed": e, "search": s}
+
+
+def _batching(embedder, texts: list[str], backend: str) -> Row:  # type: ignore[no-untyped-def]
+    """What coalescing concurrent queries could save: 8 queries one by one vs in one batch."""
+    one, batch = [], []
+    for start in range(0, min(len(texts), 80), 8):
+        group = texts[start : start + 8]
+        started = time.perf_counter()
+        for t in group:
+            embedder.encode([t])
+        one.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        embedder.encode(group)
+        batch.append(time.perf_counter() - started)
+    a, b = float(np.median(one)) * 1000, float(np.median(batch)) * 1000
+    return Row("query", f"[{backend}] 8 queries: one by one vs one batch",
+               f"{a:.1f} ms vs {b:.1f} ms ({a / b:.1f}x)")
+
+
+def fidelity(index_dir: Path, queries: list[dict], passages: list[str]) -> tuple[list[Row], bool]:
+    """Are ONNX vectors and rankings the same as torch's? Cosine on passages, dev-set top-10 and nDCG@10."""
+    catalog = Catalog(open_index(index_dir))
+    model = catalog.version.manifest.model
+    torch_e, onnx_e = load_embedder(model, "torch"), load_embedder(model, "onnx")
+    sample = passages[:: max(1, len(passages) // 1000)] + [q["query"] for q in queries]
+    cos = (torch_e.encode(sample) * onnx_e.encode(sample)).sum(axis=1)
+    ranked: dict[str, list[list[str]]] = {}
+    for name, embedder in (("torch", torch_e), ("onnx", onnx_e)):
+        live = Live(catalog, embedder, LruCache(0), LruCache(0))
+        ranked[name] = [[p.path for p in run_search(live, q["query"], Filters(), 10).posts] for q in queries]
+    same_top1 = np.mean([a[:1] == b[:1] for a, b in zip(ranked["torch"], ranked["onnx"], strict=True)])
+    overlap = np.mean([len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(ranked["torch"], ranked["onnx"],
+                                                                             strict=True)])
+    identical = np.mean([a == b for a, b in zip(ranked["torch"], ranked["onnx"], strict=True)])
+    ndcg = {name: np.mean([_ndcg(r, q.get("relevant", {})) for r, q in zip(lists, queries, strict=True)
+                           if q.get("relevant")]) for name, lists in ranked.items()}
+    within_noise = bool(cos.min() > 0.999 and abs(ndcg["torch"] - ndcg["onnx"]) < 0.005)
+    return [
+        Row("backend", "cosine torch vs onnx, same text", f"min {cos.min():.6f}, mean {cos.mean():.6f} "
+            f"(n={len(sample)})", "> 0.999", bool(cos.min() > 0.999)),
+        Row("backend", "dev top-10 posts: identical lists / overlap / same #1",
+            f"{identical:.0%} / {overlap:.1%} / {same_top1:.0%}"),
+        Row("backend", "dev nDCG@10 torch vs onnx", f"{ndcg['torch']:.4f} vs {ndcg['onnx']:.4f}",
+            "within noise (< 0.005)", abs(ndcg["torch"] - ndcg["onnx"]) < 0.005),
+    ], within_noise
+
+
+def _ndcg(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    gains = [relevant.get(p, 0) for p in ranked[:k]]
+    dcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0

@@ -1,0 +1,200 @@
+"""Retrieval quality: metrics as pure functions over ranked post paths, and a runner over judged questions."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+CUTOFF = 10
+METRICS = ("ndcg", "recall", "mrr", "success", "series", "answer_hit", "abstain", "answered")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One judged question of a JSONL file such as ../shared/eval/dev.jsonl."""
+
+    qid: str
+    query: str
+    type: str  # question, keywords, paraphrase, factoid, unanswerable
+    relevant: Mapping[str, int]  # content-relative post path -> grade (2 answers it, 1 partly)
+    series: tuple[str, ...]  # series slugs that should come first
+    answers: tuple[str, ...]  # acceptable answer strings, for factoids
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a system returned for one question."""
+
+    posts: list[str]  # content-relative post paths, best first
+    series: list[str]  # series slugs, best first
+    answer: str | None = None  # the /api/ask answer text; None when the system cannot answer
+    found: bool | None = None  # whether the system chose to answer; None when it has no abstain rule
+    latency_ms: float = 0.0
+    top_score: float | None = None  # the first post's score, to see whether it could drive abstention
+
+
+System = Callable[[str], Outcome]
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One question's metric values; None where a metric does not apply."""
+
+    question: Question
+    outcome: Outcome
+    values: dict[str, float | None] = field(default_factory=dict)
+
+
+def read_questions(path: Path, types: Iterable[str] | None = None) -> list[Question]:
+    """Read a JSONL file of judged questions, optionally keeping only some types."""
+    wanted = set(types) if types else None
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if wanted and row["type"] not in wanted:
+            continue
+        questions.append(Question(row["qid"], row["query"], row["type"], dict(row.get("relevant") or {}),
+                                  tuple(row.get("series") or ()), tuple(row.get("answer") or ())))
+    return questions
+
+
+def dcg(gains: Sequence[float]) -> float:
+    """Discounted cumulative gain with linear gains: sum of gain / log2(rank + 1)."""
+    return sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def ndcg(ranked: Sequence[str], relevant: Mapping[str, int], k: int = CUTOFF) -> float | None:
+    """nDCG@k over graded judgments (gains 2 and 1); None when nothing is relevant."""
+    ideal = dcg(sorted((g for g in relevant.values() if g > 0), reverse=True)[:k])
+    if ideal == 0:
+        return None
+    return dcg([relevant.get(p, 0) for p in _unique(ranked)[:k]]) / ideal
+
+
+def recall(ranked: Sequence[str], relevant: Mapping[str, int], k: int = CUTOFF) -> float | None:
+    """Share of the relevant posts (any grade) found in the top k."""
+    wanted = {p for p, g in relevant.items() if g > 0}
+    if not wanted:
+        return None
+    return len(wanted.intersection(_unique(ranked)[:k])) / len(wanted)
+
+
+def mrr(ranked: Sequence[str], relevant: Mapping[str, int], k: int = CUTOFF) -> float | None:
+    """Reciprocal rank of the first relevant post (any grade) in the top k, else 0."""
+    if not any(g > 0 for g in relevant.values()):
+        return None
+    for i, path in enumerate(_unique(ranked)[:k]):
+        if relevant.get(path, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def success_at_1(ranked: Sequence[str], relevant: Mapping[str, int]) -> float | None:
+    """1 when the first post answers the question (grade 2), else 0."""
+    if not any(g >= 2 for g in relevant.values()):
+        return None
+    return 1.0 if ranked and relevant.get(ranked[0], 0) >= 2 else 0.0
+
+
+def series_at_1(ranked_series: Sequence[str], expected: Sequence[str]) -> float | None:
+    """1 when the top series is an expected one; None for questions that name no series."""
+    if not expected:
+        return None
+    return 1.0 if ranked_series and ranked_series[0] in expected else 0.0
+
+
+def answer_hit(answer: str | None, accepted: Sequence[str]) -> float | None:
+    """1 when any accepted answer string appears in the answer (case-insensitive)."""
+    if not accepted or answer is None:
+        return None
+    text = answer.casefold()
+    return 1.0 if any(a.casefold() in text for a in accepted) else 0.0
+
+
+def score_question(question: Question, outcome: Outcome) -> Scored:
+    """Every metric for one question's outcome."""
+    answerable = any(g > 0 for g in question.relevant.values())
+    found = outcome.found
+    values: dict[str, float | None] = {
+        "ndcg": ndcg(outcome.posts, question.relevant),
+        "recall": recall(outcome.posts, question.relevant),
+        "mrr": mrr(outcome.posts, question.relevant),
+        "success": success_at_1(outcome.posts, question.relevant),
+        "series": series_at_1(outcome.series, question.series),
+        "answer_hit": answer_hit(outcome.answer, question.answers) if question.type == "factoid" else None,
+        "abstain": None if found is None or answerable else float(not found),
+        "answered": None if found is None or not answerable else float(found),
+    }
+    return Scored(question, outcome, values)
+
+
+def run_system(system: System, questions: Sequence[Question]) -> list[Scored]:
+    """Ask the system every question, timing each call when the system does not report its own latency."""
+    scored = []
+    for question in questions:
+        started = time.perf_counter()
+        outcome = system(question.query)
+        if not outcome.latency_ms:
+            outcome = replace(outcome, latency_ms=(time.perf_counter() - started) * 1000)
+        scored.append(score_question(question, outcome))
+    return scored
+
+
+def summarise(scored: Sequence[Scored]) -> dict[str, dict[str, float | int | None]]:
+    """Mean of each metric and latency p50/p95 per question type, plus an "all" row."""
+    groups: dict[str, list[Scored]] = {}
+    for s in scored:
+        groups.setdefault(s.question.type, []).append(s)
+    rows = {t: _row(groups[t]) for t in sorted(groups)}
+    rows["all"] = _row(list(scored))
+    rows["all"]["score_auc"] = score_auc(scored)
+    rows["all"]["score_abstain"] = score_abstain(scored)
+    return rows
+
+
+def score_auc(scored: Sequence[Scored]) -> float | None:
+    """Chance that an answerable question's top score beats an unanswerable one's (0.5 = no signal)."""
+    tops = [(bool(s.question.relevant), s.outcome.top_score)
+            for s in scored if s.outcome.top_score is not None]
+    answerable = [t for known, t in tops if known]
+    unanswerable = [t for known, t in tops if not known]
+    if not answerable or not unanswerable:
+        return None
+    wins = sum((a > u) + 0.5 * (a == u) for a in answerable for u in unanswerable)
+    return round(wins / (len(answerable) * len(unanswerable)), 4)
+
+
+def score_abstain(scored: Sequence[Scored], keep: float = 0.9) -> float | None:
+    """Abstention reached by the best top-score threshold that still answers `keep` of the answerable."""
+    tops = [(bool(s.question.relevant), s.outcome.top_score)
+            for s in scored if s.outcome.top_score is not None]
+    answerable = sorted(t for known, t in tops if known)
+    unanswerable = [t for known, t in tops if not known]
+    if not answerable or not unanswerable:
+        return None
+    threshold = answerable[math.floor((1 - keep) * len(answerable))]
+    return round(sum(u < threshold for u in unanswerable) / len(unanswerable), 4)
+
+
+def _row(scored: Sequence[Scored]) -> dict[str, float | int | None]:
+    row: dict[str, float | int | None] = {"n": len(scored)}
+    for name in METRICS:
+        values = [v for s in scored if (v := s.values[name]) is not None]
+        row[name] = round(float(np.mean(values)), 4) if values else None
+    latencies = [s.outcome.latency_ms for s in scored]
+    row["p50_ms"] = round(float(np.percentile(latencies, 50)), 1) if latencies else None
+    row["p95_ms"] = round(float(np.percentile(latencies, 95)), 1) if latencies else None
+    return row
+
+
+def _unique(ranked: Sequence[str]) -> list[str]:
+    # A post listed twice must not earn its gain twice.
+    return list(dict.fromkeys(ranked))

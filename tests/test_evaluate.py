@@ -1,0 +1,130 @@
+"""Retrieval metrics on hand-made rankings, and `casebook eval` over the fixture index."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from casebook.cli import main
+from casebook.evaluate import (
+    Outcome,
+    Question,
+    answer_hit,
+    mrr,
+    ndcg,
+    recall,
+    score_abstain,
+    score_auc,
+    score_question,
+    series_at_1,
+    success_at_1,
+    summarise,
+)
+
+QUESTIONS = Path(__file__).parent / "fixtures" / "eval-questions.jsonl"
+JUDGED = {"a": 2, "b": 1, "c": 1}
+
+
+def test_ndcg_of_a_perfect_ranking_is_one() -> None:
+    assert ndcg(["a", "b", "c", "x"], JUDGED) == 1.0
+
+
+def test_ndcg_of_an_imperfect_ranking_matches_the_hand_computed_value() -> None:
+    # DCG = 1/log2(2) + 2/log2(3) + 0 ; IDCG = 2/log2(2) + 1/log2(3) + 1/log2(4)
+    expected = (1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3) + 0.5)
+    assert ndcg(["b", "a", "x"], JUDGED) == pytest.approx(expected)
+    assert ndcg(["b", "a", "x"], JUDGED) == pytest.approx(0.7224, abs=1e-4)
+
+
+def test_ndcg_counts_only_the_top_ten_and_a_repeated_post_once() -> None:
+    assert ndcg([f"x{i}" for i in range(10)] + ["a"], JUDGED) == 0.0
+    assert ndcg(["a", "a", "b", "c"], JUDGED) == 1.0
+
+
+def test_recall_and_mrr_count_any_grade() -> None:
+    assert recall(["x", "b", "a"], JUDGED) == pytest.approx(2 / 3)
+    assert mrr(["x", "y", "b"], JUDGED) == pytest.approx(1 / 3)
+    assert mrr(["x"], JUDGED) == 0.0
+
+
+def test_success_at_1_needs_a_grade_2_post_first() -> None:
+    assert success_at_1(["a", "x"], JUDGED) == 1.0
+    assert success_at_1(["b", "a"], JUDGED) == 0.0
+    assert success_at_1([], JUDGED) == 0.0
+
+
+def test_series_and_answer_apply_only_when_judged() -> None:
+    assert series_at_1(["s1", "s2"], ["s2"]) == 0.0
+    assert series_at_1(["s2"], ["s1", "s2"]) == 1.0
+    assert series_at_1(["s1"], []) is None
+    assert answer_hit("It costs $73/month.", ["$73"]) == 1.0
+    assert answer_hit("no idea", ["$73"]) == 0.0
+    assert answer_hit(None, ["$73"]) is None
+
+
+def test_ranking_metrics_do_not_apply_to_unanswerable_questions() -> None:
+    assert ndcg(["a"], {}) is None
+    assert recall(["a"], {}) is None
+    assert mrr(["a"], {}) is None
+    assert success_at_1(["a"], {}) is None
+
+
+def test_abstention_is_scored_on_unanswerable_and_answering_on_the_rest() -> None:
+    unanswerable = Question("u", "q", "unanswerable", {}, (), ())
+    answerable = Question("a", "q", "question", JUDGED, (), ())
+    assert score_question(unanswerable, Outcome(["a"], [], "", found=False)).values["abstain"] == 1.0
+    assert score_question(answerable, Outcome(["a"], [], "x", found=True)).values["answered"] == 1.0
+    assert score_question(answerable, Outcome(["a"], [])).values["answered"] is None
+
+
+def test_top_score_separation_of_answerable_from_unanswerable() -> None:
+    answerable = Question("a", "q", "question", JUDGED, (), ())
+    unanswerable = Question("u", "q", "unanswerable", {}, (), ())
+    scored = [score_question(answerable, Outcome(["a"], [], top_score=t)) for t in (0.9, 0.8, 0.3)]
+    scored += [score_question(unanswerable, Outcome([], [], top_score=t)) for t in (0.5, 0.1)]
+    assert score_auc(scored) == round(5 / 6, 4)
+    assert score_abstain(scored, keep=0.6) == 1.0  # threshold 0.8: both unanswerable fall below
+    assert score_abstain(scored, keep=1.0) == 0.5  # threshold 0.3: only 0.1 falls below
+
+
+def test_summary_has_a_row_per_type_and_an_all_row() -> None:
+    questions = [Question("1", "q", "keywords", JUDGED, (), ()),
+                 Question("2", "q", "question", JUDGED, (), ())]
+    scored = [score_question(questions[0], Outcome(["a"], [], latency_ms=10.0)),
+              score_question(questions[1], Outcome(["x"], [], latency_ms=30.0))]
+    rows = summarise(scored)
+    assert set(rows) == {"keywords", "question", "all"}
+    assert rows["all"]["success"] == 0.5
+    assert rows["all"]["p50_ms"] == 20.0
+
+
+def test_eval_over_the_fixture_index_prints_json_with_every_metric(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--queries", str(QUESTIONS), "--index", str(index_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 3
+    table = result["systems"]["casebook"]
+    assert set(table) == {"question", "keywords", "unanswerable", "all"}
+    assert {"n", "ndcg", "recall", "mrr", "success", "series", "answer_hit", "abstain", "answered",
+            "p50_ms", "p95_ms"} <= set(table["all"])
+    assert table["keywords"]["success"] == 1.0
+    assert len(result["details"]) == 3
+
+
+def test_eval_over_http_ranks_like_in_process(live_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--queries", str(QUESTIONS), "--url", live_server, "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)["systems"]["casebook"]
+    assert table["keywords"]["success"] == 1.0
+    assert table["question"]["series"] == 1.0
+    assert "abstain" in table["unanswerable"]  # a number once /api/ask is served, n/a (None) before
+
+
+def test_eval_prints_a_table_row_per_type_kept(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--queries", str(QUESTIONS), "--index", str(index_dir), "--types", "keywords"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "nDCG@10" in lines[0] and "p95 ms" in lines[0]
+    assert [line.split("|")[2].strip() for line in lines[2:]] == ["keywords", "all"]
