@@ -36,10 +36,12 @@ CHECKS = [
     "escape_clears",
     "script_text_shown_literally",
     "no_injected_elements",
+    "query_html_shown_as_text",
     "error_shows_detail",
     "fits_phone_width",
     "no_dialogs",
     "no_page_errors",
+    "no_csp_violations",
 ]
 
 

@@ -12,7 +12,7 @@ import { chromium } from "playwright-core";
 const CHROMIUM = process.env.CASEBOOK_CHROMIUM || "/usr/bin/chromium";
 const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-const XSS_QUERY = "Escaping untrusted HTML";
+const XSS_QUERY = "comment box that stores a script and prints it unescaped";
 const XSS_TEXT = "<script>alert(1)</script>";
 const WAIT_MS = 20000;
 
@@ -64,6 +64,8 @@ async function run({ base, outDir, query }) {
     const page = await context.newPage();
     page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
     page.on("pageerror", (e) => pageErrors.push(String(e)));
+    const cspErrors = [];
+    page.on("console", (m) => { if (/Content.Security.Policy/i.test(m.text())) cspErrors.push(m.text()); });
 
     await page.goto(base + "/", { waitUntil: "domcontentloaded" });
     await page.locator(".casebook .cb-input").waitFor({ timeout: WAIT_MS });
@@ -145,6 +147,11 @@ async function run({ base, outDir, query }) {
     await page.screenshot({ path: join(outDir, "page-escaping.png"), fullPage: true });
     screenshots.push("page-escaping.png");
 
+    // 6b. A query that is itself HTML is kept as text: nothing in it becomes an element.
+    await typeQuery(page, '<img src=x onerror=alert(2)><b>ledger</b>', ["results", "empty"]);
+    const parsed = await page.evaluate(() => document.querySelectorAll(".casebook img, .casebook b").length);
+    check("query_html_shown_as_text", parsed === 0, `${parsed} img/b elements made from the query`);
+
     // 7. A server 4xx shows its detail message.
     await page.locator(".casebook .cb-input").fill("x".repeat(501));
     await page.waitForFunction(() => document.querySelector(".casebook").dataset.state === "error",
@@ -162,6 +169,7 @@ async function run({ base, outDir, query }) {
 
     check("no_dialogs", dialogs.length === 0, dialogs.join(" | "));
     check("no_page_errors", pageErrors.length === 0, pageErrors.join(" | "));
+    check("no_csp_violations", cspErrors.length === 0, cspErrors.join(" | "));
   } finally {
     await browser.close();
   }
