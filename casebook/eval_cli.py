@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +15,6 @@ COLUMNS = (("ndcg", "nDCG@10"), ("recall", "R@10"), ("mrr", "MRR@10"), ("success
            ("series", "Series@1"), ("answer_hit", "AnswerHit"), ("abstain", "Abstain"),
            ("answered", "Answered"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("score_auc", "ScoreAUC"),
            ("score_abstain", "ScoreAbst@90"))
-ASK_FUNCTIONS = ("run_ask", "ask", "answer_question", "answer")
 K = 10
 
 
@@ -67,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 def local_system(index_dir: Path | None) -> System | None:
     """Casebook in-process over an index folder: run_search, plus the ask function when one exists."""
+    from service.answer import run_ask
     from service.catalog import Filters
     from service.search import run_search
     from service.settings import ServiceSettings
@@ -79,63 +76,22 @@ def local_system(index_dir: Path | None) -> System | None:
     if live is None:
         print(f"casebook eval: {holder.last_error}", file=sys.stderr)
         return None
-    ask = find_ask()
 
     def system(query: str) -> Outcome:
         started = time.perf_counter()
         response = run_search(live, query, Filters(), K)
         latency = (time.perf_counter() - started) * 1000
-        answer, found = (None, None)
-        if ask:
-            try:
-                answer, found = read_answer(ask(live, query))
-            except Exception as e:  # a failing ask must not hide the ranking numbers
-                print(f"casebook eval: ask failed on {query!r}: {e!r}", file=sys.stderr)
+        asked = run_ask(live, query, K)
+        answer, found = asked.answer or "", asked.found
         return Outcome([p.path for p in response.posts], [s.slug for s in response.series], answer, found,
                        latency, response.posts[0].score if response.posts else 0.0)
 
     return system
 
 
-def find_ask() -> Callable[[Any, str], Any] | None:
-    """service.answer's ask function as (live, query) -> result, if that module exists yet."""
-    try:
-        module = importlib.import_module("service.answer")
-    except ImportError:
-        return None
-    for name in ASK_FUNCTIONS:
-        function = getattr(module, name, None)
-        if callable(function) and (call := _bind(function)):
-            return call
-    return None
-
-
-def _bind(function: Callable[..., Any]) -> Callable[[Any, str], Any] | None:
-    # Its signature may change while /api/ask is being built: pass what it asks for by name, or skip it.
-    try:
-        params = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return None
-    known = {"live", "query", "q", "k"}
-    required = {n for n, p in params.items() if p.default is inspect.Parameter.empty}
-    if not required <= known or "live" not in params or not {"query", "q"} & set(params):
-        return None
-    query_name = "query" if "query" in params else "q"
-
-    def call(live: Any, query: str) -> Any:
-        values = {"live": live, query_name: query, "k": K}
-        return function(**{n: v for n, v in values.items() if n in params})
-
-    return call
-
-
-def read_answer(result: Any) -> tuple[str | None, bool | None]:
-    """The answer text and `found` flag of an ask result (a response model, dataclass or dict)."""
-    data = result.model_dump() if hasattr(result, "model_dump") else result
-    data = data if isinstance(data, dict) else vars(data)
-    text = data.get("answer") if isinstance(data.get("answer"), str) else data.get("text")
-    found = data.get("found")
-    return (text or "", bool(found) if found is not None else None)
+def read_answer(body: dict[str, Any]) -> tuple[str | None, bool | None]:
+    """The answer text and `found` flag of an /api/ask JSON body."""
+    return body.get("answer") or "", bool(body.get("found"))
 
 
 def http_system(url: str) -> System | None:
@@ -143,21 +99,16 @@ def http_system(url: str) -> System | None:
     import httpx
 
     client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
-    has_ask = True
 
     def system(query: str) -> Outcome:
-        nonlocal has_ask
         started = time.perf_counter()
         response = client.get("/api/search", params={"q": query, "k": K})
         latency = (time.perf_counter() - started) * 1000
         response.raise_for_status()
         body = response.json()
-        answer: tuple[str | None, bool | None] = (None, None)
-        if has_ask:
-            asked = client.get("/api/ask", params={"q": query})
-            has_ask = asked.status_code != 404
-            if asked.status_code == 200:
-                answer = read_answer(asked.json())
+        asked = client.get("/api/ask", params={"q": query})
+        asked.raise_for_status()
+        answer = read_answer(asked.json())
         top = body["posts"][0]["score"] if body["posts"] else 0.0
         return Outcome([p["path"] for p in body["posts"]], [s["slug"] for s in body["series"]], *answer,
                        latency_ms=latency, top_score=top)

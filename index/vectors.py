@@ -19,6 +19,7 @@ def build_vectors(vectors: np.ndarray, kind: IndexKind = "flat") -> faiss.Index:
     dim = vectors.shape[1]
     # A blog's few thousand passages fit an exact flat scan in well under a millisecond;
     # HNSW only pays off from a few hundred thousand passages, at a small recall cost.
+    index: faiss.Index
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -62,7 +63,8 @@ class VectorSearch:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         params = None
         if within is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.fromiter(within, dtype=np.int64)))
+            selector = faiss.IDSelectorBatch(np.fromiter(within, dtype=np.int64))
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # the stubs lack `sel`
         scores, ids = self.index.search(query, min(k, self.count), params=params)
         return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 

@@ -94,9 +94,9 @@ def run_ingest(
     with write_lock(settings.index_dir, settings.lock_wait_seconds):
         sources = Sources.scan(settings)
         if _published_fingerprint(settings.index_dir) == sources.fingerprint:
-            version = open_index(settings.index_dir)
-            counts = version.manifest.counts
-            return IngestReport(version.manifest.version, True, counts["posts"], counts["passages"],
+            published = open_index(settings.index_dir).manifest
+            counts = published.counts
+            return IngestReport(published.version, True, counts["posts"], counts["passages"],
                                 counts["series"], [], 0, 0, counts["passages"], 0, 0, 0, 0, 0,
                                 time.perf_counter() - started)
         stage("parse")

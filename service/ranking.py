@@ -136,7 +136,8 @@ def post_score(post: PostMeta, hits: list[ScoredPassage]) -> float:
     return score * HUB_WEIGHT if post.is_hub else score
 
 
-def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
+def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta],
+                ranked: list[ScoredPost]) -> list[ScoredSeries]:
     """Series by the evidence of their posts (hubs count for their own series)."""
     by_series: defaultdict[str, list[tuple[int, ScoredPost]]] = defaultdict(list)
     for position, post in enumerate(ranked):
