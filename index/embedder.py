@@ -83,7 +83,11 @@ class _TorchRunner(_Runner):
 
     def __init__(self, path: str, threads: int) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        # A progress bar per model load, and a warning per over-long text we only count, are noise here.
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
         if threads > 0:
             import torch
 

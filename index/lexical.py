@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from index.records import Hit
 
+# bm25s sets its own logger to DEBUG on import, which would print a line per index built.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 _STEMMER = Stemmer.Stemmer("english")
 # The longer list also drops question words ("how", "should", "we"), which match every post.
 _STOPWORDS = sorted(STOPWORDS_EN_PLUS)
