@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from functools import lru_cache
 from pathlib import Path
 
 import bm25s
@@ -23,6 +24,13 @@ _STOPWORDS = sorted(STOPWORDS_EN_PLUS)
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-case, stem and drop English stop words; the same rule for passages and queries."""
     return bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False)
+
+
+@lru_cache(maxsize=8192)
+def query_terms(text: str) -> tuple[str, ...]:
+    """The distinct stems of a text, in order; cached, since one search tokenizes its query for both
+    BM25 indexes and every snippet, and answers score the same popular passages again and again."""
+    return tuple(dict.fromkeys(tokenize([text])[0]))
 
 
 class LexicalSearch:
@@ -55,7 +63,7 @@ class LexicalSearch:
 
     def term_scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for each distinct query term: a (terms, passages) array."""
-        tokens = list(dict.fromkeys(tokenize([query])[0])) if self.count else []
+        tokens = list(query_terms(query)) if self.count else []
         if not tokens:  # punctuation or stop words only ("*", "how"): bm25s fails on an empty list
             return np.zeros((0, self.count), dtype=np.float32)
         return np.stack([np.asarray(self._bm25.get_scores([t]), dtype=np.float32) for t in tokens])
@@ -90,9 +98,10 @@ class LexicalSearch:
 
 def term_stems(text: str) -> set[str]:
     """The stems BM25 matches on, for highlighting the words a query matched."""
-    return set(tokenize([text])[0])
+    return set(query_terms(text))
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The stem of one lower-cased word."""
     return str(_STEMMER.stemWord(word.lower()))
