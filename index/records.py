@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-PassageKind = Literal["text", "code", "table", "faq"]
+PassageKind = Literal["text", "code", "table", "faq", "nav"]  # nav: mostly links to other posts
 
 
 @dataclass(frozen=True)

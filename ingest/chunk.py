@@ -160,6 +160,8 @@ def _kind(group: list[_Unit]) -> PassageKind:
     for unit in group:
         totals[unit.kind] = totals.get(unit.kind, 0) + unit.tokens
     kind = max(totals, key=lambda k: totals[k])
+    if kind == "links":
+        return "nav"
     return kind if kind in ("code", "table", "faq") else "text"  # type: ignore[return-value]
 
 

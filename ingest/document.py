@@ -7,14 +7,14 @@ from typing import Literal
 
 from index.records import PostMeta
 
-BlockKind = Literal["text", "code", "mermaid", "table", "faq"]
+BlockKind = Literal["text", "links", "code", "mermaid", "table", "faq"]
 
 
 @dataclass(frozen=True)
 class Block:
     """One block of a section's body, already cleaned to readable text."""
 
-    kind: BlockKind  # "text" paragraphs/lists/quotes; "code"/"mermaid" fenced blocks; "table"; "faq" Q&A
+    kind: BlockKind  # "text" paragraphs/lists/quotes; "links" mostly link text; "code"/"mermaid"; "table"; "faq"
     text: str  # clean text: no markdown syntax, no HTML, links reduced to their text
     line: int  # 1-based line in the source file where the block starts
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ingest.document import Block, Section
+from ingest.document import Block, BlockKind, Section
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _ATTRIBUTES = re.compile(r"\s*\{\s*((?:[#.][\w-]+|[\w-]+=\S+)(?:\s+(?:[#.][\w-]+|[\w-]+=\S+))*)\s*\}\s*$")
@@ -20,6 +20,7 @@ _HIDDEN_HTML = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNOREC
 _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _OPEN_HIDDEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _CLOSE_HIDDEN = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
+NAV_LINK_SHARE = 0.6  # a paragraph or list whose text is mostly link text is navigation
 
 
 def parse_body(
@@ -90,7 +91,7 @@ def _unique(anchor: str, seen: set[str], explicit: str | None) -> str:
 
 def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[Event]:
     lines: list[str] = []
-    start = 0
+    start = chars = linked = 0
     depth, item_start, lists = 0, False, 0
     index = 0
     while index < len(tokens):
@@ -114,7 +115,8 @@ def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[
         elif kind == "list_item_open":
             item_start = True
         elif kind == "inline":
-            text = _inline_text(token, links)
+            text, in_links = _inline_parts(token, links)
+            chars, linked = chars + len(text), linked + in_links
             if lists:
                 text = "  " * (lists - 1) + ("- " if item_start else "  ") + text.replace("\n", "\n  ")
                 item_start = False
@@ -132,10 +134,17 @@ def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[
         elif kind == "html_block" and (text := _strip_html(token.content)):
             start = start if lines else line
             lines.append(text)
+            chars += len(text)
         if lines and depth == 0:
-            yield start, index, Block("text", "\n".join(lines), start)
-            lines = []
+            yield start, index, Block(_prose_kind(chars, linked), "\n".join(lines), start)
+            lines, chars, linked = [], 0, 0
         index += 1
+
+
+def _prose_kind(chars: int, linked: int) -> BlockKind:
+    # "Related posts" lists and series navigation are mostly link text: they name other posts' topics
+    # without discussing them, so ranking and related posts must not take them as evidence.
+    return "links" if chars and linked >= NAV_LINK_SHARE * chars else "text"
 
 
 def _closing(tokens: list[Token], index: int) -> int:
@@ -157,8 +166,13 @@ def _table_text(tokens: list[Token], links: list[str]) -> str:
 
 
 def _inline_text(token: Token, links: list[str]) -> str:
+    return _inline_parts(token, links)[0]
+
+
+def _inline_parts(token: Token, links: list[str]) -> tuple[str, int]:
+    """The inline text, and how many of its characters are link text."""
     out: list[str] = []
-    hidden = 0
+    hidden = in_link = linked = 0
     for child in token.children or []:
         if child.type == "html_inline":
             hidden += bool(_OPEN_HIDDEN.match(child.content)) - bool(_CLOSE_HIDDEN.match(child.content))
@@ -167,6 +181,7 @@ def _inline_text(token: Token, links: list[str]) -> str:
             continue
         elif child.type in ("text", "code_inline"):
             out.append(child.content)
+            linked += len(child.content) if in_link else 0
         elif child.type == "image" and child.content:
             out.append(child.content)
         elif child.type == "softbreak":
@@ -175,7 +190,11 @@ def _inline_text(token: Token, links: list[str]) -> str:
             out.append("\n")
         elif child.type == "link_open":
             links.append(str(child.attrGet("href") or ""))
-    return "".join(out).strip()
+            in_link += 1
+        elif child.type == "link_close":
+            in_link = max(in_link - 1, 0)
+    text = "".join(out)
+    return text.strip(), min(linked, len(text.strip()))
 
 
 def _strip_html(raw: str) -> str:

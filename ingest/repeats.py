@@ -29,7 +29,7 @@ def find_boilerplate(posts: Iterable[Post], min_share: float = 0.05, min_posts: 
             normalise(s)
             for section in post.sections
             for block in section.blocks
-            if block.kind in ("text", "faq")
+            if block.kind in ("text", "links", "faq")
             for s in split_sentences(block.text)
         }
         seen_in.update(s for s in sentences if s)

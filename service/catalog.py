@@ -38,6 +38,11 @@ class Catalog:
         for passage in version.passages:
             by_post[passage.post_path].append(passage.id)
         self.passages_by_post = {path: tuple(ids) for path, ids in by_post.items()}
+        # What a post says itself: its navigation lists only repeat other posts' titles.
+        self.evidence_by_post = {
+            path: tuple(i for i in ids if version.passages[i].kind != "nav") or ids
+            for path, ids in self.passages_by_post.items()
+        }
         self.by_url_path: dict[str, str] = {}
         for post in version.posts.values():
             for alias in (urlsplit(post.url).path, *post.aliases):

@@ -16,7 +16,8 @@ DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
 COVERAGE_POWER = 1.0  # a lexical hit counts in proportion to how much of the query it matches
 PASSAGES_PER_POST = 3
-KIND_WEIGHT = {"code": 0.8, "table": 0.95}  # code rarely answers a question in prose
+# Code rarely answers a question in prose; navigation only names other posts' topics.
+KIND_WEIGHT = {"code": 0.8, "table": 0.95, "nav": 0.5}
 POST_DECAY = (1.0, 0.3)  # a post's score: its best passage, plus a little credit for a second one
 WHOLE_POST_WEIGHT = 1.0
 SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts beat one stray mention

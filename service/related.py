@@ -32,10 +32,10 @@ class PassageSpace:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.paths = sorted(catalog.passages_by_post)
-        ids = [pid for p in self.paths for pid in catalog.passages_by_post[p]]
+        self.paths = sorted(catalog.evidence_by_post)
+        ids = [pid for p in self.paths for pid in catalog.evidence_by_post[p]]
         self.order = np.array(ids, dtype=np.int64)
-        sizes = [len(catalog.passages_by_post[p]) for p in self.paths]
+        sizes = [len(catalog.evidence_by_post[p]) for p in self.paths]
         self.starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
         self.by_id = catalog.version.vectors.all_vectors()
         self.grouped = self.by_id[self.order]  # rows in post order, so reduceat can take per-post maxima
@@ -56,7 +56,7 @@ def related_posts(catalog: Catalog, path: str, k: int,
                   space: PassageSpace | None = None) -> list[RelatedPost]:
     """The k posts whose passages best match the source post's passages, excluding it and its near-copies."""
     source = catalog.post(path)
-    source_ids = catalog.passages_by_post.get(source.path, ())
+    source_ids = catalog.evidence_by_post.get(source.path, ())
     if not source_ids:
         return []
     space = space or space_for(catalog)
@@ -109,7 +109,7 @@ def linked_paths(catalog: Catalog, post: PostMeta) -> set[str]:
 def _with_reason(catalog: Catalog, space: PassageSpace, source_ids: tuple[int, ...], sims: np.ndarray, j: int,
                  target: PostMeta, score: float, similarity: float, linked: bool) -> RelatedPost:
     start = int(space.starts[j])
-    end = start + len(catalog.passages_by_post[target.path])
+    end = start + len(catalog.evidence_by_post[target.path])
     row, col = np.unravel_index(int(np.argmax(sims[:, start:end])), (len(source_ids), end - start))
     passages = catalog.version.passages
     return RelatedPost(

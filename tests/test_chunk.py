@@ -59,6 +59,12 @@ def test_code_blocks_are_marked_and_weighted_as_code():
     assert draft.text.startswith("[code]\nfunc main()")
 
 
+def test_navigation_blocks_become_nav_passages():
+    post = _post(Section(("Related",), "related", (Block("links", "- Alipay cells\n- Shopee flash sales", 3),)))
+    (draft,) = chunk_post(post, 200, 20, drop=lambda s: False)
+    assert draft.kind == "nav"
+
+
 def test_an_overlong_sentence_is_cut_by_tokens():
     post = _post(Section((), "", (Block("text", "word " * 500, 1),)))
     drafts = chunk_post(post, 100, 10, drop=lambda s: False)

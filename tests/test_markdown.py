@@ -76,6 +76,12 @@ def test_lists_and_quotes_become_one_text_block_each():
     ]
 
 
+def test_a_list_of_links_is_navigation_but_prose_with_a_link_is_text():
+    body = ("## Related posts\n\n- [Alipay cells](/series/alipay/)\n- [Shopee flash sales](/series/shopee/)\n\n"
+            "## Routing\n\nSee [the cells post](/x/) for why each user is pinned to one zone at a time.\n")
+    assert [b.kind for b in blocks(body)] == ["links", "text"]
+
+
 def test_tables_become_rows_of_cells():
     body = "| Store | Latency |\n|---|---|\n| Redis | 1 ms |\n| [Etcd](/x/) | 5 ms |\n"
     assert blocks(body) == [Block("table", "Store | Latency\nRedis | 1 ms\nEtcd | 5 ms", 1)]
