@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -21,6 +21,7 @@ _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 _OPEN_HIDDEN = re.compile(r"<(script|style)\b", re.IGNORECASE)
 _CLOSE_HIDDEN = re.compile(r"</(script|style)\s*>", re.IGNORECASE)
 NAV_LINK_SHARE = 0.6  # a paragraph or list whose text is mostly link text is navigation
+NAV_LIST_LINK_SHARE = 0.25  # ... and so is a list linking from every item, when links are a good part of it
 
 
 def parse_body(
@@ -90,8 +91,7 @@ def _unique(anchor: str, seen: set[str], explicit: str | None) -> str:
 
 
 def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[Event]:
-    lines: list[str] = []
-    start = chars = linked = 0
+    prose = _Prose()
     depth, item_start, lists = 0, False, 0
     index = 0
     while index < len(tokens):
@@ -114,15 +114,15 @@ def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[
             depth -= 1
         elif kind == "list_item_open":
             item_start = True
+            prose.items.append(False)
         elif kind == "inline":
             text, in_links = _inline_parts(token, links)
-            chars, linked = chars + len(text), linked + in_links
+            if lists and in_links:
+                prose.items[-1] = True
             if lists:
                 text = "  " * (lists - 1) + ("- " if item_start else "  ") + text.replace("\n", "\n  ")
                 item_start = False
-            if text.strip():
-                start = start if lines else line
-                lines.append(text)
+            prose.add(text, line, in_links)
         elif kind in ("fence", "code_block"):
             info = token.info.strip().split(maxsplit=1)
             is_mermaid = bool(info) and info[0].lower() == "mermaid"
@@ -132,19 +132,37 @@ def _events(tokens: list[Token], first_line: int, links: list[str]) -> Iterator[
             yield line, index, Block("table", _table_text(tokens[index:end], links), line)
             index = end
         elif kind == "html_block" and (text := _strip_html(token.content)):
-            start = start if lines else line
-            lines.append(text)
-            chars += len(text)
-        if lines and depth == 0:
-            yield start, index, Block(_prose_kind(chars, linked), "\n".join(lines), start)
-            lines, chars, linked = [], 0, 0
+            prose.add(text, line)
+        if prose.lines and depth == 0:
+            yield prose.start, index, Block(prose.kind, "\n".join(prose.lines), prose.start)
+            prose = _Prose()
         index += 1
 
 
-def _prose_kind(chars: int, linked: int) -> BlockKind:
-    # "Related posts" lists and series navigation are mostly link text: they name other posts' topics
-    # without discussing them, so ranking and related posts must not take them as evidence.
-    return "links" if chars and linked >= NAV_LINK_SHARE * chars else "text"
+@dataclass
+class _Prose:
+    """Paragraph, list or quote text gathered into one block, with what tells navigation apart."""
+
+    lines: list[str] = field(default_factory=list)
+    start: int = 0
+    chars: int = 0
+    linked: int = 0  # characters of link text
+    items: list[bool] = field(default_factory=list)  # per list item: whether it holds a link
+
+    def add(self, text: str, line: int, linked: int = 0) -> None:
+        if text.strip():
+            self.start = self.start if self.lines else line
+            self.lines.append(text)
+        self.chars += len(text)
+        self.linked += linked
+
+    @property
+    def kind(self) -> BlockKind:
+        # "Related posts" lists and series navigation name other posts' topics without discussing
+        # them: text that is mostly link text, or a list whose every item links somewhere.
+        share = self.linked / self.chars if self.chars else 0.0
+        list_of_links = len(self.items) >= 2 and all(self.items) and share >= NAV_LIST_LINK_SHARE
+        return "links" if share >= NAV_LINK_SHARE or list_of_links else "text"
 
 
 def _closing(tokens: list[Token], index: int) -> int:

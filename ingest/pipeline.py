@@ -34,7 +34,7 @@ from ingest.settings import IngestSettings
 from ingest.site import SiteConfig, read_site_config
 
 # Bump when parsing or chunking changes what an unchanged site produces, so re-runs rebuild.
-INGEST_VERSION = 6
+INGEST_VERSION = 7
 
 
 @dataclass(frozen=True)

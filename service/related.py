@@ -12,6 +12,7 @@ from service.catalog import Catalog, UnknownName
 
 SERIES_BONUS = 0.05  # shared series and tags only break near-ties; the text decides
 TAG_BONUS, TAG_BONUS_MAX = 0.02, 0.04
+REASON_PAIRS = 20  # best-matching pairs looked at to find one whose texts differ
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,12 @@ def _with_reason(catalog: Catalog, space: PassageSpace, source_ids: tuple[int, .
                  target: PostMeta, score: float, similarity: float, linked: bool) -> RelatedPost:
     start = int(space.starts[j])
     end = start + len(catalog.evidence_by_post[target.path])
-    row, col = np.unravel_index(int(np.argmax(sims[:, start:end])), (len(source_ids), end - start))
+    block = sims[:, start:end]
     passages = catalog.version.passages
+    pairs = [np.unravel_index(int(i), block.shape) for i in np.argsort(-block, axis=None)[:REASON_PAIRS]]
+    # The same text in both posts is a template they share (a checklist, a footer), not a reason to link.
+    row, col = next(((r, c) for r, c in pairs
+                     if passages[source_ids[r]].text != passages[int(space.order[start + c])].text), pairs[0])
     return RelatedPost(
         post=target, score=round(score, 4), similarity=round(similarity, 4), linked=linked,
         source_heading=passages[source_ids[row]].heading,

@@ -82,6 +82,13 @@ def test_a_list_of_links_is_navigation_but_prose_with_a_link_is_text():
     assert [b.kind for b in blocks(body)] == ["links", "text"]
 
 
+def test_a_list_linking_from_every_item_is_navigation_even_with_descriptions():
+    related = ("- **Cells:** how zones pin users, in [Alipay cells](/series/alipay/).\n"
+               "- **Flash sales:** queueing a million buyers, in [Shopee flash sales](/series/shopee/).\n")
+    tools = "- [Redis](/r/) holds the counters\n- Postgres keeps the ledger, with no link at all here\n"
+    assert [b.kind for b in blocks(related + "\n## Tools\n\n" + tools)] == ["links", "text"]
+
+
 def test_tables_become_rows_of_cells():
     body = "| Store | Latency |\n|---|---|\n| Redis | 1 ms |\n| [Etcd](/x/) | 5 ms |\n"
     assert blocks(body) == [Block("table", "Store | Latency\nRedis | 1 ms\nEtcd | 5 ms", 1)]
