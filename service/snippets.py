@@ -13,7 +13,9 @@ _WORD = re.compile(r"\w+")
 def snippet(text: str, query: str, width: int = 300) -> str:
     """Escape `text`, cut it to a window of about `width` characters, and mark the query's words."""
     terms = term_stems(query)
-    matches = [m for m in _WORD.finditer(text) if stem(m.group()) in terms]
+    # Stem each distinct word once; most words of a passage repeat or never match.
+    hits = {word for word in set(_WORD.findall(text)) if stem(word) in terms}
+    matches = [m for m in _WORD.finditer(text) if m.group() in hits] if hits else []
     start = _best_window(text, matches, width)
     end = min(len(text), start + width)
     if end < len(text):  # end on a word boundary

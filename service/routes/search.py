@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
 
 from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
@@ -38,8 +39,10 @@ def search(
     tag: Annotated[str | None, Query(description="only posts with this tag", max_length=200)] = None,
     since: Annotated[date | None, Query(description="only posts dated on or after (YYYY-MM-DD)")] = None,
     until: Annotated[date | None, Query(description="only posts dated on or before (YYYY-MM-DD)")] = None,
-) -> SearchResponse:
+) -> Response:
     """Rank passages, posts and series for a natural-language query."""
     filters = Filters(series or None, section or None, tag or None,
                       since.isoformat() if since else None, until.isoformat() if until else None)
-    return run_search(live, clean_query(q, settings), filters, k or settings.default_k)
+    result = run_search(live, clean_query(q, settings), filters, k or settings.default_k)
+    # Serialised once here: a returned model would be validated against response_model a second time.
+    return Response(result.model_dump_json(), media_type="application/json")
