@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,6 +68,15 @@ class LexicalSearch:
             return np.zeros((0, self.count), dtype=np.float32)
         return np.stack([np.asarray(self._bm25.get_scores([t]), dtype=np.float32) for t in tokens])
 
+    def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many passages contain each stem, read off the index (0 for a stem it never saw)."""
+        if not self.count:
+            return {stem: 0 for stem in stems}
+        vocabulary, starts = self._bm25.vocab_dict, self._bm25.scores["indptr"]
+        # Column t of bm25s's sparse score matrix holds one entry per passage containing token t.
+        return {stem: int(starts[t + 1] - starts[t]) if (t := vocabulary.get(stem)) is not None
+                and t + 1 < len(starts) else 0 for stem in stems}
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for the whole query (zeros when no query term is known)."""
         per_term = self.term_scores(query)
@@ -91,7 +100,8 @@ class LexicalSearch:
         # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
         # word is a weak lexical hit, however high it ranks among other weak hits.
         matched = per_term[:, top] > 0
-        idf = np.log1p(self.count / np.maximum(1, np.count_nonzero(per_term > 0, axis=1)))
+        frequency = self.document_frequency(query_terms(query))
+        idf = np.log1p(self.count / np.maximum(1, np.array(list(frequency.values()))))
         coverage = (idf[:, None] * matched).sum(axis=0) / idf.sum()
         return [Hit(int(i), float(scores[i]), float(c)) for i, c in zip(top, coverage, strict=True)]
 

@@ -34,7 +34,6 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # the 16 of bench/unanswerable.jsonl: thresholds from 0.28 to 0.32 all abstain on 28 of the 30 unanswerable
 # and answer about 95% of the 72 answerable (68 at 0.30); 0.30 sits in the middle of that plateau.
 ABSTAIN_BELOW = 0.30
-_WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
 
 
@@ -63,7 +62,7 @@ class Answer:
     best: Candidate | None
 
 
-def run_ask(live: Live, query: str, k: int, note: str | None = None) -> AnswerResponse:
+def run_ask(live: Live, query: str, k: int) -> AnswerResponse:
     """Answer a question from the live index; a repeated question comes from the cache."""
     started = time.perf_counter()
     key = ("ask", query, k)
@@ -72,7 +71,7 @@ def run_ask(live: Live, query: str, k: int, note: str | None = None) -> AnswerRe
         cached = to_response(live, query, answer(live, query, k))
         live.cache.put(key, cached)
     took = round((time.perf_counter() - started) * 1000, 2)
-    return cached.model_copy(update={"took_ms": took, "note": note})  # type: ignore[no-any-return]
+    return cached.model_copy(update={"took_ms": took})  # type: ignore[no-any-return]
 
 
 def to_response(live: Live, query: str, result: Answer) -> AnswerResponse:
@@ -159,17 +158,8 @@ def is_answered(confidence: float) -> bool:
 def term_weights(live: Live, query: str) -> dict[str, float]:
     """IDF of each query stem over the passages, so rare names ("PayPay", "Nubank") weigh most."""
     lexical = live.catalog.version.lexical
-    n = lexical.count
-    # Score the original word, not its stem: stems do not always re-stem to themselves ("databas").
-    words: dict[str, str] = {}
-    for word in _WORD.findall(query):
-        for term in term_stems(word):
-            words.setdefault(term, word)
-    weights = {}
-    for term in term_stems(query):
-        df = int(np.count_nonzero(lexical.scores(words.get(term, term)))) if lexical.count else 0
-        weights[term] = _idf(n, df)
-    return weights
+    frequency = lexical.document_frequency(term_stems(query))
+    return {term: _idf(lexical.count, df) for term, df in frequency.items()}
 
 
 def unseen_share(live: Live, weights: dict[str, float]) -> float:

@@ -55,18 +55,20 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _extractive(live: Live, query: str, k: int, note: str | None = None) -> AsyncIterator[str]:
-    result = await run_in_threadpool(run_ask, live, query, k, note)
+async def _extractive(live: Live, query: str, k: int) -> AsyncIterator[str]:
+    result = await run_in_threadpool(run_ask, live, query, k)
     yield sse("answer", result.model_dump())
-    yield sse("done", {"mode": "extractive", "found": result.found, "note": note})
+    yield sse("done", {"mode": "extractive", "found": result.found, "note": None})
 
 
 async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIterator[str]:
     started = time.perf_counter()
     result = await run_in_threadpool(answer, live, query, k)
     if not result.found:  # weak evidence: a model would only guess, so it is not asked
-        async for event in _extractive(live, query, k):
-            yield event
+        body = to_response(live, query, result).model_copy(
+            update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
+        yield sse("answer", body.model_dump())
+        yield sse("done", {"mode": "extractive", "found": False, "note": None})
         return
     prompt = build_prompt(query, result.passages, live.catalog.version.posts)
     yield sse("citations", {"citations": [citation(live, s).model_dump() for s in prompt.sources]})
