@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from index import IndexCorrupt, IndexMismatch, IndexMissing, open_index
@@ -76,7 +77,7 @@ def add_related_arguments(parser: argparse.ArgumentParser) -> None:
 
 def related(args: argparse.Namespace) -> int:
     """Print the posts worth linking from a post, marking those it already links to."""
-    from service.related import reason, related_posts
+    from service.related import reason, related_posts, to_response
 
     catalog = _catalog("related", args.index)
     if catalog is None:
@@ -86,11 +87,11 @@ def related(args: argparse.Namespace) -> int:
     except UnknownName as e:
         print(f"casebook related: {e}", file=sys.stderr)
         return 2
+    started = time.perf_counter()
     found = related_posts(catalog, source.path, args.k)
     if args.json:
-        rows = [{"path": r.post.path, "title": r.post.title, "url": r.post.url, "series": list(r.post.series),
-                 "score": r.score, "linked": r.linked, "reason": reason(r)} for r in found]
-        print(json.dumps({"path": source.path, "related": rows}, indent=2, ensure_ascii=False))
+        took = round((time.perf_counter() - started) * 1000, 2)
+        print(json.dumps(to_response(source, found, took).model_dump(), indent=2, ensure_ascii=False))
         return 0
     print(f"Related to {source.title} ({source.path}):")
     for n, r in enumerate(found, 1):

@@ -9,6 +9,7 @@ import numpy as np
 
 from index import PostMeta
 from service.catalog import Catalog, UnknownName
+from service.schemas import RelatedOut, RelatedResponse
 
 SERIES_BONUS = 0.05  # shared series and tags only break near-ties; the text decides
 TAG_BONUS, TAG_BONUS_MAX = 0.02, 0.04
@@ -129,3 +130,12 @@ def reason(related: RelatedPost) -> str:
     """The best matching pair of sections in words, for people."""
     return (f"“{related.source_heading or 'introduction'}” ↔ “{related.target_heading or 'introduction'}” "
             f"(cosine {related.pair_cosine:.2f})")
+
+
+def to_response(source: PostMeta, found: list[RelatedPost], took_ms: float) -> RelatedResponse:
+    """The public shape of a related-posts list, for /api/related and `casebook related --json`."""
+    return RelatedResponse(
+        path=source.path, title=source.title, url=source.url, count=len(found), took_ms=took_ms,
+        related=[RelatedOut(path=r.post.path, title=r.post.title, url=r.post.url, series=list(r.post.series),
+                            score=r.score, linked=r.linked, reason=reason(r)) for r in found],
+    )

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from service.deps import LiveDep
-from service.related import reason, related_posts
-from service.schemas import RelatedOut, RelatedResponse
+from service.related import related_posts, to_response
+from service.schemas import RelatedResponse
 
 router = APIRouter(tags=["related"])
 
@@ -28,9 +28,4 @@ def related(
         raise HTTPException(422, detail="give exactly one of path or url")
     source = live.catalog.post(path) if path else live.catalog.post_by_url(url or "")
     found = related_posts(live.catalog, source.path, k)
-    return RelatedResponse(
-        path=source.path, title=source.title, url=source.url, count=len(found),
-        took_ms=round((time.perf_counter() - started) * 1000, 2),
-        related=[RelatedOut(path=r.post.path, title=r.post.title, url=r.post.url, series=list(r.post.series),
-                            score=r.score, linked=r.linked, reason=reason(r)) for r in found],
-    )
+    return to_response(source, found, round((time.perf_counter() - started) * 1000, 2))
