@@ -19,6 +19,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 _STEMMER = Stemmer.Stemmer("english")
 # The longer list also drops question words ("how", "should", "we"), which match every post.
 _STOPWORDS = sorted(STOPWORDS_EN_PLUS)
+_EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -53,7 +54,10 @@ class LexicalSearch:
         """Read an index written by `save`."""
         if count == 0:
             return cls(bm25s.BM25(), 0)
-        return cls(bm25s.BM25.load(str(folder), show_progress=False), count)
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        if bm25.nonoccurrence_array is not None:  # BM25L and BM25+ add a score for absent terms
+            raise ValueError(f"{folder}: BM25 variant {bm25.method!r} is not supported; Casebook builds 'lucene'")
+        return cls(bm25, count)
 
     def save(self, folder: Path) -> None:
         """Write the index files into a folder."""
@@ -61,49 +65,54 @@ class LexicalSearch:
         if self.count:
             self._bm25.save(str(folder), show_progress=False)
 
-    def term_scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for each distinct query term: a (terms, passages) array."""
-        tokens = list(query_terms(query)) if self.count else []
-        if not tokens:  # punctuation or stop words only ("*", "how"): bm25s fails on an empty list
-            return np.zeros((0, self.count), dtype=np.float32)
-        return np.stack([np.asarray(self._bm25.get_scores([t]), dtype=np.float32) for t in tokens])
-
     def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
         """How many passages contain each stem, read off the index (0 for a stem it never saw)."""
-        if not self.count:
-            return {stem: 0 for stem in stems}
-        vocabulary, starts = self._bm25.vocab_dict, self._bm25.scores["indptr"]
-        # Column t of bm25s's sparse score matrix holds one entry per passage containing token t.
-        return {stem: int(starts[t + 1] - starts[t]) if (t := vocabulary.get(stem)) is not None
-                and t + 1 < len(starts) else 0 for stem in stems}
+        stems = list(stems)
+        return {stem: len(rows) for stem, (rows, _) in zip(stems, self._postings(stems), strict=True)}
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for the whole query (zeros when no query term is known)."""
-        per_term = self.term_scores(query)
-        return per_term.sum(axis=0) if len(per_term) else np.zeros(self.count, dtype=np.float32)
+    def _postings(self, stems: list[str] | tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each stem's posting list: the passages containing it and their BM25 scores for it.
+
+        bm25s stores the scores eagerly as a sparse matrix with one column per token; reading the
+        columns directly costs a slice per term where `get_scores` fills a dense array per term.
+        """
+        if not self.count:
+            return [(_EMPTY_ROWS, _EMPTY_SCORES)] * len(stems)
+        vocabulary, matrix = self._bm25.vocab_dict, self._bm25.scores
+        starts, rows, scores = matrix["indptr"], matrix["indices"], matrix["data"]
+        found = []
+        for stem in stems:
+            t = vocabulary.get(stem)
+            if t is None or t + 1 >= len(starts):
+                found.append((_EMPTY_ROWS, _EMPTY_SCORES))
+            else:
+                found.append((rows[starts[t] : starts[t + 1]], scores[starts[t] : starts[t + 1]]))
+        return found
 
     def search(self, query: str, k: int, within: Collection[int] | None = None) -> list[Hit]:
         """Return up to k passages with a positive BM25 score, best first, with their query coverage."""
-        per_term = self.term_scores(query)
-        if not len(per_term):
+        postings = self._postings(query_terms(query))
+        frequency = np.array([len(r) for r, _ in postings])
+        if not frequency.any():  # no query term known, or only stop words ("*", "how")
             return []
-        scores = per_term.sum(axis=0)
+        rows = np.concatenate([r for r, _ in postings])
+        scores = np.bincount(rows, weights=np.concatenate([s for _, s in postings]), minlength=self.count)
         if within is not None:
-            mask = np.zeros_like(scores, dtype=bool)
+            mask = np.zeros(self.count, dtype=bool)
             mask[np.fromiter(within, dtype=np.int64)] = True
             scores = np.where(mask, scores, 0.0)
-        k = min(k, int(np.count_nonzero(scores > 0)))
+        candidates = np.flatnonzero(scores > 0)
+        k = min(k, len(candidates))
         if k <= 0:
             return []
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         top = top[np.argsort(-scores[top], kind="stable")]
         # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
         # word is a weak lexical hit, however high it ranks among other weak hits.
-        matched = per_term[:, top] > 0
-        frequency = self.document_frequency(query_terms(query))
-        idf = np.log1p(self.count / np.maximum(1, np.array(list(frequency.values()))))
-        coverage = (idf[:, None] * matched).sum(axis=0) / idf.sum()
-        return [Hit(int(i), float(scores[i]), float(c)) for i, c in zip(top, coverage, strict=True)]
+        idf = np.log1p(self.count / np.maximum(1, frequency))
+        matched = np.bincount(rows, weights=np.repeat(idf, frequency), minlength=self.count)
+        coverage = matched[top] / idf.sum()
+        return [Hit(*hit) for hit in zip(top.tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
 
 
 def term_stems(text: str) -> set[str]:

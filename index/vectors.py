@@ -35,7 +35,8 @@ class VectorSearch:
     """A loaded FAISS index: nearest passages to a query vector, optionally within a subset."""
 
     def __init__(self, index: faiss.Index) -> None:
-        self.index = index
+        self.index = index  # exact vectors: what is saved, and what ingest reuses
+        self._scan = _half_precision(index) if isinstance(index, faiss.IndexFlat) else index
 
     @classmethod
     def load(cls, path: Path) -> VectorSearch:
@@ -68,9 +69,19 @@ class VectorSearch:
         if within is not None:
             selector = faiss.IDSelectorBatch(np.fromiter(within, dtype=np.int64))
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # the stubs lack `sel`
-        scores, ids = self.index.search(query, min(k, self.count), params=params)
-        return [Hit(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        scores, ids = self._scan.search(query, min(k, self.count), params=params)
+        return [Hit(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True) if i >= 0]
 
     def all_vectors(self) -> np.ndarray:
         """Every stored vector in id order (to reuse unchanged passages' embeddings)."""
         return self.index.reconstruct_n(0, self.count) if self.count else np.zeros((0, self.dim), np.float32)
+
+
+def _half_precision(flat: faiss.IndexFlat) -> faiss.Index:
+    """A copy of a flat index that scans 16-bit floats: a flat scan is bound by memory bandwidth,
+    so half the bytes take half the time (0.40 vs 0.67 ms on the real blog). Scores move by ~1e-4,
+    and the top 100 stayed the same for 99.99 % of queries' passages (bench/QUALITY.md)."""
+    scan = faiss.IndexScalarQuantizer(flat.d, faiss.ScalarQuantizer.QT_fp16, flat.metric_type)
+    if flat.ntotal:
+        scan.add(flat.reconstruct_n(0, flat.ntotal))
+    return scan

@@ -1,4 +1,8 @@
-"""Named dependencies: the only way route handlers reach the app's state."""
+"""Named dependencies: the only way route handlers reach the app's state.
+
+Async because they only read attributes: FastAPI runs a plain `def` dependency in the thread pool,
+a round trip per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ from service.settings import ServiceSettings
 from service.state import Live
 
 
-def get_settings(request: Request) -> ServiceSettings:
+async def get_settings(request: Request) -> ServiceSettings:
     """The settings the app was created with."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_live(request: Request) -> Live:
+async def get_live(request: Request) -> Live:
     """The index version serving this request; 503 while none is loaded."""
     live = request.app.state.holder.live
     if live is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -17,7 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.metrics import Metrics
 
 access_log = logging.getLogger("casebook.access")
-MAX_LOGGED_BODY = 256 * 1024  # larger responses are logged without result counts
 
 
 class SecurityHeaders:
@@ -148,18 +146,11 @@ class Observe:
             return
         started = time.perf_counter()
         status = 500
-        body: list[bytes] | None = [] if scope["path"].startswith("/api/") else None
 
         async def observed_send(message: Message) -> None:
-            nonlocal status, body
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                if not Headers(raw=message["headers"]).get("content-type", "").startswith("application/json"):
-                    body = None
-            elif message["type"] == "http.response.body" and body is not None:
-                body.append(message.get("body", b""))
-                if sum(map(len, body)) > MAX_LOGGED_BODY:
-                    body = None
             await send(message)
 
         try:
@@ -169,11 +160,10 @@ class Observe:
             route = route_label(scope)
             self.metrics.observe(scope["method"], route, status, seconds)
             if self.log_requests:
-                fields = self._fields(scope, route, status, seconds, body)
+                fields = self._fields(scope, route, status, seconds)
                 access_log.info("request", extra={"fields": fields})
 
-    def _fields(self, scope: Scope, route: str, status: int, seconds: float,
-                body: list[bytes] | None) -> dict[str, object]:
+    def _fields(self, scope: Scope, route: str, status: int, seconds: float) -> dict[str, object]:
         fields: dict[str, object] = {"method": scope["method"], "route": route, "status": status,
                                      "ms": round(seconds * 1000, 2)}
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -182,8 +172,9 @@ class Observe:
             fields["params"] = {k: v[0] for k, v in params.items()}
         elif "q" in params:
             fields["query_chars"] = len(params["q"][0])
-        if body is not None and 200 <= status < 300:
-            fields["results"] = result_counts(b"".join(body))
+        results = scope.get("state", {}).get("results")  # left by service.routes.json_response
+        if results is not None and 200 <= status < 300:
+            fields["results"] = results
         return fields
 
 
@@ -193,12 +184,3 @@ def route_label(scope: Scope) -> str:
     if isinstance(path, str):
         return path
     return "/static" if scope["path"].startswith("/static/") else "unmatched"
-
-
-def result_counts(body: bytes) -> dict[str, int]:
-    """The length of every top-level list in a JSON response: passages, posts, series, citations..."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return {}
-    return {k: len(v) for k, v in data.items() if isinstance(v, list)} if isinstance(data, dict) else {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +29,8 @@ RANK_DECAY = 0.7
 HUB_WEIGHT = 1.0
 
 
-@dataclass(frozen=True)
-class ScoredPassage:
+# Named tuples rather than frozen dataclasses: one query creates hundreds of these (see index.records.Hit).
+class ScoredPassage(NamedTuple):
     """A passage with its fused score and the two retrievers' raw scores."""
 
     passage: Passage
@@ -38,8 +39,7 @@ class ScoredPassage:
     lexical: float  # BM25 score, 0 when the lexical retriever did not return it
 
 
-@dataclass(frozen=True)
-class ScoredPost:
+class ScoredPost(NamedTuple):
     """A post ranked by its passages' evidence."""
 
     post: PostMeta
@@ -47,8 +47,7 @@ class ScoredPost:
     passages: tuple[ScoredPassage, ...]
 
 
-@dataclass(frozen=True)
-class ScoredSeries:
+class ScoredSeries(NamedTuple):
     """A series ranked by its matching posts; `posts` are those posts in reading order."""
 
     series: SeriesMeta

@@ -13,33 +13,35 @@ _WORD = re.compile(r"\w+")
 def snippet(text: str, query: str, width: int = 300) -> str:
     """Escape `text`, cut it to a window of about `width` characters, and mark the query's words."""
     terms = term_stems(query)
-    # Stem each distinct word once; most words of a passage repeat or never match.
-    hits = {word for word in set(_WORD.findall(text)) if stem(word) in terms}
-    matches = [m for m in _WORD.finditer(text) if m.group() in hits] if hits else []
-    start = _best_window(text, matches, width)
+    # One pass over the words; `stem` is cached, and most words of a passage repeat or never match.
+    spans = [m.span() for m in _WORD.finditer(text) if stem(m.group()) in terms] if terms else []
+    start = _best_window(text, spans, width)
     end = min(len(text), start + width)
     if end < len(text):  # end on a word boundary
         space = text.rfind(" ", start, end)
         end = space if space > start + width // 2 else end
     pieces = ["…" if start > 0 else ""]
     cursor = start
-    for m in matches:
-        if m.start() < start or m.end() > end:
+    for left, right in spans:
+        if left < start or right > end:
             continue
-        pieces += [html.escape(text[cursor : m.start()]), "<mark>", html.escape(m.group()), "</mark>"]
-        cursor = m.end()
+        pieces += [html.escape(text[cursor:left]), "<mark>", html.escape(text[left:right]), "</mark>"]
+        cursor = right
     pieces += [html.escape(text[cursor:end]), "…" if end < len(text) else ""]
     return "".join(pieces)
 
 
-def _best_window(text: str, matches: list[re.Match[str]], width: int) -> int:
-    if not matches or len(text) <= width:
+def _best_window(text: str, spans: list[tuple[int, int]], width: int) -> int:
+    """Where a window of `width` characters holding the most matched words begins."""
+    if not spans or len(text) <= width:
         return 0
-    best, best_count = 0, 0
-    for i, m in enumerate(matches):
-        count = sum(1 for other in matches[i:] if other.end() <= m.start() + width)
-        if count > best_count:
-            best, best_count = m.start(), count
+    best, best_count, last = 0, 0, 0
+    for first, (left, _) in enumerate(spans):  # slide: `last` is one past the window's last match
+        last = max(last, first)
+        while last < len(spans) and spans[last][1] <= left + width:
+            last += 1
+        if last - first > best_count:
+            best, best_count = left, last - first
     # start a little before the first match, on a word boundary, so the sentence reads naturally
     start = max(0, best - width // 5)
     space = text.find(" ", start)

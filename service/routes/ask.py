@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.answer import answer, citation, run_ask, to_response
 from service.deps import LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
+from service.routes import json_response
 from service.routes.search import clean_query
 from service.schemas import AnswerResponse
 from service.state import Live
@@ -25,9 +26,9 @@ KParam = Annotated[int | None, Query(ge=1, le=50, description="how many supporti
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
-def ask(live: LiveDep, settings: SettingsDep, q: QueryParam = "", k: KParam = None) -> AnswerResponse:
+def ask(request: Request, live: LiveDep, settings: SettingsDep, q: QueryParam = "", k: KParam = None) -> Response:
     """Answer a question with a sentence from the blog and its citations, or say that none was found."""
-    return run_ask(live, clean_query(q, settings), k or settings.default_k)
+    return json_response(request, run_ask(live, clean_query(q, settings), k or settings.default_k))
 
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,

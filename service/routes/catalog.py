@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from service.deps import LiveDep
+from service.routes import json_response
 from service.schemas import HeadingOut, PostDetail, SeriesDetail, SeriesList, SeriesPostOut
 from service.search import deep_link
 
@@ -12,7 +14,7 @@ router = APIRouter(tags=["catalog"])
 
 
 @router.get("/api/series", response_model=SeriesList)
-def list_series(live: LiveDep) -> SeriesList:
+def list_series(request: Request, live: LiveDep) -> Response:
     """Every series with its title, URL, description and posts in reading order."""
     posts = live.catalog.version.posts
     series = [
@@ -23,21 +25,21 @@ def list_series(live: LiveDep) -> SeriesList:
         )
         for s in live.catalog.version.series.values()
     ]
-    return SeriesList(series=series, count=len(series))
+    return json_response(request, SeriesList(series=series, count=len(series)))
 
 
 @router.get("/api/posts/{path:path}", response_model=PostDetail)
-def get_post(path: str, live: LiveDep) -> PostDetail:
+def get_post(request: Request, path: str, live: LiveDep) -> Response:
     """One post's metadata and the headings of its passages."""
     post = live.catalog.post(path)
     headings: dict[tuple[str, str], int] = {}
     for pid in live.catalog.passages_by_post.get(post.path, ()):
         passage = live.catalog.version.passages[pid]
         headings[(passage.heading, passage.anchor)] = headings.get((passage.heading, passage.anchor), 0) + 1
-    return PostDetail(
+    return json_response(request, PostDetail(
         path=post.path, title=post.title, url=post.url, section=post.section, series=list(post.series),
         tags=list(post.tags), categories=list(post.categories), date=post.date, lastmod=post.lastmod,
         description=post.description, aliases=list(post.aliases), duplicate_of=post.duplicate_of,
         headings=[HeadingOut(heading=h, anchor=a, url=deep_link(post.url, a), passages=n)
                   for (h, a), n in headings.items()],
-    )
+    ))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
+from service.routes import json_response
 from service.schemas import SearchResponse
 from service.search import run_search
 from service.settings import ServiceSettings
@@ -29,6 +30,7 @@ def clean_query(q: str, settings: ServiceSettings) -> str:
 
 @router.get("/api/search", response_model=SearchResponse)
 def search(
+    request: Request,
     live: LiveDep,
     settings: SettingsDep,
     q: Annotated[str, Query(description="the question or keywords", max_length=10_000)] = "",
@@ -43,6 +45,4 @@ def search(
     """Rank passages, posts and series for a natural-language query."""
     filters = Filters(series or None, section or None, tag or None,
                       since.isoformat() if since else None, until.isoformat() if until else None)
-    result = run_search(live, clean_query(q, settings), filters, k or settings.default_k)
-    # Serialised once here: a returned model would be validated against response_model a second time.
-    return Response(result.model_dump_json(), media_type="application/json")
+    return json_response(request, run_search(live, clean_query(q, settings), filters, k or settings.default_k))
