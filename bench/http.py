@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlencode, urlsplit
 
 from bench.common import Row, Served, fmt_ms, percentiles, rss_mb
 from bench.query import cold_texts
@@ -22,13 +23,21 @@ def startup_rows(served: Served, label: str) -> list[Row]:
 def latency_rows(served: Served, queries: list[dict], label: str, embed_p50: float | None) -> list[Row]:
     """Sequential cold requests (each text asked once) to /api/search, then /api/ask and /api/related."""
     rows: list[Row] = []
-    with httpx.Client(base_url=served.url, timeout=60) as client:
-        paths = client.get("/openapi.json").json()["paths"]
-        client.get("/api/search", params={"q": "warm up"})
+    address = urlsplit(served.url)
+    # The standard library's client on one kept-alive connection: httpx spends ~1 ms of Python per
+    # request on this machine, which is the client's time, not the service's.
+    client = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
+    try:
+        paths = json.loads(_get(client, "/openapi.json", {})[1])["paths"]
+        _get(client, "/api/search", {"q": "warm up"})
         search = _timed(client, "/api/search", [{"q": t} for t in cold_texts(queries)])
-        ratio = f"; p50 / bare embed p50 = {search['p50'] / embed_p50:.2f}" if embed_p50 else ""
-        rows.append(Row("http", f"[{label}] GET /api/search, cold", fmt_ms(search) + ratio, "p50 < 15 ms",
+        rows.append(Row("http", f"[{label}] GET /api/search, cold", fmt_ms(search), "p50 < 15 ms",
                         search["p50"] < 15))
+        if embed_p50:
+            ratio = search["p50"] / embed_p50
+            rows.append(Row("http", f"[{label}] /api/search p50 / bare embed p50",
+                            f"{ratio:.2f} (HTTP and pipeline {search['p50'] - embed_p50:.1f} ms)", "<= 1.5",
+                            bool(ratio <= 1.5)))
         rows.append(Row("http", f"[{label}] resident memory after the queries",
                         f"{rss_mb(served.process.pid):.0f} MiB"))
         if "/api/ask" in paths:
@@ -42,17 +51,26 @@ def latency_rows(served: Served, queries: list[dict], label: str, embed_p50: flo
             rows.append(Row("http", f"[{label}] GET /api/related", fmt_ms(related)))
         else:
             rows.append(Row("http", f"[{label}] GET /api/related", "not served by this build; skipped"))
+    finally:
+        client.close()
     return rows
 
 
-def _timed(client: httpx.Client, path: str, params: list[dict], allow: set[int] | None = None) -> dict:
+def _get(client: http.client.HTTPConnection, path: str, params: dict) -> tuple[int, bytes]:
+    client.request("GET", f"{path}?{urlencode(params)}" if params else path)
+    response = client.getresponse()
+    return response.status, response.read()
+
+
+def _timed(client: http.client.HTTPConnection, path: str, params: list[dict],
+           allow: set[int] | None = None) -> dict:
     seconds = []
     for p in params:
         started = time.perf_counter()
-        response = client.get(path, params=p)
+        status, body = _get(client, path, p)
         seconds.append(time.perf_counter() - started)
-        if response.status_code != 200 and response.status_code not in (allow or set()):
-            raise RuntimeError(f"{path} {p}: HTTP {response.status_code}: {response.text[:200]}")
+        if status != 200 and status not in (allow or set()):
+            raise RuntimeError(f"{path} {p}: HTTP {status}: {body[:200]!r}")
     return percentiles(seconds)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+import re
 from collections.abc import Collection, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +21,8 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 _STEMMER = Stemmer.Stemmer("english")
 # The longer list also drops question words ("how", "should", "we"), which match every post.
 _STOPWORDS = sorted(STOPWORDS_EN_PLUS)
+_STOPWORD_SET = frozenset(_STOPWORDS)
+_TOKEN = re.compile(inspect.signature(bm25s.tokenize).parameters["token_pattern"].default)
 _EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
 
@@ -29,9 +33,15 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 @lru_cache(maxsize=8192)
 def query_terms(text: str) -> tuple[str, ...]:
-    """The distinct stems of a text, in order; cached, since one search tokenizes its query for both
-    BM25 indexes and every snippet, and answers score the same popular passages again and again."""
-    return tuple(dict.fromkeys(tokenize([text])[0]))
+    """The distinct stems of a text, in order: `tokenize`'s rule for one short text.
+
+    Cached, since one search reads its query's terms for both BM25 indexes and every snippet, and
+    answers score the same popular passages again and again. Not `tokenize` itself: for one query,
+    its set-up (a stop-word set, two progress bars) costs more than the work (test_lexical checks
+    that both give the same stems).
+    """
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
+    return tuple(dict.fromkeys(_STEMMER.stemWords(words)))
 
 
 class LexicalSearch:
