@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,12 +101,19 @@ class LexicalSearch:
 
     def search(self, query: str, k: int, within: Collection[int] | None = None) -> list[Hit]:
         """Return up to k passages with a positive BM25 score, best first, with their query coverage."""
-        postings = self._postings(query_terms(query))
+        return self.search_terms(dict.fromkeys(query_terms(query), 1.0), k, within)
+
+    def search_terms(self, terms: Mapping[str, float], k: int, within: Collection[int] | None = None) -> list[Hit]:
+        """BM25 for weighted stems: each term's score counts `weight` times (a query's own terms weigh 1)."""
+        stems = list(terms)
+        postings = self._postings(stems)
         frequency = np.array([len(r) for r, _ in postings])
         if not frequency.any():  # no query term known, or only stop words ("*", "how")
             return []
+        weights = np.array([terms[stem] for stem in stems])
         rows = np.concatenate([r for r, _ in postings])
-        scores = np.bincount(rows, weights=np.concatenate([s for _, s in postings]), minlength=self.count)
+        per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
+        scores = np.bincount(rows, weights=per_entry, minlength=self.count)
         if within is not None:
             mask = np.zeros(self.count, dtype=bool)
             mask[np.fromiter(within, dtype=np.int64)] = True
@@ -119,7 +126,7 @@ class LexicalSearch:
         top = top[np.argsort(-scores[top], kind="stable")]
         # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
         # word is a weak lexical hit, however high it ranks among other weak hits.
-        idf = np.log1p(self.count / np.maximum(1, frequency))
+        idf = weights * np.log1p(self.count / np.maximum(1, frequency))
         matched = np.bincount(rows, weights=np.repeat(idf, frequency), minlength=self.count)
         coverage = matched[top] / idf.sum()
         return [Hit(*hit) for hit in zip(top.tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from index import Passage, PostMeta, SeriesMeta
+from index import Hit, IndexVersion, Passage, PostMeta, SeriesMeta
+from index.lexical import query_terms
 from service.catalog import Catalog, Filters
 
-CANDIDATES = 50  # per retriever: 100 scored the same on the dev set (bench/QUALITY.md) for twice the work
+# Hits per retriever. Keyword questions need BM25's long tail (50 lexical hits cost 0.015 nDCG@10 on
+# them); dense hits past 50 never changed a dev-set ranking (bench/QUALITY.md).
+DENSE_CANDIDATES = 50
+LEXICAL_CANDIDATES = 100
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al.; flattens the head of each list
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 1.0
@@ -27,6 +32,15 @@ SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts b
 # flat for a sum of them to tell many weak parts from a few strong ones.
 RANK_DECAY = 0.7
 HUB_WEIGHT = 1.0
+# Pseudo-relevance feedback for whole-post BM25: words shared by the best dense passages join the
+# query at a lower weight, so a paraphrase also finds the posts that use the blog's own words for it.
+# Only when no passage among the first lexical hits holds most of the query's own words: then those
+# words are already the blog's, and borrowed ones only dilute them (bench/QUALITY.md, experiment 3).
+FEEDBACK_BELOW_COVERAGE = 0.7  # any value from 0.5 to 0.9 scores within 0.006 nDCG@10; the middle
+FEEDBACK_PASSAGES = 5
+FEEDBACK_MIN_PASSAGES = 2  # a word must be in at least two of them: one passage's pet word is noise
+FEEDBACK_TERMS = 8
+FEEDBACK_WEIGHT = 0.5
 
 
 # Named tuples rather than frozen dataclasses: one query creates hundreds of these (see index.records.Hit).
@@ -69,10 +83,14 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
     version = catalog.version
     allowed = catalog.allowed(filters)
     passage_ids, post_rows = allowed if allowed is not None else (None, None)
-    dense = version.vectors.search(query_vector, CANDIDATES, within=passage_ids)
-    lexical = version.lexical.search(query, CANDIDATES, within=passage_ids)
+    dense = version.vectors.search(query_vector, DENSE_CANDIDATES, within=passage_ids)
+    lexical = version.lexical.search(query, LEXICAL_CANDIDATES, within=passage_ids)
     scored = fuse(version.passages, dense, lexical)
-    whole_posts = [version.post_order[h.passage_id] for h in version.post_lexical.search(query, CANDIDATES, post_rows)]
+    terms = dict.fromkeys(query_terms(query), 1.0)
+    if max((h.coverage for h in lexical[:10]), default=0.0) < FEEDBACK_BELOW_COVERAGE:
+        terms |= feedback_terms(version, query, dense)
+    post_hits = version.post_lexical.search_terms(terms, LEXICAL_CANDIDATES, post_rows)
+    whole_posts = [version.post_order[h.passage_id] for h in post_hits]
     posts = rank_posts(version.posts, scored, whole_posts)
     passages = [s for p in posts for s in p.passages[:PASSAGES_PER_POST]]  # none from a hidden near-duplicate
     passages.sort(key=lambda s: -s.score)
@@ -81,6 +99,19 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
         posts=posts[:k],
         series=rank_series(version.series, version.posts, posts)[:k],
     )
+
+
+def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[str, float]:
+    """The stems most typical of the top dense passages that the query lacks, with their weight."""
+    own = set(query_terms(query))
+    texts = [version.passages[hit.passage_id].text for hit in dense[:FEEDBACK_PASSAGES]]
+    seen = Counter(t for text in texts for t in set(query_terms(text)))
+    shared = {t: n for t, n in seen.items() if n >= FEEDBACK_MIN_PASSAGES and t not in own}
+    frequency = version.lexical.document_frequency(shared)
+    count = version.lexical.count
+    typical = {t: n * math.log(count / frequency[t]) for t, n in shared.items() if frequency[t]}
+    best = sorted(typical, key=lambda t: -typical[t])[:FEEDBACK_TERMS]
+    return dict.fromkeys(best, FEEDBACK_WEIGHT)
 
 
 def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPassage]:

@@ -35,3 +35,12 @@ def test_filters_and_queries_without_known_terms_return_nothing_outside():
     assert [h.passage_id for h in lexical.search("kafka", 10, within={1})] == [1]
     assert lexical.search("how should we", 10) == [] and lexical.search("zookeeper", 10) == []
     assert LexicalSearch.build([]).search("kafka", 10) == []
+
+
+def test_weighted_terms_count_in_proportion_to_their_weight():
+    lexical = LexicalSearch.build(["kafka consumer lag", "kafka partitions", "consumer groups"])
+    plain = {h.passage_id: h.score for h in lexical.search("kafka consumer", 10)}
+    weighted = {h.passage_id: h.score for h in lexical.search_terms({"kafka": 1.0, "consum": 0.5}, 10)}
+    consumer_only = lexical._bm25.get_scores(["consum"])
+    assert weighted[0] == pytest.approx(plain[0] - 0.5 * consumer_only[0], rel=1e-6)
+    assert weighted[2] == pytest.approx(0.5 * plain[2], rel=1e-6) and weighted[1] == pytest.approx(plain[1], rel=1e-6)
