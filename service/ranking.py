@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -69,6 +70,9 @@ class ScoredSeries(NamedTuple):
     posts: tuple[str, ...]
 
 
+_by_score = attrgetter("score")
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Everything one search returns, best first."""
@@ -93,7 +97,7 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
     whole_posts = [version.post_order[h.passage_id] for h in post_hits]
     posts = rank_posts(version.posts, scored, whole_posts)
     passages = [s for p in posts for s in p.passages[:PASSAGES_PER_POST]]  # none from a hidden near-duplicate
-    passages.sort(key=lambda s: -s.score)
+    passages.sort(key=_by_score, reverse=True)
     return Ranking(
         passages=passages[:k],
         posts=posts[:k],
@@ -129,7 +133,7 @@ def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPass
         ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
         for i, s in fused.items()
     ]
-    scored.sort(key=lambda s: -s.score)
+    scored.sort(key=_by_score, reverse=True)
     return scored
 
 
@@ -142,28 +146,26 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage], whole_po
     by_post: defaultdict[str, list[ScoredPassage]] = defaultdict(list)
     for s in scored:
         by_post[s.passage.post_path].append(s)
-    by_passages = sorted(by_post, key=lambda path: -post_score(posts[path], by_post[path]))
+    evidence = {path: post_score(posts[path], hits) for path, hits in by_post.items()}
+    by_passages = sorted(evidence, key=evidence.__getitem__, reverse=True)
     fused: defaultdict[str, float] = defaultdict(float)
     for weight, ranking in ((1.0, by_passages), (WHOLE_POST_WEIGHT, whole_posts)):
         for position, path in enumerate(ranking):
             fused[path] += weight / (RRF_K + position + 1)
-    ranked = sorted(
-        (ScoredPost(posts[path], score, tuple(by_post.get(path, ()))) for path, score in fused.items()),
-        key=lambda p: -p.score,
-    )
     seen: set[str] = set()
     unique = []
-    for post in ranked:
-        group = post.post.duplicate_of or post.post.path
+    for path in sorted(fused, key=fused.__getitem__, reverse=True):
+        post = posts[path]
+        group = post.duplicate_of or path
         if group not in seen:
             seen.add(group)
-            unique.append(post)
+            unique.append(ScoredPost(post, fused[path], tuple(by_post.get(path, ()))))
     return unique
 
 
 def post_score(post: PostMeta, hits: list[ScoredPassage]) -> float:
     """A post's score from its passages' scores, best first."""
-    score = sum(w * s.score for w, s in zip(POST_DECAY, hits, strict=False))
+    score = sum([w * s.score for w, s in zip(POST_DECAY, hits, strict=False)])
     return score * HUB_WEIGHT if post.is_hub else score
 
 
@@ -181,5 +183,5 @@ def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta],
         matched = {p.post.path for _, p in members}
         order = [p for p in series[slug].posts if p in matched]
         result.append(ScoredSeries(series[slug], score, tuple(order)))
-    result.sort(key=lambda s: -s.score)
+    result.sort(key=_by_score, reverse=True)
     return result
