@@ -109,12 +109,14 @@ def run_ingest(
         drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
                                                           lambda s: normalise(s) in boilerplate)]
         embedder = embedder or load_embedder(settings.model)
-        drafts_, split_count, truncated = _fit_model(drafts_, embedder)
+        known = _known_vectors(settings)
+        embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
+        drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
         timings["chunk"] = time.perf_counter() - started - timings["parse"]
         stage("embed")
         embed_started = time.perf_counter()
         keys = [_embed_key(settings, d) for d in drafts_]
-        vectors, reused = _embed(drafts_, keys, embedder, settings, progress)
+        vectors, reused = _embed(drafts_, keys, embedder, settings, known, progress)
         embed_seconds = time.perf_counter() - embed_started
         stage("publish")
         metas = [p.meta for p in posts]
@@ -169,9 +171,17 @@ def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post],
     return posts, skipped, drafts
 
 
-def _fit_model(drafts: list[PassageDraft], embedder: Embedder) -> tuple[list[PassageDraft], int, int]:
-    """Split every passage the model would truncate, counting in the model's own tokenizer."""
-    lengths = embedder.count_tokens([d.embed_text for d in drafts]) if drafts else []
+def _fit_model(drafts: list[PassageDraft], embedder: Embedder,
+               embedded_before: set[int]) -> tuple[list[PassageDraft], int, int]:
+    """Split every passage the model would truncate, counting in the model's own tokenizer.
+
+    Drafts in `embedded_before` are texts the published index embedded as they are, so they fit already.
+    """
+    counted = [i for i in range(len(drafts)) if i not in embedded_before]
+    lengths = [0] * len(drafts)
+    for i, n in zip(counted, embedder.count_tokens([drafts[i].embed_text for i in counted]) if counted else [],
+                    strict=True):
+        lengths[i] = n
     fitted: list[PassageDraft] = []
     splits = truncated = 0
     for draft, length in zip(drafts, lengths, strict=True):
@@ -196,11 +206,15 @@ def _embed_key(settings: IngestSettings, draft: PassageDraft) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, settings: IngestSettings,
-           progress: bool) -> tuple[np.ndarray, int]:
-    """Vectors for every passage: reused when the published index embedded the same text, else computed."""
+def _known_vectors(settings: IngestSettings) -> dict[str, np.ndarray]:
+    """The published index's vectors by embedded-text key, when it was built with the same model."""
     previous = reusable_vectors(settings.index_dir)
-    known = previous[1] if previous and previous[0].model == settings.model else {}
+    return previous[1] if previous and previous[0].model == settings.model else {}
+
+
+def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, settings: IngestSettings,
+           known: dict[str, np.ndarray], progress: bool) -> tuple[np.ndarray, int]:
+    """Vectors for every passage: reused when the published index embedded the same text, else computed."""
     missing = [i for i, key in enumerate(keys) if key not in known]
     vectors = np.zeros((len(drafts), embedder.dim), dtype=np.float32)
     for i, key in enumerate(keys):
