@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+
+import numpy as np
 
 from ingest.chunk import section_text, split_sentences
 from ingest.document import Post
 
 _WORD = re.compile(r"\w+")
 SHINGLE_WORDS = 8
+MIN_SHINGLES = 20  # a post with fewer 8-word runs is too short to call a copy
 COPY_GROUP_LIMIT = 20  # an 8-word run held by more posts than this is boilerplate, not a sign of copying
 
 
@@ -45,35 +48,37 @@ def find_near_duplicates(posts: Iterable[Post], min_containment: float = 0.8) ->
     shares most of the smaller post's 8-word runs. Groups are closed transitively.
     """
     posts = list(posts)
-    shingles = {post.meta.path: _shingles(post) for post in posts}
+    paths = [post.meta.path for post in posts]
     metas = {post.meta.path: post.meta for post in posts}
-    holders: defaultdict[int, list[str]] = defaultdict(list)
-    for path, marks in shingles.items():
-        for mark in marks:
-            holders[mark].append(path)
-    # Left in, each holder of a widely shared run would be compared with all the others, which grows
-    # with the square of the blog (at 3,360 synthetic posts: 139 s without the cap, 28 s with it).
-    common = {mark for mark, paths in holders.items() if len(paths) > COPY_GROUP_LIMIT}
-    if common:
-        shingles = {path: marks - common for path, marks in shingles.items()}
-    parent = {path: path for path in shingles}
+    marks = [_shingles(post) for post in posts]
+    owner = np.repeat(np.arange(len(posts)), [len(m) for m in marks])
+    flat = np.concatenate(marks) if marks else np.zeros(0, dtype=np.uint64)
+    order = np.argsort(flat, kind="stable")
+    flat, owner = flat[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]]) if len(flat) else np.zeros(0, dtype=np.int64)
+    holders = np.diff(np.r_[starts, len(flat)])
+    # A run of words held by many posts is boilerplate, not a sign of copying; counted, each of its
+    # holders would be compared with all the others, which grows with the square of the blog.
+    common = np.repeat(holders > COPY_GROUP_LIMIT, holders)
+    sizes = np.bincount(owner[~common], minlength=len(posts))
+    shared: Counter[tuple[int, int]] = Counter()
+    for start, count in zip(starts[(holders > 1) & (holders <= COPY_GROUP_LIMIT)].tolist(),
+                            holders[(holders > 1) & (holders <= COPY_GROUP_LIMIT)].tolist(), strict=True):
+        shared.update(itertools.combinations(owner[start : start + count].tolist(), 2))
+    parent = list(range(len(posts)))
 
-    def root(path: str) -> str:
-        while parent[path] != path:
-            parent[path] = parent[parent[path]]
-            path = parent[path]
-        return path
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
 
-    for path, marks in shingles.items():
-        if len(marks) < 20:  # too short to call a copy
-            continue
-        shared: Counter[str] = Counter(other for mark in marks for other in holders[mark] if other != path)
-        for other, count in shared.items():
-            if count / min(len(marks), len(shingles[other])) >= min_containment:
-                parent[root(path)] = root(other)
-    groups: defaultdict[str, list[str]] = defaultdict(list)
-    for path in shingles:
-        groups[root(path)].append(path)
+    for (a, b), count in shared.items():
+        if max(sizes[a], sizes[b]) >= MIN_SHINGLES and count / min(sizes[a], sizes[b]) >= min_containment:
+            parent[root(a)] = root(b)
+    groups: defaultdict[int, list[str]] = defaultdict(list)
+    for i, path in enumerate(paths):
+        groups[root(i)].append(path)
     duplicate_of: dict[str, str] = {}
     for members in groups.values():
         if len(members) < 2:
@@ -84,6 +89,13 @@ def find_near_duplicates(posts: Iterable[Post], min_containment: float = 0.8) ->
     return duplicate_of
 
 
-def _shingles(post: Post) -> set[int]:
+def _shingles(post: Post) -> np.ndarray:
+    """The post's distinct 8-word runs, hashed (within one process: Python's string hash is salted)."""
     words = _WORD.findall(" ".join(section_text(s) for s in post.sections).lower())
-    return {zlib.crc32(" ".join(words[i : i + SHINGLE_WORDS]).encode()) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    if len(words) < SHINGLE_WORDS:
+        return np.zeros(0, dtype=np.uint64)
+    hashes = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+    runs = np.zeros(len(words) - SHINGLE_WORDS + 1, dtype=np.uint64)
+    for offset in range(SHINGLE_WORDS):  # a polynomial hash of each run, wrapping at 64 bits
+        runs = runs * np.uint64(1_000_003) + hashes[offset : offset + len(runs)]
+    return np.unique(runs)
