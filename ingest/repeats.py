@@ -61,9 +61,9 @@ def find_near_duplicates(posts: Iterable[Post], min_containment: float = 0.8) ->
     # holders would be compared with all the others, which grows with the square of the blog.
     common = np.repeat(holders > COPY_GROUP_LIMIT, holders)
     sizes = np.bincount(owner[~common], minlength=len(posts))
+    pairable = (holders > 1) & (holders <= COPY_GROUP_LIMIT)
     shared: Counter[tuple[int, int]] = Counter()
-    for start, count in zip(starts[(holders > 1) & (holders <= COPY_GROUP_LIMIT)].tolist(),
-                            holders[(holders > 1) & (holders <= COPY_GROUP_LIMIT)].tolist(), strict=True):
+    for start, count in zip(starts[pairable].tolist(), holders[pairable].tolist(), strict=True):
         shared.update(itertools.combinations(owner[start : start + count].tolist(), 2))
     parent = list(range(len(posts)))
 

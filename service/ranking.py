@@ -38,6 +38,7 @@ HUB_WEIGHT = 1.0
 # Only when no passage among the first lexical hits holds most of the query's own words: then those
 # words are already the blog's, and borrowed ones only dilute them (bench/QUALITY.md, experiment 3).
 FEEDBACK_BELOW_COVERAGE = 0.7  # any value from 0.5 to 0.9 scores within 0.006 nDCG@10; the middle
+FEEDBACK_FIRST_HITS = 10  # the lexical hits checked for one that already covers the query
 FEEDBACK_PASSAGES = 5
 FEEDBACK_MIN_PASSAGES = 2  # a word must be in at least two of them: one passage's pet word is noise
 FEEDBACK_TERMS = 8
@@ -91,7 +92,7 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
     lexical = version.lexical.search(query, LEXICAL_CANDIDATES, within=passage_ids)
     scored = fuse(version.passages, dense, lexical)
     terms = dict.fromkeys(query_terms(query), 1.0)
-    if max((h.coverage for h in lexical[:10]), default=0.0) < FEEDBACK_BELOW_COVERAGE:
+    if max((h.coverage for h in lexical[:FEEDBACK_FIRST_HITS]), default=0.0) < FEEDBACK_BELOW_COVERAGE:
         terms |= feedback_terms(version, query, dense)
     post_hits = version.post_lexical.search_terms(terms, LEXICAL_CANDIDATES, post_rows)
     whole_posts = [version.post_order[h.passage_id] for h in post_hits]
