@@ -56,10 +56,14 @@ def sse(event: str, data: object) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
+def _extractive_events(body: AnswerResponse, note: str | None = None) -> tuple[str, str]:
+    """An extractive answer as a stream ends with it: the `answer` event, then `done`."""
+    return sse("answer", body.model_dump()), sse("done", {"mode": "extractive", "found": body.found, "note": note})
+
+
 async def _extractive(live: Live, query: str, k: int) -> AsyncIterator[str]:
-    result = await run_in_threadpool(run_ask, live, query, k)
-    yield sse("answer", result.model_dump())
-    yield sse("done", {"mode": "extractive", "found": result.found, "note": None})
+    for event in _extractive_events(await run_in_threadpool(run_ask, live, query, k)):
+        yield event
 
 
 async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIterator[str]:
@@ -68,8 +72,8 @@ async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIte
     if not result.found:  # weak evidence: a model would only guess, so it is not asked
         body = to_response(live, query, result).model_copy(
             update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
-        yield sse("answer", body.model_dump())
-        yield sse("done", {"mode": "extractive", "found": False, "note": None})
+        for event in _extractive_events(body):
+            yield event
         return
     prompt = build_prompt(query, result.passages, live.catalog.version.posts)
     yield sse("citations", {"citations": [citation(live, s).model_dump() for s in prompt.sources]})
@@ -81,9 +85,8 @@ async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIte
     except LlmUnavailable as e:
         note = f"{e}; showing the extractive answer instead"
         if not sent:
-            body = to_response(live, query, result).model_copy(update={"note": note})
-            yield sse("answer", body.model_dump())
-            yield sse("done", {"mode": "extractive", "found": True, "note": note})
+            for event in _extractive_events(to_response(live, query, result).model_copy(update={"note": note}), note):
+                yield event
             return
         yield sse("note", {"note": f"{e}; the answer above is cut short"})
     took = round((time.perf_counter() - started) * 1000, 2)
