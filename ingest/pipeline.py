@@ -178,14 +178,12 @@ def _fit_model(drafts: list[PassageDraft], embedder: Embedder,
     Drafts in `embedded_before` are texts the published index embedded as they are, so they fit already.
     """
     counted = [i for i in range(len(drafts)) if i not in embedded_before]
-    lengths = [0] * len(drafts)
-    for i, n in zip(counted, embedder.count_tokens([drafts[i].embed_text for i in counted]) if counted else [],
-                    strict=True):
-        lengths[i] = n
+    model_tokens = embedder.count_tokens([drafts[i].embed_text for i in counted]) if counted else []
+    lengths = dict(zip(counted, model_tokens, strict=True))
     fitted: list[PassageDraft] = []
     splits = truncated = 0
-    for draft, length in zip(drafts, lengths, strict=True):
-        if length <= embedder.max_tokens:
+    for i, draft in enumerate(drafts):
+        if lengths.get(i, 0) <= embedder.max_tokens:
             fitted.append(draft)
             continue
         pending = [draft]
