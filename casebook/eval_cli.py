@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from casebook.evaluate import Outcome, Scored, System, read_questions, run_system, summarise
+from casebook.evaluate import BadQuestions, Outcome, Scored, System, read_questions, run_system, summarise
 
 COLUMNS = (("ndcg", "nDCG@10"), ("recall", "R@10"), ("mrr", "MRR@10"), ("success", "S@1"),
            ("series", "Series@1"), ("answer_hit", "AnswerHit"), ("abstain", "Abstain"),
@@ -36,7 +36,14 @@ def run(args: argparse.Namespace) -> int:
     if args.baselines and not args.site:
         print("casebook eval: --baselines needs --site (the Hugo site root)", file=sys.stderr)
         return 2
-    questions = read_questions(args.queries, args.types)
+    if args.baselines and not (args.site / "content").is_dir():
+        print(f"casebook eval: {args.site} has no content/ folder; --site is the Hugo site root", file=sys.stderr)
+        return 2
+    try:
+        questions = read_questions(args.queries, args.types)
+    except BadQuestions as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
     if not questions:
         print(f"casebook eval: no questions in {args.queries}", file=sys.stderr)
         return 2
@@ -47,8 +54,17 @@ def run(args: argparse.Namespace) -> int:
     systems["casebook"] = casebook
     if args.baselines:
         from casebook.baselines import Bm25Posts, NaiveDense, read_corpus
+        from ingest.errors import IngestError
 
-        corpus = read_corpus(args.site / "content", args.site)
+        try:
+            corpus = read_corpus(args.site / "content", args.site)
+        except IngestError as e:
+            print(f"casebook eval: {e}", file=sys.stderr)
+            return 2
+        if not corpus.paths:
+            print(f"casebook eval: no published posts under {args.site / 'content'} to build the baselines from",
+                  file=sys.stderr)
+            return 2
         systems["bm25-posts"] = Bm25Posts(corpus)
         systems["naive-dense"] = NaiveDense(corpus, cache_dir=args.cache)
     results = {name: run_system(system, questions) for name, system in systems.items()}

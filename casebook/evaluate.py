@@ -51,19 +51,46 @@ class Scored:
     values: dict[str, float | None] = field(default_factory=dict)
 
 
+class BadQuestions(ValueError):
+    """A questions file that cannot be read or holds a line that is not a judged question."""
+
+
 def read_questions(path: Path, types: Iterable[str] | None = None) -> list[Question]:
-    """Read a JSONL file of judged questions, optionally keeping only some types."""
+    """Read a JSONL file of judged questions, optionally keeping only some types.
+
+    Any bad line fails the whole read with its path and line number: scoring the rest would print
+    a table that looks complete and is not.
+    """
     wanted = set(types) if types else None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadQuestions(f"{path}: cannot read: {e}") from None
     questions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        if wanted and row["type"] not in wanted:
-            continue
-        questions.append(Question(row["qid"], row["query"], row["type"], dict(row.get("relevant") or {}),
-                                  tuple(row.get("series") or ()), tuple(row.get("answer") or ())))
+        try:
+            question = _question(json.loads(line))
+        except (ValueError, TypeError, KeyError) as e:
+            reason = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise BadQuestions(f"{path}:{number}: not a judged question ({reason})") from None
+        if not wanted or question.type in wanted:
+            questions.append(question)
     return questions
+
+
+def _question(row: object) -> Question:
+    if not isinstance(row, dict):
+        raise ValueError("a line must be a JSON object")
+    relevant = row.get("relevant") or {}
+    if not isinstance(relevant, dict) or not all(isinstance(g, int) for g in relevant.values()):
+        raise ValueError("relevant must map post paths to grades 0, 1 or 2")
+    query = row["query"]
+    if not isinstance(query, str):
+        raise ValueError("query must be a string")
+    return Question(str(row["qid"]), query, str(row["type"]), dict(relevant),
+                    tuple(row.get("series") or ()), tuple(row.get("answer") or ()))
 
 
 def dcg(gains: Sequence[float]) -> float:

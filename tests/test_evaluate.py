@@ -128,3 +128,32 @@ def test_eval_prints_a_table_row_per_type_kept(index_dir: Path, capsys: pytest.C
     lines = capsys.readouterr().out.splitlines()
     assert "nDCG@10" in lines[0] and "p95 ms" in lines[0]
     assert [line.split("|")[2].strip() for line in lines[2:]] == ["keywords", "all"]
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    ('{"qid": "a", "query": "x", "type": "question"}\nnot json\n', ":2: not a judged question"),
+    ('{"query": "x", "type": "question"}\n', ":1: not a judged question (missing 'qid')"),
+    ('{"qid": "a", "query": "x", "type": "question", "relevant": {"p.md": "two"}}\n', ":1: not a judged question"),
+    ("[1, 2]\n", ":1: not a judged question (a line must be a JSON object)"),
+])
+def test_a_bad_questions_file_is_refused_with_its_path_and_line(
+    tmp_path: Path, index_dir: Path, lines: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(lines, encoding="utf-8")
+    assert main(["eval", "--queries", str(questions), "--index", str(index_dir)]) == 2
+    assert f"casebook eval: {questions}{message}" in capsys.readouterr().err
+
+
+def test_a_missing_questions_file_or_site_is_a_message_not_a_traceback(
+    tmp_path: Path, index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "--queries", str(tmp_path / "none.jsonl"), "--index", str(index_dir)]) == 2
+    assert "none.jsonl: cannot read" in capsys.readouterr().err
+    assert main(["eval", "--queries", str(QUESTIONS), "--index", str(index_dir), "--baselines",
+                 "--site", str(tmp_path)]) == 2
+    assert "has no content/ folder" in capsys.readouterr().err
+    (tmp_path / "content").mkdir()
+    assert main(["eval", "--queries", str(QUESTIONS), "--index", str(index_dir), "--baselines",
+                 "--site", str(tmp_path)]) == 2
+    assert "no published posts under" in capsys.readouterr().err
