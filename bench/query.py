@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import Row, fmt_ms, percentiles
+from casebook.evaluate import ndcg as ndcg_at_10
 from index import load_embedder, open_index
 from index.embedder import Backend
 from service.catalog import Catalog, Filters
@@ -82,7 +82,7 @@ def fidelity(index_dir: Path, queries: list[dict], passages: list[str]) -> tuple
     overlap = np.mean([len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(ranked["torch"], ranked["onnx"],
                                                                              strict=True)])
     identical = np.mean([a == b for a, b in zip(ranked["torch"], ranked["onnx"], strict=True)])
-    ndcg = {name: np.mean([_ndcg(r, q.get("relevant", {})) for r, q in zip(lists, queries, strict=True)
+    ndcg = {name: np.mean([ndcg_at_10(r, q["relevant"]) for r, q in zip(lists, queries, strict=True)
                            if q.get("relevant")]) for name, lists in ranked.items()}
     within_noise = bool(cos.min() > 0.999 and abs(ndcg["torch"] - ndcg["onnx"]) < 0.005)
     return [
@@ -94,10 +94,3 @@ def fidelity(index_dir: Path, queries: list[dict], passages: list[str]) -> tuple
             "within noise (< 0.005)", abs(ndcg["torch"] - ndcg["onnx"]) < 0.005),
     ], within_noise
 
-
-def _ndcg(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
-    gains = [relevant.get(p, 0) for p in ranked[:k]]
-    dcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
-    ideal = sorted(relevant.values(), reverse=True)[:k]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0

@@ -13,7 +13,7 @@ import numpy as np
 
 from casebook.evaluate import Outcome
 from index import DEFAULT_MODEL, load_embedder
-from index.lexical import tokenize
+from index.text import tokenize
 from ingest.document import Post
 from ingest.errors import PostError
 from ingest.hugo import discover_posts, read_post

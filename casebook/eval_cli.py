@@ -97,7 +97,7 @@ def local_system(index_dir: Path | None) -> System | None:
         started = time.perf_counter()
         response = run_search(live, query, Filters(), K)
         latency = (time.perf_counter() - started) * 1000
-        asked = run_ask(live, query, K)
+        asked = run_ask(live, query, Filters(), K)
         answer, found = asked.answer or "", asked.found
         return Outcome([p.path for p in response.posts], [s.slug for s in response.series], answer, found,
                        latency, response.posts[0].score if response.posts else 0.0)

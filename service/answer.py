@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass, replace
@@ -11,11 +10,12 @@ from functools import lru_cache
 import numpy as np
 
 from index import Embedder
-from index.lexical import term_stems
+from index.text import idf, split_sentences, term_stems
 from service.catalog import Filters
 from service.ranking import Ranking, ScoredPassage, rank
 from service.schemas import AnswerResponse, CitationOut
-from service.search import deep_link, passage_out
+from service.search import deep_link
+from service.search import to_response as search_response
 from service.state import Live, LruCache
 
 SOURCE_PASSAGES = 5  # sentences come from the top passages only; deeper ones rarely hold the answer
@@ -34,7 +34,6 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # the 16 of bench/unanswerable.jsonl: thresholds from 0.28 to 0.32 all abstain on 28 of the 30 unanswerable
 # and answer about 95% of the 72 answerable (68 at 0.30); 0.30 sits in the middle of that plateau.
 ABSTAIN_BELOW = 0.30
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
 
 
 @dataclass(frozen=True)
@@ -58,28 +57,28 @@ class Answer:
     text: str | None
     confidence: float
     cited: tuple[ScoredPassage, ...]  # answer passage first; empty when not found
-    passages: list[ScoredPassage]  # the ranking's passages, shown either way
+    ranking: Ranking  # what the question found, shown either way
     best: Candidate | None
 
 
-def run_ask(live: Live, query: str, k: int) -> AnswerResponse:
+def run_ask(live: Live, query: str, filters: Filters, k: int) -> AnswerResponse:
     """Answer a question from the live index; a repeated question comes from the cache."""
     started = time.perf_counter()
-    key = ("ask", query, k)
+    key = ("ask", query, filters, k)
     cached = live.cache.get(key)
     if cached is None:
-        cached = to_response(live, query, answer(live, query, k))
+        cached = to_response(live, query, answer(live, query, filters, k))
         live.cache.put(key, cached)
     took = round((time.perf_counter() - started) * 1000, 2)
     return cached.model_copy(update={"took_ms": took})  # type: ignore[no-any-return]
 
 
 def to_response(live: Live, query: str, result: Answer) -> AnswerResponse:
-    """The public response shape of an answer."""
+    """The public response shape of an answer: the search response of its ranking, plus the answer."""
     return AnswerResponse(
-        query=query, found=result.found, answer=result.text, confidence=result.confidence, took_ms=0.0,
+        **dict(search_response(live, query, result.ranking)),
+        found=result.found, answer=result.text, confidence=result.confidence,
         citations=[citation(live, s) for s in result.cited],
-        passages=[passage_out(live, i + 1, s, query) for i, s in enumerate(result.passages)],
     )
 
 
@@ -90,12 +89,13 @@ def citation(live: Live, scored: ScoredPassage) -> CitationOut:
                        heading=scored.passage.heading)
 
 
-def answer(live: Live, query: str, k: int, filters: Filters | None = None) -> Answer:
+def answer(live: Live, query: str, filters: Filters, k: int) -> Answer:
     """Rank passages for the question, pick the best sentence, and abstain when the evidence is weak."""
     depth = max(k, SOURCE_PASSAGES)
-    ranking = rank(live.catalog, query, live.embed_query(query), filters or Filters(), depth)
+    ranking = rank(live.catalog, query, live.embed_query(query), filters, depth)
     result = extract(live, query, ranking)
-    return replace(result, passages=result.passages[:k])
+    shown = Ranking(ranking.passages[:k], ranking.posts[:k], ranking.series[:k])
+    return replace(result, ranking=shown)
 
 
 def extract(live: Live, query: str, ranking: Ranking) -> Answer:
@@ -103,13 +103,13 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
     weights = term_weights(live, query)
     candidates = score_sentences(live, query, ranking.passages[:SOURCE_PASSAGES], weights)
     if not candidates:
-        return Answer(False, None, 0.0, (), ranking.passages, None)
+        return Answer(False, None, 0.0, (), ranking, None)
     best = max(candidates, key=lambda c: c.score)
     confidence = confidence_of(best, unseen_share(live, weights))
     if not is_answered(confidence):
-        return Answer(False, None, round(confidence, 4), (), ranking.passages, best)
+        return Answer(False, None, round(confidence, 4), (), ranking, best)
     return Answer(True, _trim(best.text), round(confidence, 4), _citations(best, candidates),
-                  ranking.passages, best)
+                  ranking, best)
 
 
 def score_sentences(live: Live, query: str, top: list[ScoredPassage],
@@ -159,18 +159,14 @@ def term_weights(live: Live, query: str) -> dict[str, float]:
     """IDF of each query stem over the passages, so rare names ("PayPay", "Nubank") weigh most."""
     lexical = live.catalog.version.lexical
     frequency = lexical.document_frequency(term_stems(query))
-    return {term: _idf(lexical.count, df) for term, df in frequency.items()}
+    return {term: idf(lexical.count, df) for term, df in frequency.items()}
 
 
 def unseen_share(live: Live, weights: dict[str, float]) -> float:
     """Share of the question's term weight on words that no passage contains."""
-    never = _idf(live.catalog.version.lexical.count, 0)
+    never = idf(live.catalog.version.lexical.count, 0)
     total = sum(weights.values())
     return sum(w for w in weights.values() if w >= never) / total if total > 0 else 0.0
-
-
-def _idf(n: int, df: int) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 def coverage(weights: dict[str, float], text: str) -> float:
@@ -186,13 +182,12 @@ def candidates_of(scored: ScoredPassage) -> list[str]:
     """The passage's sentences, plus its own heading when that reads like a statement."""
     # These case studies often state the key number in the heading: "Binary Quantization (32x RAM Reduction)".
     heading = scored.passage.heading.rsplit(" > ", 1)[-1]
-    return split_sentences(scored.passage.text) + split_sentences(heading)
+    return answer_sentences(scored.passage.text) + answer_sentences(heading)
 
 
-def split_sentences(text: str) -> list[str]:
+def answer_sentences(text: str) -> list[str]:
     """Sentences and lines of a passage that could be an answer (long enough, and not a question)."""
-    return [s.strip(" -*") for s in _SENTENCE_END.split(text)
-            if s and len(s.split()) >= MIN_WORDS and not s.rstrip().endswith("?")]
+    return [s.strip(" -*") for s in split_sentences(text) if len(s.split()) >= MIN_WORDS and not s.endswith("?")]
 
 
 @lru_cache(maxsize=2)

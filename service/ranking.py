@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from operator import attrgetter
@@ -11,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index import Hit, IndexVersion, Passage, PostMeta, SeriesMeta
-from index.lexical import query_terms
+from index.text import idf, query_terms
 from service.catalog import Catalog, Filters
 
 # Hits per retriever. Keyword questions need BM25's long tail (50 lexical hits cost 0.015 nDCG@10 on
@@ -114,7 +113,7 @@ def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[
     shared = {t: n for t, n in seen.items() if n >= FEEDBACK_MIN_PASSAGES and t not in own}
     frequency = version.lexical.document_frequency(shared)
     count = version.lexical.count
-    typical = {t: n * math.log(count / frequency[t]) for t, n in shared.items() if frequency[t]}
+    typical = {t: n * idf(count, frequency[t]) for t, n in shared.items() if frequency[t]}
     best = sorted(typical, key=lambda t: -typical[t])[:FEEDBACK_TERMS]
     return dict.fromkeys(best, FEEDBACK_WEIGHT)
 

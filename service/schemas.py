@@ -124,16 +124,13 @@ class CitationOut(BaseModel):
     heading: str = Field(description="heading path of the cited section; empty before the first heading")
 
 
-class AnswerResponse(BaseModel):
-    """Result of /api/ask: a sentence from the blog that answers the question, or found=false."""
+class AnswerResponse(SearchResponse):
+    """Result of /api/ask: the search result and, from the same ranking, an answer or found=false."""
 
-    query: str
     found: bool = Field(description="false when the blog's evidence is too weak to answer; see passages")
     answer: str | None = Field(description="the sentence of the blog that answers; null when not found")
     confidence: float = Field(description="0..1; answers below the calibrated threshold are withheld")
     citations: list[CitationOut] = Field(description="sources of the answer, best first; [1] is the first")
-    passages: list[PassageOut] = Field(description="the closest passages, as /api/search returns them")
-    took_ms: float = Field(description="server time spent on this request, in milliseconds")
     note: str | None = Field(default=None, description="why the answer is extractive when a model was asked")
 
 

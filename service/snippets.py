@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 
-from index.lexical import stem, term_stems
+from index.text import stem, term_stems
 
 _WORD = re.compile(r"\w+")
 

@@ -36,6 +36,24 @@ def test_question_about_key_expiry_is_answered_with_the_sentence_and_its_section
     assert 0.0 < body["confidence"] <= 1.0
 
 
+def test_ask_returns_the_search_result_from_the_same_ranking(client: TestClient) -> None:
+    params = {"q": "when do idempotency keys expire?", "k": 5}
+    asked = client.get("/api/ask", params=params).json()
+    searched = client.get("/api/search", params=params).json()
+    for field in ("passages", "posts", "series"):
+        assert [(r.get("path") or r["slug"]) for r in asked[field]] == \
+            [(r.get("path") or r["slug"]) for r in searched[field]]
+    assert asked["posts"][0]["path"] == PART_2
+
+
+def test_ask_honours_the_search_filters(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "when do idempotency keys expire?", "section": "posts"}).json()
+    assert body["posts"] and all(p["section"] == "posts" for p in body["posts"])
+    assert all(not c["path"].startswith("series/") for c in body["citations"])
+    unknown = client.get("/api/ask", params={"q": "keys", "series": "no-such-series"})
+    assert unknown.status_code == 404
+
+
 @pytest.mark.parametrize(("question", "expected"), [
     ("how often does the HPA controller read the metric?", "Every 15 seconds"),
     ("how many records does the bounded queue between consumer and sink hold?", "1,000 records"),
@@ -62,7 +80,8 @@ def test_unanswerable_question_abstains_and_shows_the_closest_passages(client: T
 
 def test_response_has_the_documented_fields_and_search_shaped_passages(client: TestClient) -> None:
     body = client.get("/api/ask", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
-    assert set(body) == {"query", "found", "answer", "confidence", "citations", "passages", "took_ms", "note"}
+    assert set(body) == {"query", "found", "answer", "confidence", "citations", "passages", "posts", "series",
+                         "took_ms", "note"}
     search = client.get("/api/search", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
     assert [p["url"] for p in body["passages"]] == [p["url"] for p in search["passages"]]
     assert set(body["passages"][0]) == set(search["passages"][0])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from index.records import PostMeta
-from ingest.chunk import chunk_post, count_tokens, split_draft, split_sentences
+from index.text import count_tokens, split_sentences
+from ingest.chunk import chunk_post, split_draft
 from ingest.document import Block, Post, Section
 
 

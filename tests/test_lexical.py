@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index.lexical import LexicalSearch, query_terms, tokenize
+from index.lexical import LexicalSearch
+from index.text import query_terms, tokenize
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 ODD_TEXTS = [

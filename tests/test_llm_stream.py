@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from index.text import encoding
 from service.app import create_app
 from service.catalog import Filters
-from service.llm import LlmClient, LlmUnavailable, Prompt, build_prompt, encoding
+from service.llm import LlmClient, LlmUnavailable, Prompt, build_prompt
 from service.ranking import rank
 from service.settings import ServiceSettings
 

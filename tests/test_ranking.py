@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from index import open_index
-from index.lexical import query_terms
+from index.text import query_terms
 from service import ranking
 from service.catalog import Catalog, Filters
 

