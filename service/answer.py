@@ -5,23 +5,20 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 import numpy as np
 
-from index import Embedder
 from index.text import idf, split_sentences, term_stems
 from service.catalog import Filters
 from service.ranking import Ranking, ScoredPassage, rank
 from service.schemas import AnswerResponse, CitationOut
 from service.search import deep_link
 from service.search import to_response as search_response
-from service.state import Live, LruCache
+from service.state import Live
 
 SOURCE_PASSAGES = 5  # sentences come from the top passages only; deeper ones rarely hold the answer
 MAX_ANSWER_CHARS = 400
 MIN_WORDS = 3  # shorter lines are list stubs or headings, not answers
-SENTENCE_CACHE = 20_000  # ~30 MB of vectors; popular passages are embedded once
 MAX_SENTENCES = 12  # embedding is the cost of /api/ask; 12 answered more dev factoids than 24 did
 # A sentence's score: meaning (cosine to the question), the question's rare words in the sentence and in
 # its section (title + heading + passage), and the passage's place in the search ranking.
@@ -135,7 +132,7 @@ def score_sentences(live: Live, query: str, top: list[ScoredPassage],
 
 def sentence_vectors(live: Live, sentences: list[str]) -> np.ndarray:
     """Sentence embeddings, reusing those of earlier questions; the new ones are encoded in one batch."""
-    cache = _sentence_cache(live.embedder)
+    cache = live.sentence_vectors
     vectors = [cache.get(s) for s in sentences]
     missing = [s for s, v in zip(sentences, vectors, strict=True) if v is None]
     fresh = dict(zip(missing, live.embedder.encode(missing), strict=True))
@@ -188,12 +185,6 @@ def candidates_of(scored: ScoredPassage) -> list[str]:
 def answer_sentences(text: str) -> list[str]:
     """Sentences and lines of a passage that could be an answer (long enough, and not a question)."""
     return [s.strip(" -*") for s in split_sentences(text) if len(s.split()) >= MIN_WORDS and not s.endswith("?")]
-
-
-@lru_cache(maxsize=2)
-def _sentence_cache(embedder: Embedder) -> LruCache:
-    # Keyed by the model, since a vector depends only on the text and the model that embedded it.
-    return LruCache(SENTENCE_CACHE)
 
 
 def _context(live: Live, scored: ScoredPassage) -> str:

@@ -77,7 +77,7 @@ def add_related_arguments(parser: argparse.ArgumentParser) -> None:
 
 def related(args: argparse.Namespace) -> int:
     """Print the posts worth linking from a post, marking those it already links to."""
-    from service.related import reason, related_posts, to_response
+    from service.related import PassageSpace, reason, related_posts, to_response
 
     catalog = _catalog("related", args.index)
     if catalog is None:
@@ -88,7 +88,7 @@ def related(args: argparse.Namespace) -> int:
         print(f"casebook related: {e}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    found = related_posts(catalog, source.path, args.k)
+    found = related_posts(catalog, PassageSpace(catalog), source.path, args.k)
     if args.json:
         took = round((time.perf_counter() - started) * 1000, 2)
         print(json.dumps(to_response(source, found, took).model_dump(), indent=2, ensure_ascii=False))

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 from index import PostMeta
 from service.catalog import Catalog
-from service.related import linked_paths, reason, related_posts, space_for
+from service.related import PassageSpace, linked_paths, reason, related_posts
 
 DEFAULT_MIN_SCORE = 0.55
 PER_POST = 5
@@ -62,10 +62,10 @@ def articles(catalog: Catalog) -> list[PostMeta]:
 def crosslinks(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE,
                per_post: int = PER_POST) -> CrosslinkReport:
     """Run related posts for every article and keep the unlinked ones scoring at least `min_score`."""
-    space = space_for(catalog)
+    space = PassageSpace(catalog)
     rows = []
     for post in articles(catalog):
-        found = related_posts(catalog, post.path, per_post + len(post.links), space)
+        found = related_posts(catalog, space, post.path, per_post + len(post.links))
         missing = [r for r in found if not r.linked and r.score >= min_score][:per_post]
         if missing:
             rows.append(PostLinks(post.path, post.title, post.url, tuple(

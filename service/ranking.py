@@ -18,20 +18,15 @@ from service.catalog import Catalog, Filters
 DENSE_CANDIDATES = 50
 LEXICAL_CANDIDATES = 100
 RRF_K = 60  # reciprocal-rank fusion constant from Cormack et al.; flattens the head of each list
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
-COVERAGE_POWER = 1.0  # a lexical hit counts in proportion to how much of the query it matches
 PASSAGES_PER_POST = 3
 # Code rarely answers a question in prose. Navigation keeps full weight: weighting it down cost
 # 0.007 nDCG@10 on the dev set (bench/QUALITY.md); related posts leave it out instead.
 KIND_WEIGHT = {"code": 0.8, "table": 0.95}
 POST_DECAY = (1.0, 0.3)  # a post's score: its best passage, plus a little credit for a second one
-WHOLE_POST_WEIGHT = 1.0
 SERIES_DECAY = (1.0, 0.6, 0.4, 0.3)  # a series' score: several matching parts beat one stray mention
 # A post's weight in its series' score falls with its rank, not its raw score: fused scores are too
 # flat for a sum of them to tell many weak parts from a few strong ones.
 RANK_DECAY = 0.7
-HUB_WEIGHT = 1.0
 # Pseudo-relevance feedback for whole-post BM25: words shared by the best dense passages join the
 # query at a lower weight, so a paraphrase also finds the posts that use the blog's own words for it.
 # Only when no passage among the first lexical hits holds most of the query's own words: then those
@@ -101,7 +96,7 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
     return Ranking(
         passages=passages[:k],
         posts=posts[:k],
-        series=rank_series(version.series, version.posts, posts)[:k],
+        series=rank_series(version.series, posts)[:k],
     )
 
 
@@ -124,10 +119,11 @@ def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPass
     cosine: dict[int, float] = {}
     bm25: dict[int, float] = {}
     for rank_, hit in enumerate(dense):
-        fused[hit.passage_id] += DENSE_WEIGHT / (RRF_K + rank_ + 1)
+        fused[hit.passage_id] += 1 / (RRF_K + rank_ + 1)
         cosine[hit.passage_id] = hit.score
     for rank_, hit in enumerate(lexical):
-        fused[hit.passage_id] += LEXICAL_WEIGHT * hit.coverage**COVERAGE_POWER / (RRF_K + rank_ + 1)
+        # A lexical hit counts in proportion to how much of the query it matches.
+        fused[hit.passage_id] += hit.coverage / (RRF_K + rank_ + 1)
         bm25[hit.passage_id] = hit.score
     scored = [
         ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
@@ -146,12 +142,12 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage], whole_po
     by_post: defaultdict[str, list[ScoredPassage]] = defaultdict(list)
     for s in scored:
         by_post[s.passage.post_path].append(s)
-    evidence = {path: post_score(posts[path], hits) for path, hits in by_post.items()}
+    evidence = {path: post_score(hits) for path, hits in by_post.items()}
     by_passages = sorted(evidence, key=evidence.__getitem__, reverse=True)
     fused: defaultdict[str, float] = defaultdict(float)
-    for weight, ranking in ((1.0, by_passages), (WHOLE_POST_WEIGHT, whole_posts)):
+    for ranking in (by_passages, whole_posts):
         for position, path in enumerate(ranking):
-            fused[path] += weight / (RRF_K + position + 1)
+            fused[path] += 1 / (RRF_K + position + 1)
     seen: set[str] = set()
     unique = []
     for path in sorted(fused, key=fused.__getitem__, reverse=True):
@@ -163,14 +159,12 @@ def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage], whole_po
     return unique
 
 
-def post_score(post: PostMeta, hits: list[ScoredPassage]) -> float:
+def post_score(hits: list[ScoredPassage]) -> float:
     """A post's score from its passages' scores, best first."""
-    score = sum([w * s.score for w, s in zip(POST_DECAY, hits, strict=False)])
-    return score * HUB_WEIGHT if post.is_hub else score
+    return sum([w * s.score for w, s in zip(POST_DECAY, hits, strict=False)])
 
 
-def rank_series(series: dict[str, SeriesMeta], posts: dict[str, PostMeta],
-                ranked: list[ScoredPost]) -> list[ScoredSeries]:
+def rank_series(series: dict[str, SeriesMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
     """Series by the evidence of their posts (hubs count for their own series)."""
     by_series: defaultdict[str, list[tuple[int, ScoredPost]]] = defaultdict(list)
     for position, post in enumerate(ranked):

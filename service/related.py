@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -48,20 +47,12 @@ class PassageSpace:
         return np.maximum.reduceat(sims, self.starts, axis=1), sims
 
 
-@lru_cache(maxsize=2)
-def space_for(catalog: Catalog) -> PassageSpace:
-    """The passage space of a loaded version, built once (two versions may overlap during a swap)."""
-    return PassageSpace(catalog)
-
-
-def related_posts(catalog: Catalog, path: str, k: int,
-                  space: PassageSpace | None = None) -> list[RelatedPost]:
+def related_posts(catalog: Catalog, space: PassageSpace, path: str, k: int) -> list[RelatedPost]:
     """The k posts whose passages best match the source post's passages, excluding it and its near-copies."""
     source = catalog.post(path)
     source_ids = catalog.evidence_by_post.get(source.path, ())
     if not source_ids:
         return []
-    space = space or space_for(catalog)
     best, sims = space.best_per_post(source_ids)
     similarity = best.mean(axis=0)
     posts = catalog.version.posts

@@ -15,8 +15,10 @@ import numpy as np
 from index import Embedder, IndexCorrupt, IndexMismatch, IndexMissing, load_embedder, open_index
 from index.store import current_version, list_versions
 from service.catalog import Catalog
+from service.related import PassageSpace
 
 log = logging.getLogger("casebook.index")
+SENTENCE_VECTORS = 20_000  # ~30 MB of answer-sentence vectors; popular passages are embedded once
 
 
 class LruCache:
@@ -51,12 +53,18 @@ class LruCache:
 
 @dataclass
 class Live:
-    """One loaded version with everything derived from it; requests hold one for their whole life."""
+    """One loaded version with everything derived from it; requests hold one for their whole life.
+
+    Whatever is derived from the version lives here, so it goes when the version is swapped out.
+    """
 
     catalog: Catalog
     embedder: Embedder
-    cache: LruCache
+    cache: LruCache  # whole responses
     query_vectors: LruCache = field(default_factory=lambda: LruCache(4096))
+    sentence_vectors: LruCache = field(default_factory=lambda: LruCache(SENTENCE_VECTORS))
+    _space: PassageSpace | None = field(default=None, init=False, repr=False)
+    _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def version(self) -> str:
@@ -70,6 +78,13 @@ class Live:
             vector = self.embedder.encode([query])[0]
             self.query_vectors.put(query, vector)
         return vector
+
+    def passage_space(self) -> PassageSpace:
+        """Every passage vector grouped by post, for related posts: built on the first request that needs it."""
+        with self._space_lock:
+            if self._space is None:
+                self._space = PassageSpace(self.catalog)
+            return self._space
 
 
 class IndexHolder:

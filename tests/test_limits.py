@@ -83,6 +83,16 @@ def test_huge_or_malformed_k_is_a_422(client, k):
     assert client.get("/api/search", params={"q": "ledger", "k": k}).status_code == 422
 
 
+def test_k_above_the_configured_limit_is_a_422_on_every_endpoint_that_takes_it(index_dir):
+    with TestClient(create_app(ServiceSettings(index_dir=index_dir, max_k=5, default_k=3))) as small:
+        for path, params in (("/api/search", {"q": "ledger"}), ("/api/ask", {"q": "ledger"}),
+                             ("/api/related", {"path": "posts/caching-redis.md"})):
+            assert small.get(path, params={**params, "k": 5}).status_code == 200
+            refused = small.get(path, params={**params, "k": 6})
+            assert (refused.status_code, refused.json()["detail"]) == (422, "k is 6; the limit is 5")
+        assert len(small.get("/api/search", params={"q": "ledger"}).json()["posts"]) <= 3
+
+
 @pytest.mark.parametrize(
     "url",
     ["/api/posts/../../etc/passwd", "/api/posts/..%2F..%2Fetc%2Fpasswd",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -16,20 +15,19 @@ from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
 from service.routes import json_response
-from service.routes.search import FiltersDep, QueryParam, clean_query
+from service.routes.search import FiltersDep, KParam, QueryParam, clean_query, result_count
 from service.schemas import AnswerResponse
 from service.state import Live
 
 router = APIRouter(tags=["ask"])
 
-KParam = Annotated[int | None, Query(ge=1, le=50, description="how many supporting passages (1..50)")]
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
 def ask(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep, q: QueryParam = "",
         k: KParam = None) -> Response:
     """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
-    return json_response(request, run_ask(live, clean_query(q, settings), filters, k or settings.default_k))
+    return json_response(request, run_ask(live, clean_query(q, settings), filters, result_count(k, settings)))
 
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,
@@ -40,7 +38,7 @@ async def ask_stream(request: Request, live: LiveDep, settings: SettingsDep, fil
     query = clean_query(q, settings)
     live.catalog.allowed(filters)  # an unknown series is a 404 now, not an error in the middle of the stream
     llm = await get_llm(request)
-    k = k or settings.default_k
+    k = result_count(k, settings)
     events = _generated(live, llm, query, filters, k) if llm else _extractive(live, query, filters, k)
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from service.deps import LiveDep
+from service.deps import LiveDep, SettingsDep
 from service.related import related_posts, to_response
 from service.routes import json_response
+from service.routes.search import KParam, result_count
 from service.schemas import RelatedResponse
 
 router = APIRouter(tags=["related"])
@@ -21,14 +22,15 @@ router = APIRouter(tags=["related"])
 def related(
     request: Request,
     live: LiveDep,
+    settings: SettingsDep,
     path: Annotated[str | None, Query(description="content path, e.g. posts/x.md", max_length=500)] = None,
     url: Annotated[str | None, Query(description="public URL or alias of the post", max_length=2000)] = None,
-    k: Annotated[int, Query(ge=1, le=50, description="how many related posts (1..50)")] = 10,
+    k: KParam = None,
 ) -> Response:
     """Rank other posts by how many of this post's sections they match; `linked` marks existing links."""
     started = time.perf_counter()
     if bool(path) == bool(url):
         raise HTTPException(422, detail="give exactly one of path or url")
     source = live.catalog.post(path) if path else live.catalog.post_by_url(url or "")
-    found = related_posts(live.catalog, source.path, k)
+    found = related_posts(live.catalog, live.passage_space(), source.path, result_count(k, settings))
     return json_response(request, to_response(source, found, round((time.perf_counter() - started) * 1000, 2)))

@@ -41,8 +41,18 @@ async def search_filters(
                    since.isoformat() if since else None, until.isoformat() if until else None)
 
 
+def result_count(k: int | None, settings: ServiceSettings) -> int:
+    """How many results to return: `k`, or the default; above the service's limit it is a 422."""
+    if k is None:
+        return settings.default_k
+    if k > settings.max_k:
+        raise HTTPException(422, detail=f"k is {k}; the limit is {settings.max_k}")
+    return k
+
+
 FiltersDep = Annotated[Filters, Depends(search_filters)]
 QueryParam = Annotated[str, Query(description="the question or keywords", max_length=10_000)]
+KParam = Annotated[int | None, Query(ge=1, description="how many results (1 to the service's limit, 50 unless set)")]
 
 
 @router.get("/api/search", response_model=SearchResponse)
@@ -52,7 +62,7 @@ def search(
     settings: SettingsDep,
     filters: FiltersDep,
     q: QueryParam = "",
-    k: Annotated[int | None, Query(ge=1, le=50, description="how many passages and posts (1..50)")] = None,
+    k: KParam = None,
 ) -> Response:
     """Rank passages, posts and series for a natural-language query."""
-    return json_response(request, run_search(live, clean_query(q, settings), filters, k or settings.default_k))
+    return json_response(request, run_search(live, clean_query(q, settings), filters, result_count(k, settings)))
