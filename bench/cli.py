@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench import http, load, query
 from bench.common import ROOT, Row, load_average, read_queries, serve
-from index import DEFAULT_MODEL, load_embedder
-from index.embedder import BACKENDS, DEFAULT_BACKEND
+from index import DEFAULT_MODEL, Embedder, FolderStore, ModelRuntime
+from index.embedder import Backend
+from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
 SECTIONS = ("ingest", "query", "backend", "http", "load", "scaling")
@@ -46,18 +47,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.site}/content or {args.queries} is not here; skipping (needs ../shared)")
         return 0
     only = set(args.only.split(","))
-    backends = [b for b in args.backends.split(",") if b in BACKENDS]
+    backends: list[Backend] = [b for b in ("torch", "onnx") if b in args.backends.split(",")]
+    runtime = SharedSettings.from_env().runtime
     args.work.mkdir(parents=True, exist_ok=True)
     queries = read_queries(args.queries)
     started = time.perf_counter()
     rows = Results(args.work / "partial.txt")
-    backend_label = f"ingest and scaling with {backends[0]}; Casebook's default is {DEFAULT_BACKEND}"
+    backend_label = f"ingest and scaling with {backends[0]}; Casebook's default is {ModelRuntime().backend}"
     rows += [
         Row("machine", "load average at start", load_average()),
         Row("machine", "embedding backend", backend_label),
     ]
     facts: dict = {"avg_bytes": _avg_bytes(args.site / "content")}
-    embedder = load_embedder(DEFAULT_MODEL, backends[0])
+    embedder = Embedder(DEFAULT_MODEL, replace(runtime, backend=backends[0]))
     index_dir = args.index
     if index_dir is None and "ingest" in only:
         from bench import ingest
@@ -72,12 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     if "query" in only:
         for backend in backends:
             _say(f"query: in-process latency [{backend}]")
-            r, stats = query.latency(index_dir, queries, backend)  # type: ignore[arg-type]
+            r, stats = query.latency(index_dir, queries, replace(runtime, backend=backend))
             rows += r
             embed_p50[backend] = stats["embed"]["p50"]
     if "backend" in only and set(backends) >= {"torch", "onnx"}:
         _say("backend: torch vs onnx vectors and dev-set rankings")
-        r, _ = query.fidelity(index_dir, queries, facts.get("texts") or _passage_texts(index_dir))
+        r, _ = query.fidelity(index_dir, queries, facts.get("texts") or _passage_texts(index_dir), runtime)
         rows += r
     if "http" in only or "load" in only:
         _served(args, index_dir, queries, backends, embed_p50, only, rows)
@@ -164,16 +166,12 @@ def _avg_bytes(content: Path) -> int:
 
 
 def _passage_texts(index_dir: Path) -> list[str]:
-    from index import open_index
-
-    return [p.text for p in open_index(index_dir).passages]
+    return [p.text for p in FolderStore(index_dir).open().passages]
 
 
 def _model_rate(embedder, index_dir: Path) -> dict:  # type: ignore[no-untyped-def]
     """Without an ingest run: posts, passages and the model's tokens/s on a sample of the index's passages."""
-    from index import open_index
-
-    version = open_index(index_dir)
+    version = FolderStore(index_dir).open()
     texts = [p.text for p in version.passages][::20]
     started = time.perf_counter()
     embedder.encode(texts)

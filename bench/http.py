@@ -77,7 +77,7 @@ def _timed(client: http.client.HTTPConnection, path: str, params: list[dict],
 def index_size_row(index_dir: Path) -> Row:
     """Size of the served version's folder."""
     from bench.common import dir_mb
-    from index import current_version
+    from index import FolderStore
 
-    return Row("startup", "index on disk (served version)",
-               f"{dir_mb(index_dir / 'versions' / (current_version(index_dir) or '')):.1f} MiB")
+    store = FolderStore(index_dir)
+    return Row("startup", "index on disk (served version)", f"{dir_mb(store.path(store.published() or '')):.1f} MiB")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import CASEBOOK, ROOT, Row, dir_mb
-from index import Embedder, current_version
+from index import Embedder, FolderStore
 from ingest.check import check_index
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
@@ -44,7 +44,7 @@ def run(site: Path, work: Path, embedder: Embedder, encode_sample: float) -> tup
     shutil.rmtree(copy, ignore_errors=True)
     shutil.rmtree(index_dir, ignore_errors=True)
     shutil.copytree(site, copy)
-    settings = IngestSettings.from_env(copy / "content", copy, index_dir=index_dir)
+    settings = IngestSettings.from_env(content_dir=copy / "content", site_dir=copy, index_dir=index_dir)
     embedder.encode(["warm up the model once, as a long-running service would"])
     recorder = RecordingEmbedder(embedder)
     report = run_ingest(settings, embedder=recorder)  # type: ignore[arg-type]
@@ -58,7 +58,7 @@ def run(site: Path, work: Path, embedder: Embedder, encode_sample: float) -> tup
     bare = time.perf_counter() - started
     bare_full = bare * sum(model_tokens) / max(1, sum(model_tokens[::step]))
     ratio = bare_full / report.seconds
-    version_dir = index_dir / "versions" / (current_version(index_dir) or "")
+    version_dir = FolderStore(index_dir).path(report.version or "")
     n = report.passages
     rows = [
         Row("ingest", "real blog", f"{report.posts} posts, {n} passages, {report.tokens} tokens "

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import Row, fmt_ms, percentiles
 from casebook.evaluate import ndcg as ndcg_at_10
-from index import load_embedder, open_index
-from index.embedder import Backend
+from index import Embedder, FolderStore, ModelRuntime
 from service.catalog import Catalog, Filters
 from service.search import run_search
 from service.state import Live, LruCache
@@ -22,10 +22,11 @@ def cold_texts(queries: list[dict]) -> list[str]:
     return texts + [t.lower() for t in texts if t.lower() != t]
 
 
-def latency(index_dir: Path, queries: list[dict], backend: Backend) -> tuple[list[Row], dict]:
+def latency(index_dir: Path, queries: list[dict], runtime: ModelRuntime) -> tuple[list[Row], dict]:
     """p50/p95/p99 of the full search and of bare query embedding, interleaved in the same loop."""
-    catalog = Catalog(open_index(index_dir))
-    embedder = load_embedder(catalog.version.manifest.model, backend)
+    catalog = Catalog(FolderStore(index_dir).open())
+    embedder = Embedder(catalog.version.manifest.model, runtime)
+    backend = runtime.backend
     live = Live(catalog, embedder, LruCache(0), LruCache(0))  # size 0: nothing is ever cached
     for text in ("warm up", "warm up the model and the BM25 tokenizer"):
         run_search(live, text, Filters(), 10)
@@ -67,11 +68,13 @@ def _batching(embedder, texts: list[str], backend: str) -> Row:  # type: ignore[
                f"{a:.1f} ms vs {b:.1f} ms ({a / b:.1f}x)")
 
 
-def fidelity(index_dir: Path, queries: list[dict], passages: list[str]) -> tuple[list[Row], bool]:
+def fidelity(index_dir: Path, queries: list[dict], passages: list[str],
+             runtime: ModelRuntime) -> tuple[list[Row], bool]:
     """Are ONNX vectors and rankings the same as torch's? Cosine on passages, dev-set top-10 and nDCG@10."""
-    catalog = Catalog(open_index(index_dir))
+    catalog = Catalog(FolderStore(index_dir).open())
     model = catalog.version.manifest.model
-    torch_e, onnx_e = load_embedder(model, "torch"), load_embedder(model, "onnx")
+    torch_e = Embedder(model, replace(runtime, backend="torch"))
+    onnx_e = Embedder(model, replace(runtime, backend="onnx"))
     sample = passages[:: max(1, len(passages) // 1000)] + [q["query"] for q in queries]
     cos = (torch_e.encode(sample) * onnx_e.encode(sample)).sum(axis=1)
     ranked: dict[str, list[list[str]]] = {}

@@ -18,7 +18,7 @@ import numpy as np
 
 from bench.common import Row, dir_mb, percentiles
 from bench.synth import write_site
-from index import Embedder, open_index
+from index import Embedder, FolderStore
 from index.lexical import LexicalSearch
 from index.vectors import build_vectors
 from ingest.pipeline import run_ingest
@@ -62,7 +62,7 @@ def rss() -> float:
 def run(content: Path, real_index: Path, work: Path, embedder: Embedder, queries: list[str], facts: dict,
         scales: list[int]) -> list[Row]:
     """Rows for 1x (the real index) and each scale."""
-    version = open_index(real_index)
+    version = FolderStore(real_index).open()
     base = version.vectors.all_vectors()
     qvec = embedder.encode(queries)
     model_rate = facts["model_tokens"] / facts["bare_seconds"] if facts.get("bare_seconds") else None
@@ -86,13 +86,14 @@ def _ingest_scale(scale: int, content: Path, work: Path, embedder: Embedder, bas
     avg_bytes = int(facts.get("avg_bytes", 17000))
     write_site(content, site, facts["posts"] * scale, avg_bytes)
     generated = time.perf_counter() - started
-    settings = IngestSettings.from_env(site / "content", None, index_dir=site / "index")
+    settings = IngestSettings.from_env(content_dir=site / "content", index_dir=site / "index")
     fake = PerturbedEmbedder(embedder, base)
     report = run_ingest(settings, embedder=fake)  # type: ignore[arg-type]
-    model_tokens = sum(embedder.count_tokens([p.text for p in open_index(settings.index_dir).passages]))
+    model_tokens = sum(embedder.count_tokens([p.text for p in settings.store().open().passages]))
     model_seconds = model_tokens / model_rate if model_rate else float("nan")
     before = rss()
-    version = open_index(settings.index_dir)
+    store = settings.store()
+    version = store.open()
     loaded = rss() - before
     label = f"{scale}x"
     rows = [
@@ -102,8 +103,8 @@ def _ingest_scale(scale: int, content: Path, work: Path, embedder: Embedder, bas
             + ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()) + ")"),
         Row("scaling", f"[{label}] + model time at the measured rate (estimated)",
             f"{model_seconds:.0f} s -> full ingest ~{(report.seconds + model_seconds) / 60:.1f} min"),
-        Row("scaling", f"[{label}] index on disk / memory to load", f"{dir_mb(version.path):.0f} MiB / "
-            f"+{loaded:.0f} MiB RSS"),
+        Row("scaling", f"[{label}] index on disk / memory to load",
+            f"{dir_mb(store.path(version.manifest.version)):.0f} MiB / +{loaded:.0f} MiB RSS"),
     ]
     vectors = version.vectors.all_vectors()
     rows += _search_rows(label, version.vectors.index, vectors, qvec, version.lexical, queries)

@@ -12,7 +12,8 @@ import faiss
 import numpy as np
 
 from casebook.evaluate import Outcome
-from index import DEFAULT_MODEL, load_embedder
+from index import DEFAULT_MODEL, Embedder
+from index.embedder import ModelRuntime
 from index.text import tokenize
 from ingest.document import Post
 from ingest.errors import PostError
@@ -83,9 +84,10 @@ class Bm25Posts:
 class NaiveDense:
     """Fixed 200-word windows embedded with MiniLM in a flat FAISS index; a post scores its best window."""
 
-    def __init__(self, corpus: Corpus, model: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
+    def __init__(self, corpus: Corpus, runtime: ModelRuntime, model: str = DEFAULT_MODEL,
+                 cache_dir: Path | None = None) -> None:
         self.corpus = corpus
-        self.embedder = load_embedder(model)
+        self.embedder = Embedder(model, runtime)
         windows: list[str] = []
         owners: list[int] = []
         for i, text in enumerate(corpus.texts):

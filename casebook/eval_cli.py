@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     systems["casebook"] = casebook
     if args.baselines:
         from casebook.baselines import Bm25Posts, NaiveDense, read_corpus
+        from index.settings import SharedSettings
         from ingest.errors import IngestError
 
         try:
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         systems["bm25-posts"] = Bm25Posts(corpus)
-        systems["naive-dense"] = NaiveDense(corpus, cache_dir=args.cache)
+        systems["naive-dense"] = NaiveDense(corpus, SharedSettings.from_env().runtime, cache_dir=args.cache)
     results = {name: run_system(system, questions) for name, system in systems.items()}
     tables = {name: summarise(scored) for name, scored in results.items()}
     if args.json:
@@ -79,18 +80,17 @@ def run(args: argparse.Namespace) -> int:
 
 def local_system(index_dir: Path | None) -> System | None:
     """Casebook in-process over an index folder: run_search, plus the ask function when one exists."""
+    from index.errors import IndexError_
+    from index.settings import SharedSettings
     from service.answer import run_ask
     from service.catalog import Filters
     from service.search import run_search
-    from service.settings import ServiceSettings
-    from service.state import IndexHolder
+    from service.state import open_live
 
-    settings = ServiceSettings.from_env(index_dir=index_dir)
-    holder = IndexHolder(settings.index_dir, cache_size=0)
-    holder.refresh()
-    live = holder.live
-    if live is None:
-        print(f"casebook eval: {holder.last_error}", file=sys.stderr)
+    try:
+        live = open_live(SharedSettings.from_env(index_dir=index_dir))
+    except (IndexError_, ValueError) as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
         return None
 
     def system(query: str) -> Outcome:

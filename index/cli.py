@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
-from index.manifest import Manifest
-from index.store import current_version, list_versions, open_index, set_current, write_lock
+from index.settings import SharedSettings
+from index.store import FolderStore
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,22 +26,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the action; errors become one printed line and exit code 2."""
-    root = args.index or Path(os.environ.get("CASEBOOK_INDEX", "var/index"))
     try:
-        return list_command(root, args.json) if args.action == "list" else rollback(root, args.to, args.wait)
-    except (IndexMissing, IndexCorrupt, IndexMismatch, IndexLocked) as e:
+        store = SharedSettings.from_env(index_dir=args.index).store()
+        return list_command(store, args.json) if args.action == "list" else rollback(store, args.to, args.wait)
+    except (IndexMissing, IndexCorrupt, IndexMismatch, IndexLocked, ValueError) as e:
         print(f"casebook index: {e}", file=sys.stderr)
         return 2
 
 
-def list_command(root: Path, as_json: bool) -> int:
+def list_command(store: FolderStore, as_json: bool) -> int:
     """Print every complete version with its size, model and build time."""
-    current = current_version(root)
-    rows = [_describe(root, version, version == current) for version in list_versions(root)]
+    current = store.published()
+    rows = [_describe(store, version, version == current) for version in store.versions()]
     if as_json:
         print(json.dumps({"current": current, "versions": rows}, indent=2))
     elif not rows:
-        print(f"{root}: no versions (run `casebook ingest`)")
+        print(f"{store}: no versions (run `casebook ingest`)")
     for row in [] if as_json else rows:
         counts: dict[str, int] = row.get("counts") or {}  # type: ignore[assignment]
         size = f"{counts.get('posts', '?')} posts, {counts.get('passages', '?')} passages"
@@ -52,27 +51,17 @@ def list_command(root: Path, as_json: bool) -> int:
     return 0
 
 
-def rollback(root: Path, target: str | None, wait: float) -> int:
-    """Point CURRENT at `target`, or at the newest version older than the published one."""
-    if not (root / "versions").is_dir():
-        raise IndexMissing(f"{root}: no index here (run `casebook ingest`)")
-    with write_lock(root, wait):
-        current = current_version(root)
-        if target is None:
-            older = [v for v in list_versions(root) if current is None or v < current]
-            if not older:
-                raise IndexMissing(f"{root}: no version older than {current} to roll back to")
-            target = older[-1]
-        open_index(root, target)  # refuse a damaged version before anyone is sent to it
-        set_current(root, target)
-    print(f"published {target} (was {current}); a running service switches to it within its reload interval")
+def rollback(store: FolderStore, target: str | None, wait: float) -> int:
+    """Publish `target`, or the newest version older than the published one."""
+    published, previous = store.rollback(target, wait)
+    print(f"published {published} (was {previous}); a running service switches to it within its reload interval")
     return 0
 
 
-def _describe(root: Path, version: str, is_current: bool) -> dict[str, object]:
+def _describe(store: FolderStore, version: str, is_current: bool) -> dict[str, object]:
     row: dict[str, object] = {"version": version, "current": is_current}
     try:
-        manifest = Manifest.load(root / "versions" / version / "manifest.json")
+        manifest = store.manifest(version)
     except (IndexCorrupt, IndexMismatch) as e:
         return {**row, "error": str(e)}
     return {**row, "built_at": manifest.built_at, "model": manifest.model, "counts": manifest.counts}

@@ -6,7 +6,7 @@ import hashlib
 import os
 import threading
 import warnings
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
@@ -15,11 +15,17 @@ import numpy as np
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 Backend = Literal["torch", "onnx"]
-BACKENDS: tuple[Backend, ...] = ("torch", "onnx")
-# ONNX Runtime: 3x faster per query and 2.5x per ingest on 2 cores, with identical dev-set rankings
-# (bench/README.md); torch stays available as the reference.
-DEFAULT_BACKEND: Backend = "onnx"
-DEFAULT_CACHE = Path("var/models")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRuntime:
+    """How a model runs: the backend, where its ONNX export is kept, and its thread count (0: all cores)."""
+
+    # ONNX Runtime: 3x faster per query and 2.5x per ingest on 2 cores, with identical dev-set rankings
+    # (bench/README.md); torch stays available as the reference.
+    backend: Backend = "onnx"
+    cache_dir: Path = Path("var/models")
+    threads: int = 0
 
 
 def resolve_model(name: str) -> str:
@@ -38,19 +44,14 @@ class Embedder:
     their vectors agree to cosine > 0.999 and an index built with one can be served by the other.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, backend: Backend = DEFAULT_BACKEND,
-                 cache_dir: Path = DEFAULT_CACHE, threads: int = 0) -> None:
-        # Nothing may download at run time: a model that is not on disk must fail, not fetch.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if backend not in BACKENDS:
-            raise ValueError(f"embedding backend {backend!r} is not one of {', '.join(BACKENDS)}")
+    def __init__(self, model: str = DEFAULT_MODEL, runtime: ModelRuntime = ModelRuntime()) -> None:
         self.name = model
-        self.backend = backend
+        self.runtime = runtime
         path = resolve_model(model)
-        if backend == "onnx":
-            self._runner: _Runner = _OnnxRunner(path, cache_dir, threads)
+        if runtime.backend == "onnx":
+            self._runner: _Runner = _OnnxRunner(path, runtime.cache_dir, runtime.threads)
         else:
-            self._runner = _TorchRunner(path, threads)
+            self._runner = _TorchRunner(path, runtime.threads)
         self.dim = self._runner.dim
         self.max_tokens = self._runner.max_tokens
         # One forward pass at a time uses both cores well; concurrent calls only thrash.
@@ -91,7 +92,8 @@ class _TorchRunner(_Runner):
             import torch
 
             torch.set_num_threads(threads)
-        self._model = SentenceTransformer(path, device="cpu")
+        # Nothing may download at run time: a model that is not on disk must fail, not fetch.
+        self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
@@ -181,7 +183,7 @@ def export_onnx(model_dir: Path, cache_dir: Path) -> Path:
 
     _quiet_transformers()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager", local_files_only=True).eval()
 
     class _Hidden(torch.nn.Module):
         def __init__(self) -> None:
@@ -223,31 +225,17 @@ def _read_json(path: Path) -> dict:
     return cast(dict, json.loads(path.read_text(encoding="utf-8")))
 
 
-def backend_from_env() -> Backend:
-    """CASEBOOK_EMBED_BACKEND (torch or onnx), checked; the default is onnx."""
-    raw = os.environ.get("CASEBOOK_EMBED_BACKEND", DEFAULT_BACKEND).strip().lower()
-    if raw not in BACKENDS:
-        raise ValueError(f"CASEBOOK_EMBED_BACKEND has value {raw!r}. Not one of {', '.join(BACKENDS)}.")
-    return cast(Backend, raw)
+class Embedders:
+    """Models loaded once and shared: index versions built with the same model reuse one Embedder."""
 
+    def __init__(self, runtime: ModelRuntime) -> None:
+        self.runtime = runtime
+        self._loaded: dict[str, Embedder] = {}
+        self._lock = threading.Lock()
 
-def load_embedder(model: str, backend: Backend | None = None) -> Embedder:
-    """Load a model once per process and backend; index versions built with the same model share it.
-
-    The backend, ONNX cache folder and thread count come from CASEBOOK_EMBED_BACKEND,
-    CASEBOOK_MODEL_CACHE and CASEBOOK_EMBED_THREADS when not given, so every entry point
-    (ingest, serve, eval) follows the same switch without new flags.
-    """
-    env = os.environ
-    threads_raw = env.get("CASEBOOK_EMBED_THREADS", "0")
-    try:
-        threads = int(threads_raw)
-    except ValueError:
-        raise ValueError(f"CASEBOOK_EMBED_THREADS has value {threads_raw!r}. Not a valid int.") from None
-    cache = Path(env.get("CASEBOOK_MODEL_CACHE", str(DEFAULT_CACHE)))
-    return _load(model, backend or backend_from_env(), cache, threads)
-
-
-@lru_cache(maxsize=4)
-def _load(model: str, backend: Backend, cache_dir: Path, threads: int) -> Embedder:
-    return Embedder(model, backend, cache_dir, threads)
+    def get(self, model: str) -> Embedder:
+        """The named model, loaded on first use."""
+        with self._lock:
+            if model not in self._loaded:
+                self._loaded[model] = Embedder(model, self.runtime)
+            return self._loaded[model]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import IndexCorrupt, IndexMismatch
+from index.vectors import IndexKind
 
 FORMAT_VERSION = 2  # 2: adds bm25-posts/
 
@@ -19,7 +20,7 @@ class Manifest:
     version: str  # sortable id "20261125T123456Z-1a2b3c4d"
     model: str  # the embedding model the vectors (and so the queries) use
     dim: int
-    index_kind: str  # "flat" or "hnsw"
+    index_kind: IndexKind
     chunker: dict[str, Any]  # the settings that shaped the passages; a change forces a full rebuild
     counts: dict[str, int]  # posts, passages, series, skipped
     content_hash: str  # over every indexed post's path and content hash

@@ -1,26 +1,53 @@
-"""Posts, series and passages in one SQLite file beside the vectors (`meta.sqlite`)."""
+"""Posts, series and passages in one SQLite file beside the vectors (`meta.sqlite`).
+
+The columns are the records' own fields, so a field added to a record is stored and read back
+without a second list to keep in step; tuples are stored as JSON, booleans as 0/1.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import astuple, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from index.errors import IndexCorrupt
-from index.records import Passage, PostMeta, SeriesMeta
+from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
 
-_SCHEMA = """
-CREATE TABLE posts (path TEXT PRIMARY KEY, title TEXT, url TEXT, section TEXT, series TEXT, tags TEXT,
-    categories TEXT, date TEXT, lastmod TEXT, description TEXT, weight INTEGER, aliases TEXT,
-    is_hub INTEGER, content_hash TEXT, links TEXT, duplicate_of TEXT);
-CREATE TABLE series (slug TEXT PRIMARY KEY, title TEXT, url TEXT, description TEXT, hub_path TEXT,
-    posts TEXT);
-CREATE TABLE passages (id INTEGER PRIMARY KEY, post_path TEXT, heading TEXT, anchor TEXT, text TEXT,
-    kind TEXT, n_tokens INTEGER, embed_key TEXT);
-CREATE TABLE skipped (path TEXT, line INTEGER, reason TEXT);
-"""
-_LISTS = ("series", "tags", "categories", "aliases", "links")
+Record = TypeVar("Record", PostMeta, SeriesMeta, Passage, SkippedPost)
+# table, record type, primary key column (None: rowid only)
+_TABLES: tuple[tuple[str, type[Any], str | None], ...] = (
+    ("posts", PostMeta, "path"), ("series", SeriesMeta, "slug"), ("passages", Passage, "id"),
+    ("skipped", SkippedPost, None),
+)
+EMBED_KEY = "embed_key"  # passages only: hash of model + embedded text, for reuse by the next ingest
+
+
+def _columns(record: type[Any]) -> list[str]:
+    return [f.name for f in fields(record)]
+
+
+def _schema() -> str:
+    tables = []
+    for table, record, key in _TABLES:
+        columns = [f"{c} PRIMARY KEY" if c == key else c for c in _columns(record)]
+        if record is Passage:
+            columns.append(EMBED_KEY)
+        tables.append(f"CREATE TABLE {table} ({', '.join(columns)});")
+    return "\n".join(tables)
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, tuple):
+        return json.dumps(value)
+    return int(value) if isinstance(value, bool) else value
+
+
+def _rows(records: Iterable[Any]) -> list[tuple[object, ...]]:
+    return [tuple(_encode(v) for v in astuple(r)) for r in records]
 
 
 def write_metadata(
@@ -29,33 +56,21 @@ def write_metadata(
     series: Iterable[SeriesMeta],
     passages: Iterable[Passage],
     embed_keys: list[str],
-    skipped: Iterable[tuple[str, int | None, str]],
+    skipped: Iterable[SkippedPost],
 ) -> None:
     """Create the database file with every record of one index version."""
     con = sqlite3.connect(path)
     try:
-        con.executescript(_SCHEMA)
+        con.executescript(_schema())
+        for table, record, rows in (("posts", PostMeta, _rows(posts)), ("series", SeriesMeta, _rows(series)),
+                                    ("skipped", SkippedPost, _rows(skipped))):
+            marks = ",".join("?" * len(_columns(record)))
+            con.executemany(f"INSERT INTO {table} ({','.join(_columns(record))}) VALUES ({marks})", rows)
+        columns = [*_columns(Passage), EMBED_KEY]
         con.executemany(
-            "INSERT INTO posts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (p.path, p.title, p.url, p.section, json.dumps(p.series), json.dumps(p.tags),
-                 json.dumps(p.categories), p.date, p.lastmod, p.description, p.weight,
-                 json.dumps(p.aliases), int(p.is_hub), p.content_hash, json.dumps(p.links), p.duplicate_of)
-                for p in posts
-            ],
+            f"INSERT INTO passages ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+            [(*row, key) for row, key in zip(_rows(passages), embed_keys, strict=True)],
         )
-        con.executemany(
-            "INSERT INTO series VALUES (?,?,?,?,?,?)",
-            [(s.slug, s.title, s.url, s.description, s.hub_path, json.dumps(s.posts)) for s in series],
-        )
-        con.executemany(
-            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (p.id, p.post_path, p.heading, p.anchor, p.text, p.kind, p.n_tokens, key)
-                for p, key in zip(passages, embed_keys, strict=True)
-            ],
-        )
-        con.executemany("INSERT INTO skipped VALUES (?,?,?)", list(skipped))
         con.commit()
     finally:
         con.close()
@@ -67,6 +82,27 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
+def _decoders(record: type[Any]) -> dict[str, Callable[[Any], Any]]:
+    """How to turn stored values back into field values: JSON back into tuples, 0/1 into booleans."""
+    decoders: dict[str, Callable[[Any], Any]] = {}
+    for name, hint in typing.get_type_hints(record).items():
+        if typing.get_origin(hint) is tuple:
+            decoders[name] = lambda value: tuple(json.loads(value))
+        elif hint is bool:
+            decoders[name] = bool
+    return decoders
+
+
+def _read(con: sqlite3.Connection, table: str, record: type[Record], order: str) -> list[Record]:
+    """Every row of a table as records, columns named (never `SELECT *` order)."""
+    columns = _columns(record)
+    decoders = _decoders(record)
+    return [
+        record(**{c: decoders[c](v) if c in decoders else v for c, v in zip(columns, row, strict=True)})
+        for row in con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+    ]
+
+
 def read_metadata(path: Path) -> tuple[dict[str, PostMeta], dict[str, SeriesMeta], list[Passage]]:
     """Load every post, series and passage of a version; a damaged file raises IndexCorrupt."""
     try:
@@ -74,16 +110,9 @@ def read_metadata(path: Path) -> tuple[dict[str, PostMeta], dict[str, SeriesMeta
         try:
             if con.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise IndexCorrupt(f"{path}: database failed its integrity check")
-            posts = {row[0]: _post(row) for row in con.execute("SELECT * FROM posts ORDER BY rowid")}
-            series = {
-                row[0]: SeriesMeta(row[0], row[1], row[2], row[3], row[4], tuple(json.loads(row[5])))
-                for row in con.execute("SELECT * FROM series ORDER BY slug")
-            }
-            passages = [
-                Passage(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
-                for row in con.execute("SELECT id, post_path, heading, anchor, text, kind, n_tokens "
-                                       "FROM passages ORDER BY id")
-            ]
+            posts = {p.path: p for p in _read(con, "posts", PostMeta, "rowid")}
+            series = {s.slug: s for s in _read(con, "series", SeriesMeta, "slug")}
+            passages = _read(con, "passages", Passage, "id")
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
@@ -98,27 +127,8 @@ def read_embed_keys(path: Path) -> list[str]:
     try:
         con = _connect_readonly(path)
         try:
-            return [row[0] for row in con.execute("SELECT embed_key FROM passages ORDER BY id")]
+            return [row[0] for row in con.execute(f"SELECT {EMBED_KEY} FROM passages ORDER BY id")]
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
         raise IndexCorrupt(f"{path}: database unreadable: {e}") from e
-
-
-def read_skipped(path: Path) -> list[tuple[str, int | None, str]]:
-    """The posts the ingest skipped, with line and reason."""
-    con = _connect_readonly(path)
-    try:
-        return [(r[0], r[1], r[2]) for r in con.execute("SELECT path, line, reason FROM skipped")]
-    finally:
-        con.close()
-
-
-def _post(row: tuple) -> PostMeta:
-    values = dict(zip(
-        ("path", "title", "url", "section", "series", "tags", "categories", "date", "lastmod",
-         "description", "weight", "aliases", "is_hub", "content_hash", "links", "duplicate_of"), row, strict=True))
-    for name in _LISTS:
-        values[name] = tuple(json.loads(values[name]))
-    values["is_hub"] = bool(values["is_hub"])
-    return PostMeta(**values)

@@ -55,6 +55,18 @@ class Passage:
     n_tokens: int  # tiktoken count of `text`
 
 
+@dataclass(frozen=True)
+class SkippedPost:
+    """A post ingest could not read: where, and why (shown as `path:line: reason`)."""
+
+    path: str  # relative to the content folder
+    line: int | None  # 1-based line of the problem, None when it concerns the whole file
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}" if self.line else f"{self.path}: {self.reason}"
+
+
 class Hit(NamedTuple):
     """One search result of a single retriever: a passage id and that retriever's score.
 

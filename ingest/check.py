@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from index.manifest import Manifest
-from index.store import current_version
 from ingest.pipeline import Sources
 from ingest.settings import IngestSettings
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CheckReport:
     """Which posts differ between the content folder and the published index, and why."""
 
@@ -37,12 +35,10 @@ def check_index(settings: IngestSettings) -> CheckReport:
     """Compare file hashes and settings with the published version's manifest."""
     sources = Sources.scan(settings)
     try:
-        published = current_version(settings.index_dir)
-        if published is None:
-            raise IndexMissing(f"{settings.index_dir}: nothing published")
-        manifest = Manifest.load(settings.index_dir / "versions" / published / "manifest.json")
+        manifest = settings.store().manifest()
     except (IndexMissing, IndexCorrupt, IndexMismatch) as e:
-        return CheckReport(False, None, sorted(sources.files), [], [], f"no usable index ({e})")
+        return CheckReport(current=False, version=None, added=sorted(sources.files), changed=[], removed=[],
+                           problem=f"no usable index ({e})")
     indexed: dict[str, str] = manifest.extra.get("sources", {})
     added = sorted(set(sources.files) - set(indexed))
     removed = sorted(set(indexed) - set(sources.files))
@@ -55,4 +51,5 @@ def check_index(settings: IngestSettings) -> CheckReport:
     elif manifest.content_hash != sources.fingerprint and not (added or removed or changed):
         problem = "site configuration changed"
     current = not (added or removed or changed or problem)
-    return CheckReport(current, manifest.version, added, changed, removed, problem)
+    return CheckReport(current=current, version=manifest.version, added=added, changed=changed, removed=removed,
+                       problem=problem)

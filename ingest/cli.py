@@ -38,7 +38,7 @@ def settings_from_args(args: argparse.Namespace) -> IngestSettings:
     site = args.site
     content = site / "content" if site else (args.content or Path("content"))
     return IngestSettings.from_env(
-        content, site, index_dir=args.index, model=args.model, chunk_tokens=args.chunk_tokens,
+        content_dir=content, site_dir=site, index_dir=args.index, model=args.model, chunk_tokens=args.chunk_tokens,
         overlap_tokens=args.overlap_tokens, index_kind=args.index_kind, drafts=args.drafts or None,
         lock_wait_seconds=args.wait,
     )
@@ -81,9 +81,7 @@ def summary(report: IngestReport, settings: IngestSettings) -> str:
 
 
 def _as_json(report: IngestReport) -> str:
-    data = asdict(report)
-    data["skipped"] = [{"path": e.path, "line": e.line, "reason": e.reason} for e in report.skipped]
-    return json.dumps(data, indent=2)
+    return json.dumps(asdict(report), indent=2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from index.records import SkippedPost
+
 
 class IngestError(Exception):
     """The ingest as a whole cannot go on (missing content folder, index locked, ...)."""
@@ -16,6 +18,10 @@ class PostError(Exception):
         self.reason = reason
         super().__init__(str(self))
 
+    @property
+    def record(self) -> SkippedPost:
+        """The stored record of the skipped post."""
+        return SkippedPost(path=self.path, line=self.line, reason=self.reason)
+
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
+        return str(self.record)

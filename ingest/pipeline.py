@@ -8,22 +8,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import numpy as np
 
 from index import (
     Embedder,
+    FolderStore,
     IndexBuild,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
     Manifest,
     Passage,
     PostMeta,
-    load_embedder,
-    publish,
-    reusable_vectors,
-    write_lock,
+    SkippedPost,
 )
-from index.store import current_version, open_index
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -37,7 +36,7 @@ from ingest.site import SiteConfig, read_site_config
 INGEST_VERSION = 7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class IngestReport:
     """What one run did, for the summary line, `--json` and the benchmarks."""
 
@@ -46,16 +45,16 @@ class IngestReport:
     posts: int
     passages: int
     series: int
-    skipped: list[PostError]
-    drafts: int
-    embedded: int
-    reused: int
-    split_for_model: int
-    truncated: int
-    boilerplate_sentences: int
-    near_duplicates: int
-    tokens: int
     seconds: float
+    skipped: list[SkippedPost] = field(default_factory=list)
+    drafts: int = 0
+    embedded: int = 0
+    reused: int = 0
+    split_for_model: int = 0
+    truncated: int = 0
+    boilerplate_sentences: int = 0
+    near_duplicates: int = 0
+    tokens: int = 0
     embed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -91,14 +90,15 @@ def run_ingest(
     started = time.perf_counter()
     timings: dict[str, float] = {}
     stage = on_stage or (lambda name: None)
-    with write_lock(settings.index_dir, settings.lock_wait_seconds):
+    store = settings.store()
+    with store.lock(settings.lock_wait_seconds):
         sources = Sources.scan(settings)
-        if _published_fingerprint(settings.index_dir) == sources.fingerprint:
-            published = open_index(settings.index_dir).manifest
+        published = _published_manifest(store)
+        if published is not None and published.content_hash == sources.fingerprint:
             counts = published.counts
-            return IngestReport(published.version, True, counts["posts"], counts["passages"],
-                                counts["series"], [], 0, 0, counts["passages"], 0, 0, 0, 0, 0,
-                                time.perf_counter() - started)
+            return IngestReport(version=published.version, up_to_date=True, posts=counts["posts"],
+                                passages=counts["passages"], series=counts["series"], reused=counts["passages"],
+                                seconds=time.perf_counter() - started)
         stage("parse")
         posts, skipped, drafts = _read_posts(settings, sources.site)
         timings["parse"] = time.perf_counter() - started
@@ -108,8 +108,8 @@ def run_ingest(
         stage("chunk")
         drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
                                                           lambda s: normalise(s) in boilerplate)]
-        embedder = embedder or load_embedder(settings.model)
-        known = _known_vectors(settings)
+        embedder = embedder or Embedder(settings.model, settings.runtime)
+        known = store.reusable_vectors(settings.model)
         embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
         drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
         timings["chunk"] = time.perf_counter() - started - timings["parse"]
@@ -120,8 +120,8 @@ def run_ingest(
         embed_seconds = time.perf_counter() - embed_started
         stage("publish")
         metas = [p.meta for p in posts]
-        passages = [Passage(i, d.post_path, d.heading, d.anchor, d.text, d.kind, d.n_tokens)
-                    for i, d in enumerate(drafts_)]
+        passages = [Passage(id=i, post_path=d.post_path, heading=d.heading, anchor=d.anchor, text=d.text,
+                            kind=d.kind, n_tokens=d.n_tokens) for i, d in enumerate(drafts_)]
         series = collect_series(metas, sources.site.base_url)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + sources.fingerprint[:8]
         manifest = Manifest(
@@ -132,15 +132,17 @@ def run_ingest(
             seconds=round(time.perf_counter() - started, 3), extra={"sources": sources.files},
         )
         publish_started = time.perf_counter()
-        publish(settings.index_dir, IndexBuild(
-            manifest, metas, series, passages, keys, vectors, [d.embed_text for d in drafts_],
-            _post_texts(metas, drafts_),
-            [(e.path, e.line, e.reason) for e in skipped]))
+        store.publish(store.write(IndexBuild(
+            manifest=manifest, posts=metas, series=series, passages=passages, embed_keys=keys, vectors=vectors,
+            lexical_texts=[d.embed_text for d in drafts_], post_texts=_post_texts(metas, drafts_),
+            skipped=skipped)))
         timings["publish"] = time.perf_counter() - publish_started
     return IngestReport(
-        version, False, len(metas), len(passages), len(series), skipped, drafts, len(drafts_) - reused, reused,
-        split_count, truncated, len(boilerplate), len(duplicates), sum(d.n_tokens for d in drafts_),
-        time.perf_counter() - started, embed_seconds, timings,
+        version=version, up_to_date=False, posts=len(metas), passages=len(passages), series=len(series),
+        seconds=time.perf_counter() - started, skipped=skipped, drafts=drafts, embedded=len(drafts_) - reused,
+        reused=reused, split_for_model=split_count, truncated=truncated, boilerplate_sentences=len(boilerplate),
+        near_duplicates=len(duplicates), tokens=sum(d.n_tokens for d in drafts_), embed_seconds=embed_seconds,
+        timings=timings,
     )
 
 
@@ -152,16 +154,16 @@ def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:
     return ["\n".join(bodies[m.path]) for m in metas]
 
 
-def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post], list[PostError], int]:
+def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post], list[SkippedPost], int]:
     posts: list[Post] = []
-    skipped: list[PostError] = []
+    skipped: list[SkippedPost] = []
     drafts = 0
     today = date.today().isoformat()
     for path in discover_posts(settings.content_dir):
         try:
             post = read_post(path, settings.content_dir, site)
         except PostError as error:
-            skipped.append(error)
+            skipped.append(error.record)
             continue
         future = not site.build_future and (post.meta.date or "") > today
         if (post.draft and not settings.drafts) or future:
@@ -204,12 +206,6 @@ def _embed_key(settings: IngestSettings, draft: PassageDraft) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _known_vectors(settings: IngestSettings) -> dict[str, np.ndarray]:
-    """The published index's vectors by embedded-text key, when it was built with the same model."""
-    previous = reusable_vectors(settings.index_dir)
-    return previous[1] if previous and previous[0].model == settings.model else {}
-
-
 def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, settings: IngestSettings,
            known: dict[str, np.ndarray], progress: bool) -> tuple[np.ndarray, int]:
     """Vectors for every passage: reused when the published index embedded the same text, else computed."""
@@ -224,11 +220,9 @@ def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, sett
     return vectors, len(drafts) - len(missing)
 
 
-def _published_fingerprint(index_dir: Path) -> str | None:
-    version = current_version(index_dir)
-    if version is None:
-        return None
+def _published_manifest(store: FolderStore) -> Manifest | None:
+    """The published version's manifest, or None when there is none this code can read."""
     try:
-        return json.loads((index_dir / "versions" / version / "manifest.json").read_text())["content_hash"]
-    except (OSError, ValueError, KeyError):
+        return store.manifest()
+    except (IndexMissing, IndexCorrupt, IndexMismatch):
         return None

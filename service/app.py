@@ -16,7 +16,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from index.embedder import Embedders
 from service.catalog import UnknownName
+from service.llm import LlmClient
 from service.metrics import Metrics
 from service.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
 from service.routes import ask, catalog, health, related, search
@@ -35,25 +37,33 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: ServiceSettings) -> FastAPI:
-    """Build the app; the lifespan opens the index and watches for new versions."""
+def create_app(settings: ServiceSettings, embedders: Embedders | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the index, watches for new versions and holds the model client.
+
+    `embedders` lets several apps in one process share loaded models (tests do); by default the app
+    loads its own.
+    """
+    holder = IndexHolder(settings.store(), embedders or Embedders(settings.runtime), settings.cache_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        holder: IndexHolder = app.state.holder
         await run_in_threadpool(holder.refresh)
         watcher = asyncio.create_task(_watch(holder, settings.reload_seconds))
+        app.state.llm = LlmClient.from_settings(settings)
         try:
             yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            if app.state.llm is not None:
+                await app.state.llm.aclose()
 
     app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
     app.state.settings = settings
-    app.state.holder = IndexHolder(settings.index_dir, settings.cache_size)
-    app.state.metrics = metrics = Metrics(app.state.holder)
+    app.state.holder = holder
+    app.state.llm = None
+    app.state.metrics = metrics = Metrics(holder)
     for router in (search.router, catalog.router, health.router, ask.router, related.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

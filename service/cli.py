@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from index.errors import IndexError_
 from service.catalog import Filters, UnknownName
 from service.settings import ServiceSettings
-from service.state import IndexHolder
+from service.state import open_live
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,17 +24,28 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run uvicorn over the app factory; each worker builds its own app from the environment."""
-    import os
-
+    """Run uvicorn: one worker serves an app built here; several each build theirs from the environment."""
     import uvicorn
 
-    if args.index:
-        os.environ["CASEBOOK_INDEX"] = str(args.index)
-    ServiceSettings.from_env()  # fail here, with the variable's name, rather than inside a worker
-    uvicorn.run("service.asgi:app_from_env", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level=args.log_level, access_log=False)
-    return 0
+    try:
+        settings = ServiceSettings.from_env(index_dir=args.index)  # a bad variable fails here, named
+    except ValueError as e:
+        print(f"casebook serve: {e}", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        from service.app import create_app
+        from service.logs import configure_logging
+
+        configure_logging()
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                    access_log=False)
+        return 0
+    # uvicorn starts worker processes from an import string, so they read their settings from the
+    # environment: run it in place of this process, with --index passed as the variable it overrides.
+    env = {**os.environ, "CASEBOOK_INDEX": str(settings.index_dir)}
+    os.execve(sys.executable, [sys.executable, "-m", "uvicorn", "service.asgi:app_from_env", "--factory",
+                               "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
+                               "--log-level", args.log_level, "--no-access-log"], env)
 
 
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,15 +62,10 @@ def search(args: argparse.Namespace) -> int:
     """Print the top passages, posts and series for a query."""
     from service.search import run_search
 
-    settings = ServiceSettings.from_env(index_dir=args.index)
-    holder = IndexHolder(settings.index_dir, cache_size=0)
-    holder.refresh()
-    if holder.live is None:
-        print(f"casebook search: {holder.last_error}", file=sys.stderr)
-        return 2
     try:
-        result = run_search(holder.live, args.query, Filters(args.series, args.section), args.k)
-    except UnknownName as e:
+        live = open_live(ServiceSettings.from_env(index_dir=args.index))
+        result = run_search(live, args.query, Filters(args.series, args.section), args.k)
+    except (IndexError_, UnknownName, ValueError) as e:
         print(f"casebook search: {e}", file=sys.stderr)
         return 2
     if args.json:

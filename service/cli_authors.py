@@ -8,10 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from index import IndexCorrupt, IndexMismatch, IndexMissing, open_index
+from index.errors import IndexError_
+from index.settings import SharedSettings
 from service.catalog import Catalog, Filters, UnknownName
-from service.settings import ServiceSettings
-from service.state import IndexHolder, Live
+from service.state import Live, open_live
 
 
 def _index_argument(parser: argparse.ArgumentParser) -> None:
@@ -19,20 +19,18 @@ def _index_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(command: str, index: Path | None) -> Live | None:
-    settings = ServiceSettings.from_env(index_dir=index)
-    holder = IndexHolder(settings.index_dir, cache_size=0)
-    holder.refresh()
-    if holder.live is None:
-        print(f"casebook {command}: {holder.last_error}", file=sys.stderr)
-    return holder.live
+    try:
+        return open_live(SharedSettings.from_env(index_dir=index))
+    except (IndexError_, ValueError) as e:
+        print(f"casebook {command}: {e}", file=sys.stderr)
+        return None
 
 
 def _catalog(command: str, index: Path | None) -> Catalog | None:
     # related and crosslinks need only the stored vectors, so they skip loading the embedding model.
-    settings = ServiceSettings.from_env(index_dir=index)
     try:
-        return Catalog(open_index(settings.index_dir))
-    except (IndexMissing, IndexCorrupt, IndexMismatch) as e:
+        return Catalog(SharedSettings.from_env(index_dir=index).store().open())
+    except (IndexError_, ValueError) as e:
         print(f"casebook {command}: {e}", file=sys.stderr)
         return None
 

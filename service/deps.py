@@ -10,13 +10,19 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.llm import LlmClient
 from service.settings import ServiceSettings
-from service.state import Live
+from service.state import IndexHolder, Live
 
 
 async def get_settings(request: Request) -> ServiceSettings:
     """The settings the app was created with."""
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_holder(request: Request) -> IndexHolder:
+    """What holds the live version, for readiness: the version or why there is none."""
+    return request.app.state.holder  # type: ignore[no-any-return]
 
 
 async def get_live(request: Request) -> Live:
@@ -27,5 +33,12 @@ async def get_live(request: Request) -> Live:
     return live  # type: ignore[no-any-return]
 
 
+async def get_llm(request: Request) -> LlmClient | None:
+    """The language-model client made in the lifespan, or None when CASEBOOK_LLM_URL is not set."""
+    return request.app.state.llm  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 LiveDep = Annotated[Live, Depends(get_live)]
+LlmDep = Annotated[LlmClient | None, Depends(get_llm)]

@@ -70,6 +70,11 @@ class LlmClient:
         self.model = model
         self.timeout = timeout
         self._slots = asyncio.Semaphore(max(1, max_concurrency))
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout))  # one connection pool for the app's life
+
+    async def aclose(self) -> None:
+        """Close the connections to the model server."""
+        await self._http.aclose()
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> LlmClient | None:
@@ -88,8 +93,7 @@ class LlmClient:
             body = {"model": self.model, "stream": True, "temperature": 0.1,
                     "messages": [{"role": role, "content": content} for role, content in prompt.messages]}
             try:
-                async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout)) as client, \
-                        client.stream("POST", self.url, json=body) as response:
+                async with self._http.stream("POST", self.url, json=body) as response:
                     if response.status_code != 200:
                         raise LlmUnavailable(f"the language model answered HTTP {response.status_code}")
                     async for line in response.aiter_lines():

@@ -1,108 +1,88 @@
-"""Service configuration: one object per process, from CASEBOOK_* variables, passed to create_app."""
+"""Service configuration: one object per process, from flags and CASEBOOK_* variables, passed to create_app."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
+
+from index.settings import SharedSettings
+
+Profile = Literal["local", "production"]
 # What CASEBOOK_PROFILE=production changes; any CASEBOOK_* variable still overrides it.
 PROFILES: dict[str, dict[str, object]] = {
     "local": {},
     "production": {"rate_limit_per_minute": 120, "log_queries": False,
                    "trusted_proxies": ("127.0.0.1", "::1")},
 }
+CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" in the environment, not JSON
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
+class ServiceSettings(SharedSettings):
     """What the HTTP service needs; the embedding model comes from the index manifest, not from here."""
 
-    index_dir: Path = Path("var/index")
-    default_k: int = 10
-    max_k: int = 50
-    max_query_chars: int = 500
-    cors_origins: tuple[str, ...] = ()
-    reload_seconds: float = 1.0  # how often to look for a newly published index version
-    cache_size: int = 1024  # search results kept per index version
-    rate_limit_per_minute: int = 0  # per client on /api/; 0 = off (local use)
+    default_k: int = Field(10, ge=1, validation_alias="CASEBOOK_TOP_K")
+    max_k: int = Field(50, ge=1)
+    max_query_chars: int = Field(500, ge=1)
+    cors_origins: CommaList = ()
+    reload_seconds: float = Field(1.0, gt=0)  # how often to look for a newly published index version
+    cache_size: int = Field(1024, ge=0)  # search results kept per index version
+    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="CASEBOOK_RATE_LIMIT")  # per client; 0 = off
     # Peers whose X-Forwarded-For names the real client (your reverse proxy); anyone else could forge it.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: CommaList = ()
     max_body_bytes: int = 1024  # every endpoint is a GET: a larger request body is refused with 413
     max_header_bytes: int = 16 * 1024  # all request headers together; more is refused with 431
     access_log: bool = True  # one JSON line per request on the casebook.access logger
     log_queries: bool = True  # False keeps query text out of the logs
-    profile: str = "local"
-    llm_url: str | None = None
+    profile: Profile = "local"
+    llm_url: str | None = None  # an OpenAI-compatible endpoint for generated answers; None: extractive only
     llm_model: str = "local"
-    llm_timeout_seconds: float = 20.0
-    llm_max_concurrency: int = 4
-    extra: dict[str, str] = field(default_factory=dict)
+    llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias="CASEBOOK_LLM_TIMEOUT")
+    llm_max_concurrency: int = Field(4, ge=1, validation_alias="CASEBOOK_LLM_CONCURRENCY")
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("llm_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return value or None
+
+    @model_validator(mode="after")
+    def _default_within_limit(self) -> ServiceSettings:
+        if self.default_k > self.max_k:
+            raise ValueError(f"CASEBOOK_TOP_K has value {self.default_k}. Not within 1..{self.max_k}.")
+        return self
 
     @classmethod
-    def from_env(cls, **overrides: object) -> ServiceSettings:
-        """Settings from the environment (CASEBOOK_PROFILE, CASEBOOK_INDEX, ...), then overrides."""
-        env = os.environ
-        profile = env.get("CASEBOOK_PROFILE", "local")
-        if profile not in PROFILES:
-            raise ValueError(f"CASEBOOK_PROFILE has value {profile!r}. Not one of {', '.join(PROFILES)}.")
-        base = cls(profile=profile, **PROFILES[profile])  # type: ignore[arg-type]
-        values: dict[str, object] = {
-            "index_dir": Path(env.get("CASEBOOK_INDEX", "var/index")),
-            "default_k": _int(env, "CASEBOOK_TOP_K", base.default_k),
-            "max_query_chars": _int(env, "CASEBOOK_MAX_QUERY_CHARS", base.max_query_chars),
-            "cors_origins": _list(env, "CASEBOOK_CORS_ORIGINS", ()),
-            "reload_seconds": _float(env, "CASEBOOK_RELOAD_SECONDS", base.reload_seconds),
-            "cache_size": _int(env, "CASEBOOK_CACHE_SIZE", base.cache_size),
-            "rate_limit_per_minute": _int(env, "CASEBOOK_RATE_LIMIT", base.rate_limit_per_minute),
-            "trusted_proxies": _list(env, "CASEBOOK_TRUSTED_PROXIES", base.trusted_proxies),
-            "max_body_bytes": _int(env, "CASEBOOK_MAX_BODY_BYTES", base.max_body_bytes),
-            "max_header_bytes": _int(env, "CASEBOOK_MAX_HEADER_BYTES", base.max_header_bytes),
-            "access_log": _bool(env, "CASEBOOK_ACCESS_LOG", base.access_log),
-            "log_queries": _bool(env, "CASEBOOK_LOG_QUERIES", base.log_queries),
-            "profile": profile,
-            "llm_url": env.get("CASEBOOK_LLM_URL") or None,
-            "llm_model": env.get("CASEBOOK_LLM_MODEL", "local"),
-            "llm_timeout_seconds": _float(env, "CASEBOOK_LLM_TIMEOUT", base.llm_timeout_seconds),
-            "llm_max_concurrency": _int(env, "CASEBOOK_LLM_CONCURRENCY", base.llm_max_concurrency),
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
-        if not 1 <= settings.default_k <= settings.max_k:
-            raise ValueError(f"CASEBOOK_TOP_K has value {settings.default_k}. Not within 1..{settings.max_k}.")
-        if settings.rate_limit_per_minute < 0:
-            limit = settings.rate_limit_per_minute
-            raise ValueError(f"CASEBOOK_RATE_LIMIT has value {limit}. Not 0 or more.")
-        return settings
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags, then the environment, then the profile's defaults; no .env or secrets files."""
+        return init_settings, env_settings, _ProfileDefaults(settings_cls)
 
 
-def _int(env: os._Environ[str], key: str, default: int) -> int:
-    raw = env.get(key)
-    try:
-        return default if raw is None else int(raw)
-    except ValueError:
-        raise ValueError(f"{key} has value {raw!r}. Not a valid int.") from None
+class _ProfileDefaults(PydanticBaseSettingsSource):
+    """The defaults CASEBOOK_PROFILE chooses, below any variable set for one setting."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` returns the whole profile at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        profile = PROFILES.get(os.environ.get("CASEBOOK_PROFILE", "local"), {})
+        # Keyed as the environment keys them, so a variable set for the same setting replaces it.
+        fields = self.settings_cls.model_fields
+        return {_key(name, fields[name]): value for name, value in profile.items()}
 
 
-def _float(env: os._Environ[str], key: str, default: float) -> float:
-    raw = env.get(key)
-    try:
-        return default if raw is None else float(raw)
-    except ValueError:
-        raise ValueError(f"{key} has value {raw!r}. Not a valid number.") from None
-
-
-def _list(env: os._Environ[str], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = env.get(key)
-    return default if raw is None else tuple(item.strip() for item in raw.split(",") if item.strip())
-
-
-def _bool(env: os._Environ[str], key: str, default: bool) -> bool:
-    raw = env.get(key)
-    if raw is None:
-        return default
-    if raw.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.strip().lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{key} has value {raw!r}. Not a valid boolean.")
+def _key(name: str, field: FieldInfo) -> str:
+    return field.validation_alias if isinstance(field.validation_alias, str) else name

@@ -7,13 +7,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index import Embedder, IndexCorrupt, IndexMismatch, IndexMissing, load_embedder, open_index
-from index.store import current_version, list_versions
+from index import Embedder, FolderStore, IndexCorrupt, IndexMismatch, IndexMissing
+from index.embedder import Embedders
+from index.settings import SharedSettings
 from service.catalog import Catalog
 from service.related import PassageSpace
 
@@ -90,8 +90,9 @@ class Live:
 class IndexHolder:
     """Holds the live version; `refresh` loads a newly published one and swaps it in atomically."""
 
-    def __init__(self, index_dir: Path, cache_size: int) -> None:
-        self.index_dir = index_dir
+    def __init__(self, store: FolderStore, embedders: Embedders, cache_size: int) -> None:
+        self.store = store
+        self.embedders = embedders
         self.cache_size = cache_size
         self.live: Live | None = None
         self.last_error: str | None = None
@@ -101,10 +102,10 @@ class IndexHolder:
 
     def refresh(self) -> bool:
         """Load the published version if it is new; keep serving the old one when it cannot be opened."""
-        published = current_version(self.index_dir)
+        published = self.store.published()
         if published is None or published == self._seen:
             if published is None and self.live is None:
-                self.last_error = f"{self.index_dir}: no index published yet"
+                self.last_error = f"{self.store}: no index published yet"
             return False
         with self._lock:
             if published == self._seen:
@@ -127,8 +128,8 @@ class IndexHolder:
 
     def _load(self, version_id: str) -> Live | None:
         try:
-            version = open_index(self.index_dir, version_id)
-            embedder = load_embedder(version.manifest.model)
+            version = self.store.open(version_id)
+            embedder = self.embedders.get(version.manifest.model)
             if embedder.dim != version.manifest.dim:
                 raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {version.manifest.dim}")
@@ -148,7 +149,7 @@ class IndexHolder:
         """At start-up, when the published version is refused, serve the newest older one that opens."""
         reason = self.last_error
         # Only older ones: a newer complete folder may be from an ingest killed before it published.
-        for older in reversed([v for v in list_versions(self.index_dir) if v < refused]):
+        for older in reversed([v for v in self.store.versions() if v < refused]):
             live = self._load(older)
             if live is not None:
                 log.warning("published version %s was refused; serving the older version %s until a new one "
@@ -157,3 +158,12 @@ class IndexHolder:
                 return live
         self.last_error = reason
         return None
+
+
+def open_live(settings: SharedSettings) -> Live:
+    """The published version, loaded once for one command (no result cache); IndexMissing says why not."""
+    holder = IndexHolder(settings.store(), Embedders(settings.runtime), cache_size=0)
+    holder.refresh()
+    if holder.live is None:
+        raise IndexMissing(holder.last_error or f"{settings.store()}: no index published yet")
+    return holder.live

@@ -13,7 +13,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from index import DEFAULT_MODEL, Embedder, load_embedder
+from index import DEFAULT_MODEL, Embedder, Embedders
+from index.settings import SharedSettings
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
@@ -24,9 +25,15 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The offline MiniLM, loaded once for the whole session."""
-    return load_embedder(DEFAULT_MODEL)
+def embedders() -> Embedders:
+    """Models loaded once for the whole session, shared by every app the tests build."""
+    return Embedders(SharedSettings.from_env().runtime)
+
+
+@pytest.fixture(scope="session")
+def embedder(embedders: Embedders) -> Embedder:
+    """The offline MiniLM."""
+    return embedders.get(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="session")
@@ -58,19 +65,19 @@ def service_settings(index_dir: Path) -> ServiceSettings:
 
 
 @pytest.fixture(scope="session")
-def client(service_settings: ServiceSettings) -> Iterator[TestClient]:
+def client(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[TestClient]:
     """An HTTP client over the app, with its lifespan run (index loaded)."""
-    with TestClient(create_app(service_settings)) as test_client:
+    with TestClient(create_app(service_settings, embedders)) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="session")
-def live_server(service_settings: ServiceSettings) -> Iterator[str]:
+def live_server(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[str]:
     """A real uvicorn server on a free 127.0.0.1 port, for the browser and load tests."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service_settings), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(service_settings, embedders), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from casebook.cli import main
-from index import open_index
+from index import FolderStore
 from service.catalog import Catalog
 from service.crosslinks import crosslinks, to_markdown
 
@@ -40,7 +40,7 @@ def test_series_parts_are_told_to_link_to_each_other(index_dir: Path, capsys: Ca
 
 
 def test_a_link_the_post_already_has_is_not_suggested_again(index_dir: Path) -> None:
-    version = open_index(index_dir)
+    version = FolderStore(index_dir).open()
     part_1 = dataclasses.replace(version.posts[PART_1], links=("/series/lighthouse/part-3-reconciliation/",))
     catalog = Catalog(dataclasses.replace(version, posts={**version.posts, PART_1: part_1}))
     rows = {row.path: row for row in crosslinks(catalog, min_score=0.5).posts}
@@ -67,5 +67,5 @@ def test_report_can_be_written_to_a_file(index_dir: Path, tmp_path: Path) -> Non
     target = tmp_path / "links.md"
     assert main(["crosslinks", "--index", str(index_dir), "--site", "my-site", "-o", str(target)]) == 0
     assert target.read_text(encoding="utf-8").startswith("# Cross-link report: my-site\n")
-    assert to_markdown(crosslinks(Catalog(open_index(index_dir)), min_score=0.99)).endswith(
+    assert to_markdown(crosslinks(Catalog(FolderStore(index_dir).open()), min_score=0.99)).endswith(
         "- [ ] [Write-Ahead Logs Explained](/posts/write-ahead-log/) `posts/write-ahead-log.md`\n")

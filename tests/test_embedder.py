@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import DEFAULT_MODEL, Embedder
-from index.embedder import backend_from_env, load_embedder
+from index import DEFAULT_MODEL, Embedder, ModelRuntime
+from index.settings import SharedSettings
 
 TEXTS = [
     "How does Alipay survive Double 11?",
@@ -19,12 +19,12 @@ TEXTS = [
 
 @pytest.fixture(scope="session")
 def torch_embedder() -> Embedder:
-    return load_embedder(DEFAULT_MODEL, "torch")
+    return Embedder(DEFAULT_MODEL, ModelRuntime(backend="torch"))
 
 
 @pytest.fixture(scope="session")
 def onnx_embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    return Embedder(DEFAULT_MODEL, "onnx", cache_dir=tmp_path_factory.mktemp("models"))
+    return Embedder(DEFAULT_MODEL, ModelRuntime(cache_dir=tmp_path_factory.mktemp("models")))
 
 
 def test_onnx_vectors_match_torch(torch_embedder: Embedder, onnx_embedder: Embedder) -> None:
@@ -48,14 +48,12 @@ def test_onnx_export_is_cached(onnx_embedder: Embedder, tmp_path_factory: pytest
     folders = [p for p in Path(tmp_path_factory.getbasetemp()).glob("models[0-9]*") if not p.is_symlink()]
     (exported,) = [f for folder in folders for f in folder.glob("*.onnx")]
     written = exported.stat().st_mtime_ns
-    again = Embedder(DEFAULT_MODEL, "onnx", cache_dir=exported.parent)
+    again = Embedder(DEFAULT_MODEL, ModelRuntime(cache_dir=exported.parent))
     assert exported.stat().st_mtime_ns == written  # the second load reused the file instead of exporting
     assert np.allclose(again.encode(TEXTS[:1]), onnx_embedder.encode(TEXTS[:1]), atol=1e-6)
 
 
 def test_unknown_backend_is_refused_with_the_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CASEBOOK_EMBED_BACKEND", "tensorflow")
-    with pytest.raises(ValueError, match="CASEBOOK_EMBED_BACKEND has value 'tensorflow'"):
-        backend_from_env()
-    with pytest.raises(ValueError, match="CASEBOOK_EMBED_BACKEND"):
-        load_embedder(DEFAULT_MODEL)
+    with pytest.raises(ValueError, match="CASEBOOK_EMBED_BACKEND has value 'tensorflow'. Not one of torch, onnx."):
+        SharedSettings.from_env()

@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from index import current_version, list_versions, open_index, set_current
+from index import FolderStore
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
@@ -57,16 +57,16 @@ def stop_here(module, name, before=True, seconds=60.0):
     setattr(module, name, hooked)
 
 if point == "embed":  # embed every passage afresh, so the kill lands inside the real model's forward passes
-    pipeline.reusable_vectors = lambda root: None
+    store.FolderStore.reusable_vectors = lambda self, model: {}
     extra = ["0"]
 else:
-    pipeline.load_embedder = lambda name: HashEmbedder()
+    pipeline.Embedder = lambda model, runtime: HashEmbedder()
 hooks = {
     "embed": (embedder.Embedder, "encode", True),
     "metadata": (store, "write_metadata", False),          # temp folder holds meta.sqlite only
     "manifest": (store, "_fsync_tree", True),              # temp folder complete, not yet renamed
-    "renamed": (store, "set_current", True),               # version folder complete, CURRENT still old
-    "switched": (store, "_prune", True),                   # CURRENT switched, old versions not pruned
+    "renamed": (store.FolderStore, "publish", True),       # version folder complete, CURRENT still old
+    "switched": (store.FolderStore, "_prune", True),       # CURRENT switched, old versions not pruned
 }
 if point in hooks:
     stop_here(*hooks[point], seconds=float(extra[0]) if extra else 60.0)
@@ -110,22 +110,22 @@ def _served(client: TestClient) -> str:
 @pytest.mark.parametrize("point", ["embed", "metadata", "manifest", "renamed", "switched"])
 def test_ingest_killed_at_any_point_leaves_a_serving_index_and_the_next_ingest_succeeds(
         point, index_copy, tmp_path, embedder):
-    old = current_version(index_copy)
+    old = FolderStore(index_copy).published()
     with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
         child = _start(point, _content(tmp_path, "killed", "killed-drill"), index_copy)
         _wait_for_marker(child, point)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
-        published = current_version(index_copy)
+        published = FolderStore(index_copy).published()
         assert (published != old) if point == "switched" else (published == old)
         _wait_until(lambda: _served(client) == published)
         assert client.get("/api/search", params={"q": "ledger entries"}).status_code == 200
-        assert open_index(index_copy).manifest.version == published
-        assert all(not v.startswith(".") for v in list_versions(index_copy))
+        assert FolderStore(index_copy).open().manifest.version == published
+        assert all(not v.startswith(".") for v in FolderStore(index_copy).versions())
 
         report = run_ingest(IngestSettings(content_dir=_content(tmp_path, "next", "next-drill"),
                                            index_dir=index_copy), embedder=embedder)
-        assert not report.up_to_date and current_version(index_copy) == report.version
+        assert not report.up_to_date and FolderStore(index_copy).published() == report.version
         assert not list((index_copy / "versions").glob(".tmp-*"))  # the killed run's leftovers are gone
         _wait_until(lambda: _served(client) == report.version)
         body = client.get("/api/search", params={"q": "quokka wranglers"}).json()
@@ -149,9 +149,9 @@ def test_a_second_ingest_with_wait_runs_after_the_first_and_never_mixes(index_co
     _wait_for_marker(first, "metadata")
     second = _start("none", _content(tmp_path, "b", "second-writer"), index_copy, "0", "--wait", "60")
     assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
-    version = open_index(index_copy)  # counts of manifest, database and vectors agree
+    version = FolderStore(index_copy).open()  # counts of manifest, database and vectors agree
     assert "posts/second-writer.md" in version.posts and "posts/first-writer.md" not in version.posts
-    assert len(list_versions(index_copy)) == 3
+    assert len(FolderStore(index_copy).versions()) == 3
 
 
 def _damage(version: Path, how: str) -> None:
@@ -178,15 +178,15 @@ DAMAGE = ["truncated vectors", "damaged database", "missing lexical index", "man
 
 def _publish_damaged(root: Path, how: str) -> str:
     bad = "29990101T000000000000Z-damaged"
-    shutil.copytree(root / "versions" / str(current_version(root)), root / "versions" / bad)
-    _damage(root / "versions" / bad, how)
-    set_current(root, bad)
+    shutil.copytree(FolderStore(root).path(str(FolderStore(root).published())), FolderStore(root).path(bad))
+    _damage(FolderStore(root).path(bad), how)
+    FolderStore(root).publish(bad)
     return bad
 
 
 @pytest.mark.parametrize("how", DAMAGE)
 def test_a_damaged_version_is_refused_with_a_log_line_and_the_old_one_keeps_serving(how, index_copy, caplog):
-    old = current_version(index_copy)
+    old = FolderStore(index_copy).published()
     with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
         bad = _publish_damaged(index_copy, how)
         _wait_until(lambda: bad in (client.get("/readyz").json()["detail"] or ""))
@@ -202,9 +202,9 @@ def test_a_damaged_version_is_refused_with_a_log_line_and_the_old_one_keeps_serv
 @pytest.mark.parametrize("how", ["truncated vectors", "another model"])
 def test_start_up_with_no_valid_version_is_not_ready_instead_of_crashing(how, index_copy):
     bad = _publish_damaged(index_copy, how)
-    for old in list_versions(index_copy):
+    for old in FolderStore(index_copy).versions():
         if old != bad:
-            shutil.rmtree(index_copy / "versions" / old)
+            shutil.rmtree(FolderStore(index_copy).path(old))
     with TestClient(create_app(ServiceSettings(index_dir=index_copy))) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503 and bad in ready.json()["detail"]
@@ -213,7 +213,7 @@ def test_start_up_with_no_valid_version_is_not_ready_instead_of_crashing(how, in
 
 
 def test_start_up_with_a_damaged_published_version_serves_the_newest_older_one(index_copy):
-    old = current_version(index_copy)
+    old = FolderStore(index_copy).published()
     bad = _publish_damaged(index_copy, "damaged database")
     with TestClient(create_app(ServiceSettings(index_dir=index_copy))) as client:
         ready = client.get("/readyz").json()
@@ -238,7 +238,7 @@ def _uvicorn(settings: ServiceSettings) -> Iterator[str]:
 
 
 def test_switching_versions_under_load_fails_no_request(index_copy, tmp_path, embedder):
-    old = current_version(index_copy)
+    old = FolderStore(index_copy).published()
     paths = ["/api/search?q=ledger+entries", "/api/search?q=consumer+lag&k=3", "/api/series", "/readyz",
              "/api/posts/series/lighthouse/part-2-idempotency-keys.md"]
     failures: list[str] = []
@@ -270,7 +270,7 @@ def test_switching_versions_under_load_fails_no_request(index_copy, tmp_path, em
         content = _content(tmp_path, "c", "load-drill")
         new = run_ingest(IngestSettings(content_dir=content, index_dir=index_copy), embedder=embedder).version
         _wait_until(lambda: served() == new)
-        set_current(index_copy, old)  # and straight back, as `casebook index rollback` does
+        FolderStore(index_copy).publish(old)  # and straight back, as `casebook index rollback` does
         _wait_until(lambda: served() == old)
         time.sleep(0.3)
         stop.set()

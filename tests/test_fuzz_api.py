@@ -16,7 +16,7 @@ from service.settings import ServiceSettings
 
 # The schema does not depend on an index, so the operations can be listed at collection time. Invalid
 # (negative) inputs only exist for query parameters: every string is a valid post path.
-_PATHS = create_app(ServiceSettings(Path("unused"))).openapi()["paths"]
+_PATHS = create_app(ServiceSettings(index_dir=Path("unused"))).openapi()["paths"]
 OPERATIONS = [
     (path, method.upper(), mode)
     for path, methods in _PATHS.items() for method, spec in methods.items()

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Embedder, open_index
+from index import Embedder, FolderStore
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 
@@ -94,14 +94,14 @@ def test_each_hostile_file_is_reported_with_its_reason(hostile_run, name, reason
 
 def test_the_good_posts_around_them_are_indexed_and_nothing_else(hostile_run):
     index_dir, report = hostile_run
-    version = open_index(index_dir)
+    version = FolderStore(index_dir).open()
     assert sorted(version.posts) == ["posts/alpha.md", "posts/omega.md"]
     assert report.posts == 2 and len(report.skipped) == len(HOSTILE) + 3
 
 
 def test_symlinks_out_of_the_content_folder_and_loops_are_not_followed(hostile_run):
     index_dir, report = hostile_run
-    texts = " ".join(p.text for p in open_index(index_dir).passages)
+    texts = " ".join(p.text for p in FolderStore(index_dir).open().passages)
     assert "OUTSIDE-SECRET" not in texts
     assert not [e for e in report.skipped if "/loop/" in e.path or "folder-outside" in e.path]
 
@@ -114,4 +114,4 @@ def test_thousands_of_tiny_files_are_all_indexed(tmp_path):
     report = run_ingest(IngestSettings(content_dir=tmp_path / "content", index_dir=tmp_path / "index"),
                         embedder=HashEmbedder())  # type: ignore[arg-type]
     assert report.posts == 3000 and report.skipped == []
-    assert len(open_index(tmp_path / "index").posts) == 3000
+    assert len(FolderStore(tmp_path / "index").open().posts) == 3000

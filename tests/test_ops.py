@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
-from index import current_version, list_versions
+from index import FolderStore
 from service.app import create_app
 from service.logs import JsonFormatter, configure_logging
 from service.settings import ServiceSettings
@@ -72,7 +72,7 @@ def test_production_profile_turns_the_rate_limit_on_and_query_logging_off(monkey
     ("name", "value", "message"),
     [("CASEBOOK_PROFILE", "prod", "CASEBOOK_PROFILE has value 'prod'. Not one of local, production."),
      ("CASEBOOK_LOG_QUERIES", "maybe", "CASEBOOK_LOG_QUERIES has value 'maybe'. Not a valid boolean."),
-     ("CASEBOOK_RATE_LIMIT", "-5", "CASEBOOK_RATE_LIMIT has value -5. Not 0 or more."),
+     ("CASEBOOK_RATE_LIMIT", "-5", "CASEBOOK_RATE_LIMIT has value '-5'. Not 0 or more."),
      ("CASEBOOK_MAX_BODY_BYTES", "1k", "CASEBOOK_MAX_BODY_BYTES has value '1k'. Not a valid int.")],
 )
 def test_bad_settings_name_the_variable_and_value(monkeypatch, name, value, message):
@@ -97,8 +97,8 @@ def test_configure_logging_adds_one_json_handler(capsys):
 
 def _with_older_version(root):  # type: ignore[no-untyped-def]
     older = "20000101T000000000000Z-older"
-    shutil.copytree(root / "versions" / current_version(root), root / "versions" / older)
-    manifest = root / "versions" / older / "manifest.json"
+    shutil.copytree(FolderStore(root).path(FolderStore(root).published()), FolderStore(root).path(older))
+    manifest = FolderStore(root).path(older) / "manifest.json"
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "version": older}))
     return older
 
@@ -107,18 +107,18 @@ def test_index_list_shows_every_version_and_marks_the_published_one(index_copy, 
     older = _with_older_version(index_copy)
     assert main(["index", "list", "-i", str(index_copy), "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
-    assert [v["version"] for v in listing["versions"]] == [older, current_version(index_copy)]
+    assert [v["version"] for v in listing["versions"]] == [older, FolderStore(index_copy).published()]
     assert [v["current"] for v in listing["versions"]] == [False, True]
     assert main(["index", "list", "-i", str(index_copy)]) == 0
-    assert capsys.readouterr().out.splitlines()[1].startswith(f"* {current_version(index_copy)}")
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"* {FolderStore(index_copy).published()}")
 
 
 def test_rollback_publishes_the_previous_version_and_the_service_follows(index_copy, capsys):
-    newest = current_version(index_copy)
+    newest = FolderStore(index_copy).published()
     older = _with_older_version(index_copy)
     with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.05))) as client:
         assert main(["index", "rollback", "-i", str(index_copy)]) == 0
-        assert current_version(index_copy) == older
+        assert FolderStore(index_copy).published() == older
         assert f"published {older} (was {newest})" in capsys.readouterr().out
         deadline = time.monotonic() + 10
         while client.get("/readyz").json()["version"] != older and time.monotonic() < deadline:
@@ -127,13 +127,13 @@ def test_rollback_publishes_the_previous_version_and_the_service_follows(index_c
     assert main(["index", "rollback", "-i", str(index_copy)]) == 2
     assert "no version older than" in capsys.readouterr().err
     assert main(["index", "rollback", "-i", str(index_copy), "--to", newest]) == 0
-    assert current_version(index_copy) == newest and len(list_versions(index_copy)) == 2
+    assert FolderStore(index_copy).published() == newest and len(FolderStore(index_copy).versions()) == 2
 
 
 def test_rollback_refuses_a_damaged_version_and_changes_nothing(index_copy, capsys):
-    newest = current_version(index_copy)
+    newest = FolderStore(index_copy).published()
     older = _with_older_version(index_copy)
-    (index_copy / "versions" / older / "vectors.faiss").write_bytes(b"garbage")
+    (FolderStore(index_copy).path(older) / "vectors.faiss").write_bytes(b"garbage")
     assert main(["index", "rollback", "-i", str(index_copy)]) == 2
     assert "vectors.faiss: unreadable" in capsys.readouterr().err
-    assert current_version(index_copy) == newest
+    assert FolderStore(index_copy).published() == newest

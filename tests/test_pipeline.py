@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index import open_index
+from index import FolderStore
 from ingest.check import check_index
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
@@ -20,11 +20,11 @@ def test_broken_post_is_reported_with_path_and_line_and_the_rest_indexed(built_i
         f"{FIXTURE_POSTS}/posts/broken-front-matter.md:3: front matter: did not find expected key"
     ]
     assert report.posts == 12
-    assert "posts/broken-front-matter.md" not in open_index(index_dir).posts
+    assert "posts/broken-front-matter.md" not in FolderStore(index_dir).open().posts
 
 
 def test_drafts_and_non_markdown_files_are_not_indexed(index_dir):
-    version = open_index(index_dir)
+    version = FolderStore(index_dir).open()
     assert "posts/draft-quarterly-roadmap.md" not in version.posts
     assert not [p for p in version.passages if "MARMALADE" in p.text or "PLAINTEXT-ONLY-NOTE" in p.text]
 
@@ -32,17 +32,17 @@ def test_drafts_and_non_markdown_files_are_not_indexed(index_dir):
 def test_boilerplate_sentence_is_kept_out_of_every_passage(built_index):
     index_dir, report = built_index
     assert report.boilerplate_sentences == 1
-    assert not [p for p in open_index(index_dir).passages if "Subscribe to the Lighthouse newsletter" in p.text]
+    assert not [p for p in FolderStore(index_dir).open().passages if "Subscribe to the Lighthouse newsletter" in p.text]
 
 
 def test_near_copy_is_recorded_against_the_original(index_dir):
-    posts = open_index(index_dir).posts
+    posts = FolderStore(index_dir).open().posts
     assert posts["posts/caching-redis-copy.md"].duplicate_of == "posts/caching-redis.md"
     assert posts["posts/caching-redis.md"].duplicate_of is None
 
 
 def test_series_come_from_hubs_with_posts_in_reading_order(index_dir):
-    series = open_index(index_dir).series
+    series = FolderStore(index_dir).open().series
     assert sorted(series) == ["lighthouse", "tidepool"]
     assert series["lighthouse"].title == "Lighthouse Ledger"
     assert series["lighthouse"].posts == (
@@ -55,7 +55,7 @@ def test_series_come_from_hubs_with_posts_in_reading_order(index_dir):
 def test_nothing_is_truncated_by_the_model(built_index):
     _, report = built_index
     assert report.truncated == 0
-    assert report.passages == len(open_index(built_index[0]).passages)
+    assert report.passages == len(FolderStore(built_index[0]).open().passages)
 
 
 def _copy_site(tmp_path: Path) -> Path:
@@ -80,7 +80,7 @@ def test_rerun_reembeds_only_the_changed_post_and_drops_deleted_ones(tmp_path, i
 
     assert 1 <= report.embedded <= 2
     assert report.reused == report.passages - report.embedded
-    version = open_index(target)
+    version = FolderStore(target).open()
     assert "posts/k8s-pod-autoscaling.md" not in version.posts
     assert any(p.anchor == "audit-trail" for p in version.passages)
 
@@ -89,7 +89,7 @@ def test_unchanged_site_publishes_nothing_new(tmp_path, index_dir, embedder):
     target = tmp_path / "index"
     shutil.copytree(index_dir, target)
     report = _ingest(FIXTURE_POSTS, target, embedder)
-    assert report.up_to_date and report.version == open_index(index_dir).manifest.version
+    assert report.up_to_date and report.version == FolderStore(index_dir).open().manifest.version
 
 
 def test_check_says_which_posts_differ(tmp_path, index_dir):

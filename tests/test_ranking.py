@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index import open_index
+from index import FolderStore
 from index.text import query_terms
 from service import ranking
 from service.catalog import Catalog, Filters
@@ -12,7 +12,7 @@ from service.catalog import Catalog, Filters
 
 @pytest.fixture(scope="module")
 def catalog(index_dir):
-    return Catalog(open_index(index_dir))
+    return Catalog(FolderStore(index_dir).open())
 
 
 def test_feedback_borrows_words_the_top_dense_passages_share_and_the_query_lacks(catalog, embedder):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index import open_index
+from index import FolderStore
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
@@ -40,7 +40,7 @@ def test_the_whole_blog_is_indexed_with_nothing_truncated(real_index):
 def test_the_marketing_boilerplate_and_the_research_copies_are_recognised(real_index):
     index_dir, report = real_index
     assert report.boilerplate_sentences >= 1
-    posts = open_index(index_dir).posts
+    posts = FolderStore(index_dir).open().posts
     research = [p for p in posts.values() if p.section == "research"]
     assert research and all(p.duplicate_of for p in research)
 
@@ -52,7 +52,7 @@ def test_alipay_question_puts_the_alipay_series_and_an_alipay_post_first(real_cl
 
 
 def test_public_urls_follow_the_site_config(real_index):
-    posts = open_index(real_index[0]).posts
+    posts = FolderStore(real_index[0]).open().posts
     hub = posts["series/alipay-double-11/_index.md"]
     assert hub.url == "https://tanhdev.com/series/alipay-double-11/"
     standalone = next(p for p in posts.values() if p.section == "posts")

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.answer import answer, citation, run_ask, to_response
 from service.catalog import Filters
-from service.deps import LiveDep, SettingsDep
+from service.deps import LiveDep, LlmDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
 from service.routes import json_response
 from service.routes.search import FiltersDep, KParam, QueryParam, clean_query, result_count
@@ -32,23 +32,15 @@ def ask(request: Request, live: LiveDep, settings: SettingsDep, filters: Filters
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "citations, tokens, done"}})
-async def ask_stream(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep,
+async def ask_stream(live: LiveDep, settings: SettingsDep, filters: FiltersDep, llm: LlmDep,
                      q: QueryParam = "", k: KParam = None) -> StreamingResponse:
     """Stream an answer as server-sent events: `citations`, then `token`s (or one `answer`), then `done`."""
     query = clean_query(q, settings)
     live.catalog.allowed(filters)  # an unknown series is a 404 now, not an error in the middle of the stream
-    llm = await get_llm(request)
     k = result_count(k, settings)
     events = _generated(live, llm, query, filters, k) if llm else _extractive(live, query, filters, k)
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-async def get_llm(request: Request) -> LlmClient | None:
-    """The app's model client, made on first use (on the event loop, so only one is ever made)."""
-    if not hasattr(request.app.state, "llm"):
-        request.app.state.llm = LlmClient.from_settings(request.app.state.settings)
-    return request.app.state.llm  # type: ignore[no-any-return]
 
 
 def sse(event: str, data: object) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from service.deps import HolderDep
 from service.schemas import ReadyOut
 
 router = APIRouter(tags=["health"])
@@ -17,9 +18,8 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
-def readyz(request: Request) -> ReadyOut | JSONResponse:
+def readyz(holder: HolderDep) -> ReadyOut | JSONResponse:
     """Ready when an index version is loaded: its version, counts and model."""
-    holder = request.app.state.holder
     live = holder.live
     if live is None:
         body = ReadyOut(ready=False, detail=holder.last_error or "index not loaded yet")
