@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def local_system(index_dir: Path | None) -> System | None:
-    """Casebook in-process over an index folder: run_search, plus the ask function when one exists."""
+    """Casebook in-process over an index folder: run_search for the ranking, run_ask for the answer."""
     from index.errors import IndexError_
     from index.settings import SharedSettings
     from service.answer import run_ask
@@ -111,7 +111,7 @@ def read_answer(body: dict[str, Any]) -> tuple[str | None, bool | None]:
 
 
 def http_system(url: str) -> System | None:
-    """Casebook over HTTP: /api/search for the ranking, /api/ask for the answer while it exists."""
+    """Casebook over HTTP: /api/search for the ranking, /api/ask for the answer."""
     import httpx
 
     client = httpx.Client(base_url=url.rstrip("/"), timeout=60)

@@ -106,6 +106,17 @@ def test_stream_without_a_model_sends_the_extractive_answer_as_one_event(client:
     assert events[1][1] == {"mode": "extractive", "found": True, "note": None}
 
 
+@pytest.mark.parametrize(("params", "status", "detail"), [
+    ({"q": ""}, 422, "q must not be empty"),
+    ({"q": "keys", "k": 99}, 422, "k is 99; the limit is 50"),
+    ({"q": "keys", "series": "no-such-series"}, 404, "unknown series 'no-such-series'"),
+])
+def test_stream_refuses_bad_requests_before_it_starts(client: TestClient, params: dict, status: int,
+                                                      detail: str) -> None:
+    response = client.get("/api/ask/stream", params=params)
+    assert (response.status_code, response.json()["detail"]) == (status, detail)
+
+
 def test_cli_ask_prints_the_answer_and_its_citation(index_dir: Path, capsys: Capture) -> None:
     assert main(["ask", "when do idempotency keys expire?", "--index", str(index_dir)]) == 0
     out = capsys.readouterr().out

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from service.deps import LiveDep, SettingsDep
+from service.deps import LiveDep
 from service.related import related_posts, to_response
 from service.routes import json_response
-from service.routes.search import KParam, result_count
+from service.routes.params import CountDep
 from service.schemas import RelatedResponse
 
 router = APIRouter(tags=["related"])
@@ -22,15 +22,14 @@ router = APIRouter(tags=["related"])
 def related(
     request: Request,
     live: LiveDep,
-    settings: SettingsDep,
+    k: CountDep,
     path: Annotated[str | None, Query(description="content path, e.g. posts/x.md", max_length=500)] = None,
     url: Annotated[str | None, Query(description="public URL or alias of the post", max_length=2000)] = None,
-    k: KParam = None,
 ) -> Response:
     """Rank other posts by how many of this post's sections they match; `linked` marks existing links."""
     started = time.perf_counter()
     if bool(path) == bool(url):
         raise HTTPException(422, detail="give exactly one of path or url")
     source = live.catalog.post(path) if path else live.catalog.post_by_url(url or "")
-    found = related_posts(live.catalog, live.passage_space(), source.path, result_count(k, settings))
+    found = related_posts(live.catalog, live.passage_space(), source.path, k)
     return json_response(request, to_response(source, found, round((time.perf_counter() - started) * 1000, 2)))
