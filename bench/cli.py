@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from bench import http, load, query
-from bench.common import ROOT, Row, load_average, read_queries, serve
+from bench.common import ROOT, Json, Row, Served, load_average, read_queries, serve
 from index import DEFAULT_MODEL, Embedder, FolderStore, ModelRuntime
 from index.embedder import Backend
 from index.settings import SharedSettings
@@ -54,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = Results(args.work / "partial.txt")
     backend_label = f"ingest and scaling with {backends[0]}; Casebook's default is {ModelRuntime().backend}"
-    rows += [
+    rows.extend([
         Row("machine", "load average at start", load_average()),
         Row("machine", "embedding backend", backend_label),
-    ]
-    facts: dict = {"avg_bytes": _avg_bytes(args.site / "content")}
+    ])
+    facts: Json = {"avg_bytes": _avg_bytes(args.site / "content")}
     embedder = Embedder(DEFAULT_MODEL, replace(runtime, backend=backends[0]))
     index_dir = args.index
     if index_dir is None and "ingest" in only:
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _say("ingest: full build of the real blog, then the bare-encode baseline")
         r, index_dir, more = ingest.run(args.site, args.work, embedder, args.encode_sample)
-        rows += r
+        rows.extend(r)
         facts.update(more)
         rows.append(Row("machine", "load average after ingest", load_average()))
     index_dir = index_dir or ROOT / "var" / "real-index"
@@ -75,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         for backend in backends:
             _say(f"query: in-process latency [{backend}]")
             r, stats = query.latency(index_dir, queries, replace(runtime, backend=backend))
-            rows += r
+            rows.extend(r)
             embed_p50[backend] = stats["embed"]["p50"]
     if "backend" in only and set(backends) >= {"torch", "onnx"}:
         _say("backend: torch vs onnx vectors and dev-set rankings")
         r, _ = query.fidelity(index_dir, queries, facts.get("texts") or _passage_texts(index_dir), runtime)
-        rows += r
+        rows.extend(r)
     if "http" in only or "load" in only:
         _served(args, index_dir, queries, backends, embed_p50, only, rows)
     if "scaling" in only:
@@ -89,8 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         _say("scaling: synthetic 10x / 100x")
         if "bare_seconds" not in facts:
             facts.update(_model_rate(embedder, index_dir))
-        rows += scaling.run(ROOT / "content", index_dir, args.work, embedder, [q["query"] for q in queries],
-                            facts, [int(s) for s in args.scales.split(",") if s])
+        rows.extend(scaling.run(ROOT / "content", index_dir, args.work, embedder, [q["query"] for q in queries],
+                                    facts, [int(s) for s in args.scales.split(",") if s]))
         rows.append(_crossover(rows))
     rows.append(Row("machine", "load average at end", load_average()))
     rows.append(Row("machine", "bench wall time", f"{(time.perf_counter() - started) / 60:.1f} min"))
@@ -111,15 +112,15 @@ class Results(list[Row]):
 
     def append(self, row: Row) -> None:
         """Add one row and save the table so far."""
-        self += [row]
+        self.extend([row])
 
-    def __iadd__(self, rows):  # type: ignore[no-untyped-def, override]
-        super().__iadd__(rows)
+    def extend(self, rows: Iterable[Row]) -> None:
+        """Add rows and save the table so far."""
+        super().extend(rows)
         self.path.write_text(render(self) + "\n", encoding="utf-8")
-        return self
 
 
-def _served(args: argparse.Namespace, index_dir: Path, queries: list[dict], backends: list[str],
+def _served(args: argparse.Namespace, index_dir: Path, queries: list[Json], backends: Sequence[Backend],
             embed_p50: dict[str, float], only: set[str], rows: Results) -> None:
     rows.append(http.index_size_row(index_dir))
     for backend in backends:
@@ -127,8 +128,8 @@ def _served(args: argparse.Namespace, index_dir: Path, queries: list[dict], back
         if "http" in only:
             _say(f"http: start-up and latency [{backend}]")
             with serve(index_dir, args.work / "serve.log", 1, env) as served:
-                rows += http.startup_rows(served, f"{backend}, 1 worker")
-                rows += http.latency_rows(served, queries, backend, embed_p50.get(backend))
+                rows.extend(http.startup_rows(served, f"{backend}, 1 worker"))
+                rows.extend(http.latency_rows(served, queries, backend, embed_p50.get(backend)))
         if "load" not in only:
             continue
         if not load.have_wrk():
@@ -149,7 +150,7 @@ def _served(args: argparse.Namespace, index_dir: Path, queries: list[dict], back
                     rows.append(load.rows_for(label, mix, result, args.load_seconds, args.connections))
 
 
-def _rss(served) -> float:  # type: ignore[no-untyped-def]
+def _rss(served: Served) -> float:
     from bench.common import rss_mb
 
     return rss_mb(served.process.pid)
@@ -169,7 +170,7 @@ def _passage_texts(index_dir: Path) -> list[str]:
     return [p.text for p in FolderStore(index_dir).open().passages]
 
 
-def _model_rate(embedder, index_dir: Path) -> dict:  # type: ignore[no-untyped-def]
+def _model_rate(embedder: Embedder, index_dir: Path) -> Json:
     """Without an ingest run: posts, passages and the model's tokens/s on a sample of the index's passages."""
     version = FolderStore(index_dir).open()
     texts = [p.text for p in version.passages][::20]

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 CASEBOOK = [sys.executable, "-m", "casebook"]
+Json = dict[str, Any]  # a judged question as read from JSONL, or a bag of measured facts
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def read_queries(path: Path) -> list[dict]:
+def read_queries(path: Path) -> list[Json]:
     """The judged dev questions (one JSON object a line)."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -94,7 +96,7 @@ class Served:
     """A running `casebook serve` on 127.0.0.1: its base URL, process and time to ready."""
 
     url: str
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     ready_seconds: float
 
 

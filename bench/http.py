@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import Row, Served, fmt_ms, percentiles, rss_mb
+from bench.common import Json, Row, Served, fmt_ms, percentiles, rss_mb
 from bench.query import cold_texts
 
 
@@ -20,7 +20,7 @@ def startup_rows(served: Served, label: str) -> list[Row]:
     ]
 
 
-def latency_rows(served: Served, queries: list[dict], label: str, embed_p50: float | None) -> list[Row]:
+def latency_rows(served: Served, queries: list[Json], label: str, embed_p50: float | None) -> list[Row]:
     """Sequential cold requests (each text asked once) to /api/search, then /api/ask and /api/related."""
     rows: list[Row] = []
     address = urlsplit(served.url)
@@ -56,14 +56,14 @@ def latency_rows(served: Served, queries: list[dict], label: str, embed_p50: flo
     return rows
 
 
-def _get(client: http.client.HTTPConnection, path: str, params: dict) -> tuple[int, bytes]:
+def _get(client: http.client.HTTPConnection, path: str, params: Json) -> tuple[int, bytes]:
     client.request("GET", f"{path}?{urlencode(params)}" if params else path)
     response = client.getresponse()
     return response.status, response.read()
 
 
-def _timed(client: http.client.HTTPConnection, path: str, params: list[dict],
-           allow: set[int] | None = None) -> dict:
+def _timed(client: http.client.HTTPConnection, path: str, params: list[Json],
+           allow: set[int] | None = None) -> Json:
     seconds = []
     for p in params:
         started = time.perf_counter()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import CASEBOOK, ROOT, Row, dir_mb
+from bench.common import CASEBOOK, ROOT, Json, Row, dir_mb
 from index import Embedder, FolderStore
 from ingest.check import check_index
 from ingest.pipeline import run_ingest
@@ -38,7 +38,7 @@ class RecordingEmbedder:
         return self.inner.count_tokens(texts)
 
 
-def run(site: Path, work: Path, embedder: Embedder, encode_sample: float) -> tuple[list[Row], Path, dict]:
+def run(site: Path, work: Path, embedder: Embedder, encode_sample: float) -> tuple[list[Row], Path, Json]:
     """Build the real blog into work/index from a private copy of the site; return rows and the index path."""
     copy, index_dir = work / "site", work / "index"
     shutil.rmtree(copy, ignore_errors=True)
@@ -47,7 +47,7 @@ def run(site: Path, work: Path, embedder: Embedder, encode_sample: float) -> tup
     settings = IngestSettings.from_env(content_dir=copy / "content", site_dir=copy, index_dir=index_dir)
     embedder.encode(["warm up the model once, as a long-running service would"])
     recorder = RecordingEmbedder(embedder)
-    report = run_ingest(settings, embedder=recorder)  # type: ignore[arg-type]
+    report = run_ingest(settings, embedder=recorder)
     texts = recorder.texts
     model_tokens = embedder.count_tokens(texts)
     # The bare baseline: the same model over the same passage texts, same batch size, nothing else.

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import Row, Served
+from bench.common import Json, Row, Served
 
 LUA = """
 local paths = {%s}
@@ -32,7 +32,7 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def query_mix(queries: list[dict], words: list[str], n: int, repeat: float, seed: int = 7) -> list[str]:
+def query_mix(queries: list[Json], words: list[str], n: int, repeat: float, seed: int = 7) -> list[str]:
     """n query strings: with probability `repeat` a dev question drawn Zipf-like, else a never-seen query.
 
     A search box sees a few popular queries over and over; Zipf(1.1) over the dev questions models
@@ -50,7 +50,7 @@ def query_mix(queries: list[dict], words: list[str], n: int, repeat: float, seed
     return mix
 
 
-def run_wrk(served: Served, texts: list[str], seconds: int, connections: int, script_dir: Path) -> dict:
+def run_wrk(served: Served, texts: list[str], seconds: int, connections: int, script_dir: Path) -> Json:
     """Run wrk with one URL per request taken in turn from `texts`; parse requests/s, errors and latency."""
     threads = 2
     paths = ",".join('"/api/search?q=' + quote(t) + '"' for t in texts)
@@ -64,24 +64,32 @@ def run_wrk(served: Served, texts: list[str], seconds: int, connections: int, sc
     return parse_wrk(result.stdout)
 
 
-def parse_wrk(out: str) -> dict:
+def parse_wrk(out: str) -> Json:
     """Requests/s, total requests, errors and latency percentiles from wrk's --latency output."""
     def ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+        value, unit = _groups(r"([\d.]+)(us|ms|s)", text)
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     latency = {p: ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M)}
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+        "rps": float(_groups(r"Requests/sec:\s+([\d.]+)", out)[0]),
+        "requests": int(_groups(r"(\d+) requests in", out)[0]),
         "errors": errors + (int(non2xx.group(1)) if non2xx else 0),
         "p50": latency.get("50", 0.0), "p99": latency.get("99", 0.0),
     }
 
 
-def rows_for(label: str, mix: str, r: dict, seconds: int, connections: int) -> Row:
+def _groups(pattern: str, text: str) -> tuple[str, ...]:
+    """The groups of the first match, or a ValueError naming what wrk's output lacked."""
+    found = re.search(pattern, text)
+    if found is None:
+        raise ValueError(f"wrk's output has no match for {pattern!r}:\n{text}")
+    return found.groups()
+
+
+def rows_for(label: str, mix: str, r: Json, seconds: int, connections: int) -> Row:
     """One table row for a wrk run."""
     return Row("load", f"[{label}] {mix}, {connections} conns, {seconds} s",
                f"{r['rps']:.0f} req/s, {r['requests']} requests, {r['errors']} errors, "

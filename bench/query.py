@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Row, fmt_ms, percentiles
+from bench.common import Json, Row, fmt_ms, percentiles
 from casebook.evaluate import ndcg as ndcg_at_10
 from index import Embedder, FolderStore, ModelRuntime
 from service.catalog import Catalog, Filters
@@ -16,13 +16,13 @@ from service.search import run_search
 from service.state import Live, LruCache
 
 
-def cold_texts(queries: list[dict]) -> list[str]:
+def cold_texts(queries: list[Json]) -> list[str]:
     """Each dev question and its lower-cased twin: every text is new to the caches, so every call is cold."""
     texts = [q["query"] for q in queries]
     return texts + [t.lower() for t in texts if t.lower() != t]
 
 
-def latency(index_dir: Path, queries: list[dict], runtime: ModelRuntime) -> tuple[list[Row], dict]:
+def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime) -> tuple[list[Row], Json]:
     """p50/p95/p99 of the full search and of bare query embedding, interleaved in the same loop."""
     catalog = Catalog(FolderStore(index_dir).open())
     embedder = Embedder(catalog.version.manifest.model, runtime)
@@ -51,7 +51,7 @@ def latency(index_dir: Path, queries: list[dict], runtime: ModelRuntime) -> tupl
     return rows, {"embed": e, "search": s}
 
 
-def _batching(embedder, texts: list[str], backend: str) -> Row:  # type: ignore[no-untyped-def]
+def _batching(embedder: Embedder, texts: list[str], backend: str) -> Row:
     """What coalescing concurrent queries could save: 8 queries one by one vs in one batch."""
     one, batch = [], []
     for start in range(0, min(len(texts), 80), 8):
@@ -68,7 +68,7 @@ def _batching(embedder, texts: list[str], backend: str) -> Row:  # type: ignore[
                f"{a:.1f} ms vs {b:.1f} ms ({a / b:.1f}x)")
 
 
-def fidelity(index_dir: Path, queries: list[dict], passages: list[str],
+def fidelity(index_dir: Path, queries: list[Json], passages: list[str],
              runtime: ModelRuntime) -> tuple[list[Row], bool]:
     """Are ONNX vectors and rankings the same as torch's? Cosine on passages, dev-set top-10 and nDCG@10."""
     catalog = Catalog(FolderStore(index_dir).open())
@@ -94,6 +94,6 @@ def fidelity(index_dir: Path, queries: list[dict], passages: list[str],
         Row("backend", "dev top-10 posts: identical lists / overlap / same #1",
             f"{identical:.0%} / {overlap:.1%} / {same_top1:.0%}"),
         Row("backend", "dev nDCG@10 torch vs onnx", f"{ndcg['torch']:.4f} vs {ndcg['onnx']:.4f}",
-            "within noise (< 0.005)", abs(ndcg["torch"] - ndcg["onnx"]) < 0.005),
+            "within noise (< 0.005)", bool(abs(ndcg["torch"] - ndcg["onnx"]) < 0.005)),
     ], within_noise
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import faiss
 import numpy as np
 
-from bench.common import Row, dir_mb, percentiles
+from bench.common import Json, Row, dir_mb, percentiles
 from bench.synth import write_site
 from index import Embedder, FolderStore
 from index.lexical import LexicalSearch
 from index.vectors import build_vectors
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
+
+Item = TypeVar("Item")
 
 NOISE = 0.5  # perturbed copies keep cosine ~0.9 with their source: clustered like real topics, never equal
 
@@ -59,7 +63,7 @@ def rss() -> float:
     return 0.0
 
 
-def run(content: Path, real_index: Path, work: Path, embedder: Embedder, queries: list[str], facts: dict,
+def run(content: Path, real_index: Path, work: Path, embedder: Embedder, queries: list[str], facts: Json,
         scales: list[int]) -> list[Row]:
     """Rows for 1x (the real index) and each scale."""
     version = FolderStore(real_index).open()
@@ -78,7 +82,7 @@ def run(content: Path, real_index: Path, work: Path, embedder: Embedder, queries
 
 
 def _ingest_scale(scale: int, content: Path, work: Path, embedder: Embedder, base: np.ndarray,
-                  qvec: np.ndarray, queries: list[str], facts: dict,
+                  qvec: np.ndarray, queries: list[str], facts: Json,
                   model_rate: float | None) -> tuple[list[Row], list[str]]:
     site = work / f"synth-{scale}x"
     shutil.rmtree(site, ignore_errors=True)
@@ -88,7 +92,7 @@ def _ingest_scale(scale: int, content: Path, work: Path, embedder: Embedder, bas
     generated = time.perf_counter() - started
     settings = IngestSettings.from_env(content_dir=site / "content", index_dir=site / "index")
     fake = PerturbedEmbedder(embedder, base)
-    report = run_ingest(settings, embedder=fake)  # type: ignore[arg-type]
+    report = run_ingest(settings, embedder=fake)
     model_tokens = sum(embedder.count_tokens([p.text for p in settings.store().open().passages]))
     model_seconds = model_tokens / model_rate if model_rate else float("nan")
     before = rss()
@@ -176,11 +180,11 @@ def _search_rows(label: str, flat: faiss.Index, vectors: np.ndarray, qvec: np.nd
     return rows
 
 
-def _per_query(search, qvec: np.ndarray) -> float:  # type: ignore[no-untyped-def]
+def _per_query(search: Callable[[np.ndarray], object], qvec: np.ndarray) -> float:
     return percentiles(_timed_each(search, [q.reshape(1, -1) for q in qvec]))["p50"]
 
 
-def _timed_each(fn, items: list) -> list[float]:  # type: ignore[no-untyped-def]
+def _timed_each(fn: Callable[[Item], object], items: Sequence[Item]) -> list[float]:
     fn(items[0])
     out = []
     for item in items:

@@ -105,10 +105,11 @@ class NaiveDense:
         key = hashlib.sha256("\0".join([model, *windows]).encode()).hexdigest()[:16]
         cached = cache_dir / f"naive-dense-{key}.npy" if cache_dir else None
         if cached and cached.is_file():
-            return np.load(cached)
+            stored: np.ndarray = np.load(cached)
+            return stored
         vectors = self.embedder.encode(windows)
         if cached:
-            cache_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            cached.parent.mkdir(parents=True, exist_ok=True)
             np.save(cached, vectors)
         return vectors
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.manifest import Manifest
 from index.settings import SharedSettings
 from index.store import FolderStore
 
@@ -34,20 +36,42 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+@dataclass(frozen=True)
+class VersionRow:
+    """One kept version as `index list` shows it: its manifest, or why it cannot be read."""
+
+    version: str
+    current: bool
+    manifest: Manifest | None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """The row for `--json`."""
+        if self.manifest is None:
+            return {"version": self.version, "current": self.current, "error": self.error}
+        return {"version": self.version, "current": self.current, "built_at": self.manifest.built_at,
+                "model": self.manifest.model, "counts": self.manifest.counts}
+
+    def as_line(self) -> str:
+        """The row for people: * marks the published version."""
+        mark = "*" if self.current else " "
+        if self.manifest is None:
+            return f"{mark} {self.version}  ?  ? posts, ? passages  (unreadable: {self.error})"
+        counts = self.manifest.counts
+        return (f"{mark} {self.version}  {self.manifest.built_at}  {counts.get('posts', '?')} posts, "
+                f"{counts.get('passages', '?')} passages  {self.manifest.model}")
+
+
 def list_command(store: FolderStore, as_json: bool) -> int:
     """Print every complete version with its size, model and build time."""
     current = store.published()
     rows = [_describe(store, version, version == current) for version in store.versions()]
     if as_json:
-        print(json.dumps({"current": current, "versions": rows}, indent=2))
+        print(json.dumps({"current": current, "versions": [row.as_json() for row in rows]}, indent=2))
     elif not rows:
         print(f"{store}: no versions (run `casebook ingest`)")
-    for row in [] if as_json else rows:
-        counts: dict[str, int] = row.get("counts") or {}  # type: ignore[assignment]
-        size = f"{counts.get('posts', '?')} posts, {counts.get('passages', '?')} passages"
-        problem = f"  (unreadable: {row['error']})" if "error" in row else ""
-        print(f"{'*' if row['current'] else ' '} {row['version']}  {row.get('built_at', '?')}  {size}  "
-              f"{row.get('model', '')}{problem}")
+    else:
+        print("\n".join(row.as_line() for row in rows))
     return 0
 
 
@@ -58,10 +82,8 @@ def rollback(store: FolderStore, target: str | None, wait: float) -> int:
     return 0
 
 
-def _describe(store: FolderStore, version: str, is_current: bool) -> dict[str, object]:
-    row: dict[str, object] = {"version": version, "current": is_current}
+def _describe(store: FolderStore, version: str, is_current: bool) -> VersionRow:
     try:
-        manifest = store.manifest(version)
+        return VersionRow(version, is_current, store.manifest(version))
     except (IndexCorrupt, IndexMismatch) as e:
-        return {**row, "error": str(e)}
-    return {**row, "built_at": manifest.built_at, "model": manifest.model, "counts": manifest.counts}
+        return VersionRow(version, is_current, None, str(e))

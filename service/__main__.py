@@ -1,5 +1,5 @@
 import sys
 
-from casebook.cli import main
+from service.cli import main
 
-sys.exit(main(["serve", *sys.argv[1:]]))
+sys.exit(main())

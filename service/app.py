@@ -78,6 +78,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
         return Response(body, media_type=content_type)
 
     original_openapi = app.openapi
+    # Replacing app.openapi is FastAPI's documented way to extend the schema; mypy sees a method assigned.
     app.openapi = lambda: _openapi_with_message_errors(app, original_openapi)  # type: ignore[method-assign]
 
     @app.exception_handler(UnknownName)
@@ -102,12 +103,13 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
 def _openapi_with_message_errors(app: FastAPI, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The OpenAPI schema, where a 422 may carry one message as well as FastAPI's list of field errors."""
     if app.openapi_schema is None:
-        schema = build()
+        schema = build()  # FastAPI keeps it as app.openapi_schema
         error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
         if error:  # handlers raise HTTPException(422, "q must not be empty") for checks a type cannot express
             listed = error["properties"]["detail"]
             error["properties"]["detail"] = {"title": "Detail", "anyOf": [listed, {"type": "string"}]}
-    return app.openapi_schema  # type: ignore[return-value]
+        return schema
+    return app.openapi_schema
 
 
 async def _watch(holder: IndexHolder, every: float) -> None:

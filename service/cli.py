@@ -77,3 +77,10 @@ def search(args: argparse.Namespace) -> int:
     print("\nPosts:  " + "; ".join(f"{p.title} ({p.score:.3f})" for p in result.posts[:5]))
     print("Series: " + "; ".join(f"{s.title} ({s.score:.3f})" for s in result.series[:3]))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m service`: the same as `casebook serve`."""
+    parser = argparse.ArgumentParser(prog="python -m service", description="Run the Casebook HTTP API and page.")
+    add_serve_arguments(parser)
+    return serve(parser.parse_args(argv))

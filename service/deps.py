@@ -17,25 +17,29 @@ from service.state import IndexHolder, Live
 
 async def get_settings(request: Request) -> ServiceSettings:
     """The settings the app was created with."""
-    return request.app.state.settings  # type: ignore[no-any-return]
+    settings: ServiceSettings = request.app.state.settings
+    return settings
 
 
 async def get_holder(request: Request) -> IndexHolder:
     """What holds the live version, for readiness: the version or why there is none."""
-    return request.app.state.holder  # type: ignore[no-any-return]
+    holder: IndexHolder = request.app.state.holder
+    return holder
 
 
 async def get_live(request: Request) -> Live:
     """The index version serving this request; 503 while none is loaded."""
-    live = request.app.state.holder.live
+    holder: IndexHolder = request.app.state.holder
+    live = holder.live
     if live is None:
-        raise HTTPException(503, detail=request.app.state.holder.last_error or "index not loaded yet")
-    return live  # type: ignore[no-any-return]
+        raise HTTPException(503, detail=holder.last_error or "index not loaded yet")
+    return live
 
 
 async def get_llm(request: Request) -> LlmClient | None:
     """The language-model client made in the lifespan, or None when CASEBOOK_LLM_URL is not set."""
-    return request.app.state.llm  # type: ignore[no-any-return]
+    llm: LlmClient | None = request.app.state.llm
+    return llm
 
 
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]

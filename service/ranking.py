@@ -113,7 +113,7 @@ def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[
     return dict.fromkeys(best, FEEDBACK_WEIGHT)
 
 
-def fuse(passages: list[Passage], dense: list, lexical: list) -> list[ScoredPassage]:
+def fuse(passages: list[Passage], dense: list[Hit], lexical: list[Hit]) -> list[ScoredPassage]:
     """Reciprocal-rank fusion of the two hit lists, weighted by passage kind."""
     fused: defaultdict[int, float] = defaultdict(float)
     cosine: dict[int, float] = {}

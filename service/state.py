@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -16,21 +16,23 @@ from index.embedder import Embedders
 from index.settings import SharedSettings
 from service.catalog import Catalog
 from service.related import PassageSpace
+from service.schemas import SearchResponse
 
+Value = TypeVar("Value")
 log = logging.getLogger("casebook.index")
 SENTENCE_VECTORS = 20_000  # ~30 MB of answer-sentence vectors; popular passages are embedded once
 
 
-class LruCache:
+class LruCache(Generic[Value]):
     """A small thread-safe LRU map with hit/miss counts."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._items: OrderedDict[Hashable, Value] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: Hashable) -> Value | None:
         """The cached value or None."""
         with self._lock:
             if key in self._items:
@@ -40,7 +42,7 @@ class LruCache:
             self.misses += 1
             return None
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: Value) -> None:
         """Store a value, evicting the least recently used beyond the size."""
         if self.size <= 0:
             return
@@ -60,9 +62,9 @@ class Live:
 
     catalog: Catalog
     embedder: Embedder
-    cache: LruCache  # whole responses
-    query_vectors: LruCache = field(default_factory=lambda: LruCache(4096))
-    sentence_vectors: LruCache = field(default_factory=lambda: LruCache(SENTENCE_VECTORS))
+    cache: LruCache[SearchResponse]  # whole responses (an answer is a search response too)
+    query_vectors: LruCache[np.ndarray] = field(default_factory=lambda: LruCache(4096))
+    sentence_vectors: LruCache[np.ndarray] = field(default_factory=lambda: LruCache(SENTENCE_VECTORS))
     _space: PassageSpace | None = field(default=None, init=False, repr=False)
     _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
