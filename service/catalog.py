@@ -13,7 +13,7 @@ class UnknownName(LookupError):
     """A series, post path or URL that the index does not have (a 404 at the HTTP edge)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Filters:
     """Optional narrowing of a search; all given conditions must hold."""
 

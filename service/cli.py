@@ -64,7 +64,7 @@ def search(args: argparse.Namespace) -> int:
 
     try:
         live = open_live(ServiceSettings.from_env(index_dir=args.index))
-        result = run_search(live, args.query, Filters(args.series, args.section), args.k)
+        result = run_search(live, args.query, Filters(series=args.series, section=args.section), args.k)
     except (IndexError_, UnknownName, ValueError) as e:
         print(f"casebook search: {e}", file=sys.stderr)
         return 2

@@ -47,8 +47,8 @@ async def search_filters(
     until: Annotated[date | None, Query(description="only posts dated on or before (YYYY-MM-DD)")] = None,
 ) -> Filters:
     """The optional filters; an empty value means no filter, an unknown series is a 404."""
-    filters = Filters(series or None, section or None, tag or None,
-                      since.isoformat() if since else None, until.isoformat() if until else None)
+    filters = Filters(series=series or None, section=section or None, tag=tag or None,
+                      since=since.isoformat() if since else None, until=until.isoformat() if until else None)
     live.catalog.allowed(filters)  # raises UnknownName (404) before any work, or any streamed byte
     return filters
 
