@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from service.catalog import UnknownName
+from service.gaps import GapLog
 from service.metrics import Metrics
 from service.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
 from service.routes import ask, catalog, health, related, search
@@ -43,17 +44,20 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         holder: IndexHolder = app.state.holder
         await run_in_threadpool(holder.refresh)
         watcher = asyncio.create_task(_watch(holder, settings.reload_seconds))
+        app.state.gaps.start()
         try:
             yield
         finally:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+            await run_in_threadpool(app.state.gaps.close)
 
     app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
     app.state.settings = settings
     app.state.holder = IndexHolder(settings.index_dir, settings.cache_size)
     app.state.metrics = metrics = Metrics(app.state.holder)
+    app.state.gaps = GapLog(settings.gap_log, settings.gap_log_max_rows, settings.gap_log_max_days)
     for router in (search.router, catalog.router, health.router, ask.router, related.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.gaps import GapLog
 from service.settings import ServiceSettings
 from service.state import Live
 
@@ -27,5 +28,11 @@ async def get_live(request: Request) -> Live:
     return live  # type: ignore[no-any-return]
 
 
+async def get_gaps(request: Request) -> GapLog:
+    """The log of questions the blog could not answer (a no-op when it is off)."""
+    return request.app.state.gaps  # type: ignore[no-any-return]
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+GapLogDep = Annotated[GapLog, Depends(get_gaps)]
 LiveDep = Annotated[Live, Depends(get_live)]

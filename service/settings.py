@@ -10,7 +10,7 @@ from pathlib import Path
 PROFILES: dict[str, dict[str, object]] = {
     "local": {},
     "production": {"rate_limit_per_minute": 120, "log_queries": False,
-                   "trusted_proxies": ("127.0.0.1", "::1")},
+                   "trusted_proxies": ("127.0.0.1", "::1"), "gap_log_max_rows": 50_000, "gap_log_max_days": 90},
 }
 
 
@@ -37,6 +37,11 @@ class ServiceSettings:
     llm_model: str = "local"
     llm_timeout_seconds: float = 20.0
     llm_max_concurrency: int = 4
+    # Questions the blog could not answer, for `casebook gaps` (SQLite). None = off; from_env puts it
+    # beside the index (<index>/gaps.sqlite) unless CASEBOOK_GAP_LOG is "off" or names another file.
+    gap_log: Path | None = None
+    gap_log_max_rows: int = 100_000  # retention: the newest rows kept (0 = no limit)
+    gap_log_max_days: int = 365  # retention: older questions are deleted (0 = no limit)
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -65,8 +70,14 @@ class ServiceSettings:
             "llm_model": env.get("CASEBOOK_LLM_MODEL", "local"),
             "llm_timeout_seconds": _float(env, "CASEBOOK_LLM_TIMEOUT", base.llm_timeout_seconds),
             "llm_max_concurrency": _int(env, "CASEBOOK_LLM_CONCURRENCY", base.llm_max_concurrency),
+            "gap_log_max_rows": _int(env, "CASEBOOK_GAP_LOG_MAX_ROWS", base.gap_log_max_rows),
+            "gap_log_max_days": _int(env, "CASEBOOK_GAP_LOG_DAYS", base.gap_log_max_days),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
+        gap_log = env.get("CASEBOOK_GAP_LOG", "").strip()
+        if "gap_log" not in values:
+            values["gap_log"] = (None if gap_log.lower() == "off"
+                                 else Path(gap_log) if gap_log else Path(str(values["index_dir"])) / "gaps.sqlite")
         settings = cls(**values)  # type: ignore[arg-type]
         if not 1 <= settings.default_k <= settings.max_k:
             raise ValueError(f"CASEBOOK_TOP_K has value {settings.default_k}. Not within 1..{settings.max_k}.")

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.answer import answer, citation, run_ask, to_response
 from service.catalog import Filters
-from service.deps import LiveDep, SettingsDep
+from service.deps import GapLogDep, LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
 from service.routes import json_response
 from service.routes.search import FiltersDep, KParam, QueryParam, clean_query, result_count
@@ -24,10 +24,13 @@ router = APIRouter(tags=["ask"])
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
-def ask(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep, q: QueryParam = "",
-        k: KParam = None) -> Response:
+def ask(request: Request, live: LiveDep, settings: SettingsDep, gaps: GapLogDep, filters: FiltersDep,
+        q: QueryParam = "", k: KParam = None) -> Response:
     """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
-    return json_response(request, run_ask(live, clean_query(q, settings), filters, result_count(k, settings)))
+    query = clean_query(q, settings)
+    response = run_ask(live, query, filters, result_count(k, settings))
+    gaps.offer(live, "ask", query, response.found)  # logged for authors when not found
+    return json_response(request, response)
 
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,

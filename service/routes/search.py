@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from service.catalog import Filters
-from service.deps import LiveDep, SettingsDep
+from service.deps import GapLogDep, LiveDep, SettingsDep
 from service.routes import json_response
 from service.schemas import SearchResponse
 from service.search import run_search
@@ -60,9 +60,13 @@ def search(
     request: Request,
     live: LiveDep,
     settings: SettingsDep,
+    gaps: GapLogDep,
     filters: FiltersDep,
     q: QueryParam = "",
     k: KParam = None,
 ) -> Response:
     """Rank passages, posts and series for a natural-language query."""
-    return json_response(request, run_search(live, clean_query(q, settings), filters, result_count(k, settings)))
+    query = clean_query(q, settings)
+    response = run_search(live, query, filters, result_count(k, settings))
+    gaps.offer(live, "search", query)  # logged for authors if nothing in the blog comes close
+    return json_response(request, response)
