@@ -1,4 +1,4 @@
-"""GET /api/related: the posts worth linking from a post, by passage-level evidence."""
+"""GET /api/related: the posts an author would link from a post."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def related(
     url: Annotated[str | None, Query(description="public URL or alias of the post", max_length=2000)] = None,
     k: KParam = None,
 ) -> Response:
-    """Rank other posts by how many of this post's sections they match; `linked` marks existing links."""
+    """Rank the posts worth linking from this one; `linked` marks links it already has (never used to rank)."""
     started = time.perf_counter()
     if bool(path) == bool(url):
         raise HTTPException(422, detail="give exactly one of path or url")
