@@ -24,7 +24,7 @@ from index.text import idf, names, term_stems
 from service.catalog import Catalog, UnknownName
 from service.schemas import RelatedOut, RelatedResponse
 
-# The signals, in the order of the columns `signals` returns and of WEIGHTS.
+# The signals, in the order of the columns `signals` returns and of `LinkModel.weights`.
 SIGNALS = ("passages", "series", "neighbour", "previous", "names", "description", "inbound")
 # A section whose heading recurs in at least this share of a series' parts (and in three or more)
 # is the series' template (an "Operational Checklist" differing in a word): no evidence, no reason.
@@ -153,7 +153,7 @@ def related_posts(catalog: Catalog, space: PassageSpace, path: str, k: int,
     values = signals(space, source, sims)
     scores = model.scores(values)
     posts = catalog.version.posts
-    linked = space.links.get(source.path) or linked_paths(catalog, source)
+    linked = space.links.get(source.path, set())
     out: list[RelatedPost] = []
     groups: set[str] = set()
     # Best first; equal scores go to the newer post, then the path, so the order never depends on chance.
