@@ -17,7 +17,7 @@ from index.embedder import Backend
 from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
-SECTIONS = ("ingest", "query", "backend", "http", "load", "scaling")
+SECTIONS = ("ingest", "query", "backend", "http", "load", "scaling", "authors")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(scaling.run(ROOT / "content", index_dir, args.work, embedder, [q["query"] for q in queries],
                                     facts, [int(s) for s in args.scales.split(",") if s]))
         rows.append(_crossover(rows))
+    if "authors" in only:
+        from bench import authors
+
+        _say("authors: related posts, crosslinks, the gap log's cost to requests")
+        rows += authors.run(index_dir, queries, args.work)
     rows.append(Row("machine", "load average at end", load_average()))
     rows.append(Row("machine", "bench wall time", f"{(time.perf_counter() - started) / 60:.1f} min"))
     table = render(rows)

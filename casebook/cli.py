@@ -21,6 +21,8 @@ COMMANDS = (
     ("related", "posts worth linking from a post", cli_authors.add_related_arguments, cli_authors.related),
     ("crosslinks", "report missing links and orphan posts", cli_authors.add_crosslinks_arguments,
      cli_authors.crosslinks),
+    ("gaps", "questions readers asked that the blog does not answer, grouped", cli_authors.add_gaps_arguments,
+     cli_authors.gaps),
     ("eval", "measure retrieval quality on judged questions", eval_cli.add_arguments, eval_cli.run),
     ("index", "list the index versions kept, or roll back to an older one", index_cli.add_arguments, index_cli.run),
 )

@@ -20,7 +20,10 @@ K = 10
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook eval`."""
-    parser.add_argument("-q", "--queries", type=Path, required=True, help="JSONL of judged questions")
+    parser.add_argument("-q", "--queries", type=Path, help="JSONL of judged questions")
+    parser.add_argument("--related", type=Path, metavar="FILE",
+                        help="JSONL of posts and the posts their authors link to: score related posts "
+                             "(with Hugo's related content as the baseline; needs --site) instead of questions")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-i", "--index", type=Path, help="index to search in-process (default var/index)")
     where.add_argument("--url", help="a running service to query over HTTP, e.g. http://127.0.0.1:8000")
@@ -33,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run every system over the questions and print the table (or JSON)."""
+    if args.related:
+        from casebook import eval_related
+
+        return eval_related.run(args)
+    if args.queries is None:
+        print("casebook eval: give --queries FILE (judged questions) or --related FILE (authors' links)",
+              file=sys.stderr)
+        return 2
     if args.baselines and not args.site:
         print("casebook eval: --baselines needs --site (the Hugo site root)", file=sys.stderr)
         return 2

@@ -89,3 +89,23 @@ def idf(documents: int, frequency: int | np.ndarray) -> float | np.ndarray:
     if isinstance(frequency, np.ndarray):
         return np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
     return math.log1p((documents - frequency + 0.5) / (frequency + 0.5))
+
+
+# A name: a word with a capital or digit after its first letter (gRPC, PostgreSQL, K8s, OAuth2), or a
+# capitalised word (Kafka, Alipay). A capitalised word that starts a sentence is left out unless it has
+# such an inner capital: "Every" and "When" start sentences, "Redis" is named inside them too.
+_NAME = re.compile(r"\b[A-Za-z][a-z0-9]*[A-Z0-9][A-Za-z0-9]*\b|\b[A-Z][a-z]+\b")
+_INNER = re.compile(r"^.[^A-Z0-9]*$")  # no capital or digit after the first letter
+
+
+def names(text: str) -> set[str]:
+    """Product, company and technology names a text mentions, lower-cased: what two posts can share."""
+    found: set[str] = set()
+    for sentence in split_sentences(text):
+        for match in _NAME.finditer(sentence):
+            word = match.group()
+            if match.start() == 0 and _INNER.match(word):
+                continue
+            if len(word) > 1 and not word.isdigit():
+                found.add(word.lower())
+    return found

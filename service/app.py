@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index.embedder import Embedders
 from service.catalog import UnknownName
+from service.gaps import GapLog
 from service.llm import LlmClient
 from service.metrics import Metrics
 from service.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
@@ -50,6 +51,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
         await run_in_threadpool(holder.refresh)
         watcher = asyncio.create_task(_watch(holder, settings.reload_seconds))
         app.state.llm = LlmClient.from_settings(settings)
+        app.state.gaps.start()
         try:
             yield
         finally:
@@ -58,12 +60,14 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
                 await watcher
             if app.state.llm is not None:
                 await app.state.llm.aclose()
+            await run_in_threadpool(app.state.gaps.close)
 
     app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
     app.state.settings = settings
     app.state.holder = holder
     app.state.llm = None
     app.state.metrics = metrics = Metrics(holder)
+    app.state.gaps = GapLog(settings.gap_log, settings.gap_log_max_rows, settings.gap_log_max_days)
     for router in (search.router, catalog.router, health.router, ask.router, related.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -113,8 +117,19 @@ def _openapi_with_message_errors(app: FastAPI, build: Callable[[], dict[str, Any
 
 
 async def _watch(holder: IndexHolder, every: float) -> None:
-    """Poll CURRENT and load a newly published version off the event loop."""
+    """Poll CURRENT and load a newly published version off the event loop.
+
+    Once a version serves, its related-posts passage space is built here too (seconds on the real
+    blog), so the first author to ask for related posts does not wait for it, and a swap never does.
+    """
+    warmed = None
     while True:
+        try:
+            if holder.live is not None and holder.live is not warmed:
+                warmed = holder.live
+                await run_in_threadpool(warmed.passage_space)
+        except Exception:  # a request will try again, and say what went wrong
+            log.exception("building the related-posts passage space failed")
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(holder.refresh)

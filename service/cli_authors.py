@@ -1,4 +1,4 @@
-"""`casebook ask`, `casebook related` and `casebook crosslinks`: answers and linking help in the terminal."""
+"""`casebook ask`, `related`, `crosslinks` and `gaps`: answers, linking help and content gaps in the terminal."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from index.errors import IndexError_
 from index.settings import SharedSettings
 from service.catalog import Catalog, Filters, UnknownName
+from service.settings import ServiceSettings
 from service.state import Live, open_live
 
 
@@ -130,4 +131,51 @@ def crosslinks(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}: {len(report.posts)} posts to link, {len(report.orphans)} orphans")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def add_gaps_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook gaps`."""
+    _index_argument(parser)
+    parser.add_argument("--log", type=Path, help="the gap log (env CASEBOOK_GAP_LOG; <index>/gaps.sqlite)")
+    parser.add_argument("--since", help="only questions asked on or after this date (YYYY-MM-DD)")
+    parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown (default) or JSON")
+    parser.add_argument("--top", type=int, default=20, help="groups shown in Markdown (default 20)")
+
+
+def gaps(args: argparse.Namespace) -> int:
+    """Print the unanswered questions grouped by meaning, the most asked first, with the closest posts."""
+    import sqlite3
+    from datetime import date
+
+    from service.gap_report import GapReport, build_report, to_json, to_markdown
+    from service.gaps import read_unanswered
+
+    settings = ServiceSettings.from_env(index_dir=args.index, gap_log=args.log)
+    if settings.gap_log is None:
+        print("casebook gaps: the gap log is off (CASEBOOK_GAP_LOG=off); nothing was recorded", file=sys.stderr)
+        return 2
+    try:
+        since = date.fromisoformat(args.since).isoformat() if args.since else None
+    except ValueError:
+        print(f"casebook gaps: --since has value {args.since!r}. Not a date (YYYY-MM-DD).", file=sys.stderr)
+        return 2
+    try:
+        rows = read_unanswered(settings.gap_log, since)
+    except sqlite3.Error as e:
+        print(f"casebook gaps: {settings.gap_log}: not a readable gap log ({e})", file=sys.stderr)
+        return 2
+    if not rows:
+        when = f" since {since}" if since else ""
+        print(f"casebook gaps: no unanswered questions in {settings.gap_log}{when} yet. The service logs a "
+              "question when /api/ask finds no answer or nothing in the blog comes close to a search.",
+              file=sys.stderr)
+        if args.format == "json":
+            print(to_json(GapReport(str(settings.gap_log), since, 0, None, ())))
+        return 0
+    live = _open("gaps", args.index)
+    if live is None:
+        return 2
+    report = build_report(live, rows, str(settings.gap_log), since)
+    sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_markdown(report, args.top))
     return 0

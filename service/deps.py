@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.gaps import GapLog
 from service.llm import LlmClient
 from service.settings import ServiceSettings
 from service.state import IndexHolder, Live
@@ -42,7 +43,14 @@ async def get_llm(request: Request) -> LlmClient | None:
     return llm
 
 
+async def get_gaps(request: Request) -> GapLog:
+    """The log of questions the blog could not answer (a no-op when it is off)."""
+    gaps: GapLog = request.app.state.gaps
+    return gaps
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+GapLogDep = Annotated[GapLog, Depends(get_gaps)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 LiveDep = Annotated[Live, Depends(get_live)]
 LlmDep = Annotated[LlmClient | None, Depends(get_llm)]

@@ -141,9 +141,11 @@ class RelatedOut(BaseModel):
     title: str
     url: str
     series: list[str]
-    score: float = Field(description="passage-level similarity plus a small shared series/tag bonus")
+    score: float = Field(description="0..1: the chance that the author would link this post, from passage "
+                         "overlap, series order, shared tags and names, description and links from other posts")
     linked: bool = Field(description="the source post already links to this one (reported, not ranked on)")
-    reason: str = Field(description="the best matching pair of sections: 'source heading' ↔ 'target heading'")
+    reason: str = Field(description="the best matching pair of sections (never a series template): "
+                        "'source heading' ↔ 'target heading'")
 
 
 class RelatedResponse(BaseModel):

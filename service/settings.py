@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -16,7 +17,7 @@ Profile = Literal["local", "production"]
 PROFILES: dict[str, dict[str, object]] = {
     "local": {},
     "production": {"rate_limit_per_minute": 120, "log_queries": False,
-                   "trusted_proxies": ("127.0.0.1", "::1")},
+                   "trusted_proxies": ("127.0.0.1", "::1"), "gap_log_max_rows": 50_000, "gap_log_max_days": 90},
 }
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" in the environment, not JSON
 
@@ -42,6 +43,23 @@ class ServiceSettings(SharedSettings):
     llm_model: str = "local"
     llm_timeout_seconds: float = Field(20.0, gt=0, validation_alias="CASEBOOK_LLM_TIMEOUT")
     llm_max_concurrency: int = Field(4, ge=1, validation_alias="CASEBOOK_LLM_CONCURRENCY")
+    # Questions the blog could not answer, for `casebook gaps` (SQLite): beside the index
+    # (<index>/gaps.sqlite) unless CASEBOOK_GAP_LOG is "off" or names another file. None = off.
+    gap_log: Path | None = None
+    gap_log_max_rows: int = Field(100_000, ge=0)  # retention: the newest rows kept (0 = no limit)
+    gap_log_max_days: int = Field(365, ge=0, validation_alias="CASEBOOK_GAP_LOG_DAYS")  # older ones deleted
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gap_log_beside_the_index(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "gap_log" not in data:
+            index = data.get("index_dir") or data.get("CASEBOOK_INDEX") or cls.model_fields["index_dir"].default
+            return {**data, "gap_log": Path(index) / "gaps.sqlite"}
+        if isinstance(data["gap_log"], str) and data["gap_log"].strip().lower() in ("off", ""):
+            return {**data, "gap_log": None}
+        return data
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

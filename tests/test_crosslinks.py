@@ -14,8 +14,8 @@ from service.catalog import Catalog
 from service.crosslinks import crosslinks, to_markdown
 
 Capture = pytest.CaptureFixture[str]
-PART_1 = "series/lighthouse/part-1-double-entry.md"
-PART_3 = "series/lighthouse/part-3-reconciliation.md"
+GATE_2 = "series/gatekeeper/part-2-sliding-window.md"
+GATE_3 = "series/gatekeeper/part-3-distributed-limits-redis.md"
 STANDALONE = ["posts/caching-redis-copy.md", "posts/caching-redis.md", "posts/escaping-untrusted-html.md",
               "posts/k8s-pod-autoscaling.md", "posts/write-ahead-log.md"]
 
@@ -33,19 +33,20 @@ def test_posts_nothing_links_to_are_orphans_but_series_parts_are_not(index_dir: 
 
 def test_series_parts_are_told_to_link_to_each_other(index_dir: Path, capsys: Capture) -> None:
     rows = {row["path"]: row for row in run_json(index_dir, capsys, "--min-score", "0.5")["posts"]}
-    suggested = [s["path"] for s in rows[PART_1]["suggestions"]]
-    assert PART_3 in suggested
-    assert PART_1 not in suggested
+    suggested = [s["path"] for s in rows[GATE_2]["suggestions"]]
+    assert GATE_3 in suggested
+    assert GATE_2 not in suggested
     assert all(s["score"] >= 0.5 for row in rows.values() for s in row["suggestions"])
+    assert not [s for row in rows.values() for s in row["suggestions"] if "Checklist" in s["reason"]]
 
 
 def test_a_link_the_post_already_has_is_not_suggested_again(index_dir: Path) -> None:
     version = FolderStore(index_dir).open()
-    part_1 = dataclasses.replace(version.posts[PART_1], links=("/series/lighthouse/part-3-reconciliation/",))
-    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, PART_1: part_1}))
+    part_2 = dataclasses.replace(version.posts[GATE_2], links=("/series/gatekeeper/part-3-distributed-limits-redis/",))
+    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, GATE_2: part_2}))
     rows = {row.path: row for row in crosslinks(catalog, min_score=0.5).posts}
-    assert PART_3 not in [s.path for s in rows[PART_1].suggestions]
-    assert PART_3 not in [o.path for o in crosslinks(catalog).orphans]
+    assert GATE_2 not in rows or GATE_3 not in [s.path for s in rows[GATE_2].suggestions]
+    assert GATE_3 not in [o.path for o in crosslinks(catalog).orphans]
 
 
 def test_high_min_score_leaves_no_suggestions(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -56,9 +57,9 @@ def test_markdown_report_is_a_checklist(index_dir: Path, capsys: pytest.CaptureF
     assert main(["crosslinks", "--index", str(index_dir), "--min-score", "0.5"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("# Cross-link report\n")
-    part_1 = "[Lighthouse Part 1: Double-Entry Bookkeeping](/series/lighthouse/part-1-double-entry/)"
-    part_3 = "[Lighthouse Part 3: Month-End Reconciliation](/series/lighthouse/part-3-reconciliation/)"
-    assert f"### {part_1}" in text
+    part_2 = "[Gatekeeper Part 2: Sliding Window Counters](/series/gatekeeper/part-2-sliding-window/)"
+    part_3 = "[Gatekeeper Part 3: Distributed Limits with Redis](/series/gatekeeper/part-3-distributed-limits-redis/)"
+    assert f"### {part_2}" in text
     assert f"- [ ] {part_3}" in text
     assert "## Orphans (nothing links here)\n\n- [ ] [Caching with Redis](/posts/caching-redis-copy/)" in text
 

@@ -19,7 +19,7 @@ def test_broken_post_is_reported_with_path_and_line_and_the_rest_indexed(built_i
     assert [str(e) for e in report.skipped] == [
         f"{FIXTURE_POSTS}/posts/broken-front-matter.md:3: front matter: did not find expected key"
     ]
-    assert report.posts == 12
+    assert report.posts == 15
     assert "posts/broken-front-matter.md" not in FolderStore(index_dir).open().posts
 
 
@@ -43,8 +43,9 @@ def test_near_copy_is_recorded_against_the_original(index_dir):
 
 def test_series_come_from_hubs_with_posts_in_reading_order(index_dir):
     series = FolderStore(index_dir).open().series
-    assert sorted(series) == ["lighthouse", "tidepool"]
+    assert sorted(series) == ["gatekeeper", "lighthouse", "tidepool"]
     assert series["lighthouse"].title == "Lighthouse Ledger"
+    assert (series["gatekeeper"].title, series["gatekeeper"].hub_path) == ("Gatekeeper", None)  # no hub page
     assert series["lighthouse"].posts == (
         "series/lighthouse/part-1-double-entry.md",
         "series/lighthouse/part-2-idempotency-keys.md",

@@ -1,17 +1,22 @@
-"""GET /api/related and `casebook related`: posts worth linking, from passage-level evidence."""
+"""GET /api/related and `casebook related`: the posts an author would link, each signal on the fixture blog."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
+from index import FolderStore
+from service.catalog import Catalog
+from service.related import SIGNALS, LinkModel, PassageSpace, reason, related_posts, signals
 
 PART_1 = "series/lighthouse/part-1-double-entry.md"
-LIGHTHOUSE = {"series/lighthouse/_index.md", "series/lighthouse/part-2-idempotency-keys.md",
-              "series/lighthouse/part-3-reconciliation.md"}
+LIGHTHOUSE = {"series/lighthouse/part-2-idempotency-keys.md", "series/lighthouse/part-3-reconciliation.md"}
+GATE_1, GATE_2, GATE_3 = ("series/gatekeeper/part-1-token-bucket.md", "series/gatekeeper/part-2-sliding-window.md",
+                          "series/gatekeeper/part-3-distributed-limits-redis.md")
 
 
 def related(client: TestClient, **params: object) -> dict:
@@ -20,12 +25,97 @@ def related(client: TestClient, **params: object) -> dict:
     return response.json()
 
 
+@pytest.fixture(scope="module")
+def space(index_dir: Path) -> PassageSpace:
+    """What related posts derive from the fixture index."""
+    return PassageSpace(Catalog(FolderStore(index_dir).open()))
+
+
+def paths_of(space: PassageSpace, path: str, k: int = 10, **model: object) -> list[str]:
+    return [r.post.path for r in related_posts(space.catalog, space, path, k, **model)]  # type: ignore[arg-type]
+
+
 def test_series_part_is_related_first_to_its_own_series_and_never_to_itself(client: TestClient) -> None:
     body = related(client, path=PART_1)
     paths = [r["path"] for r in body["related"]]
     assert PART_1 not in paths
-    assert set(paths[:3]) == LIGHTHOUSE
+    assert set(paths[:2]) == LIGHTHOUSE
     assert (body["path"], body["count"]) == (PART_1, len(paths))
+
+
+def test_hubs_and_root_pages_are_never_suggested(space: PassageSpace) -> None:
+    for source in (PART_1, "series/lighthouse/_index.md", "posts/write-ahead-log.md"):
+        assert not [p for p in paths_of(space, source, 20) if p.endswith("_index.md") or "/" not in p]
+
+
+def test_the_next_part_outranks_a_farther_part_that_matches_more_text(space: PassageSpace) -> None:
+    found = {r.post.path: r for r in related_posts(space.catalog, space, PART_1, 3)}
+    part_2, part_3 = found["series/lighthouse/part-2-idempotency-keys.md"], found[
+        "series/lighthouse/part-3-reconciliation.md"]
+    assert part_3.signals["passages"] > part_2.signals["passages"]
+    assert part_2.score > part_3.score
+
+
+def test_the_part_a_post_builds_on_comes_first(space: PassageSpace) -> None:
+    assert paths_of(space, GATE_3, 2) == [GATE_2, GATE_1]
+
+
+def test_a_shared_technology_links_posts_across_series(space: PassageSpace) -> None:
+    first = related_posts(space.catalog, space, "posts/caching-redis.md", 5)
+    assert first[0].post.path == GATE_3  # both use Redis and carry its tag
+    assert first[0].signals["names"] == max(r.signals["names"] for r in first)
+
+
+@pytest.mark.parametrize(("source", "target", "signal"), [
+    (GATE_3, GATE_2, "series"), (GATE_3, GATE_2, "neighbour"), (GATE_3, GATE_2, "previous"),
+    (GATE_2, GATE_1, "previous"), ("posts/caching-redis.md", GATE_3, "names"),
+    (GATE_2, GATE_1, "description"), (GATE_2, GATE_1, "passages"),
+])
+def test_each_signal_is_set_for_a_pair_that_has_it_and_zero_or_lower_for_unrelated_posts(
+        space: PassageSpace, source: str, target: str, signal: str) -> None:
+    values = signals(space, space.catalog.post(source))
+    column = values[:, SIGNALS.index(signal)]
+    assert column[space.row[target]] > column[space.row["posts/escaping-untrusted-html.md"]]
+    assert 0.0 <= column.min() and column.max() <= 1.0
+
+
+def test_series_templates_are_neither_evidence_nor_a_reason(space: PassageSpace) -> None:
+    passages = space.catalog.version.passages
+    assert sorted((passages[i].post_path, passages[i].heading) for i in space.templates) == [
+        (GATE_1, "Operational Checklist"), (GATE_2, "Operational Checklist"), (GATE_3, "Operational Checklist")]
+    assert not set(space.evidence[GATE_1]) & space.templates
+    reasons = [reason(r) for p in (GATE_1, GATE_2, GATE_3) for r in related_posts(space.catalog, space, p, 5)]
+    assert reasons and not [r for r in reasons if "Checklist" in r]
+
+
+def test_a_posts_own_links_only_set_linked_and_never_move_its_ranking(space: PassageSpace) -> None:
+    version = space.catalog.version
+    unlinked = dataclasses.replace(version.posts[GATE_3], links=())
+    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, GATE_3: unlinked}))
+    before = related_posts(space.catalog, space, GATE_3, 10)
+    after = related_posts(catalog, PassageSpace(catalog), GATE_3, 10)
+    assert [(r.post.path, r.score) for r in before] == [(r.post.path, r.score) for r in after]
+    assert [r.linked for r in before][:1] == [True] and not any(r.linked for r in after)
+
+
+def test_links_from_other_posts_raise_the_post_they_point_to(space: PassageSpace) -> None:
+    version = space.catalog.version
+    target = "series/lighthouse/part-3-reconciliation.md"
+    linker = dataclasses.replace(version.posts["posts/write-ahead-log.md"],
+                                 links=("/series/lighthouse/part-3-reconciliation/",))
+    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, linker.path: linker}))
+
+    def score(space_: PassageSpace) -> float:
+        return next(r.score for r in related_posts(space_.catalog, space_, PART_1, 10) if r.post.path == target)
+
+    assert score(PassageSpace(catalog)) > score(space)
+
+
+def test_equal_scores_fall_back_to_the_newer_post(space: PassageSpace) -> None:
+    indifferent = LinkModel(weights=(0.0,) * len(SIGNALS), intercept=0.0)
+    found = related_posts(space.catalog, space, PART_1, 20, indifferent)
+    dates = [r.post.date for r in found]
+    assert dates == sorted(dates, reverse=True) and {r.score for r in found} == {0.5}
 
 
 def test_each_result_has_the_documented_fields_and_a_reason_naming_two_sections(client: TestClient) -> None:
@@ -47,10 +137,9 @@ def test_near_duplicate_of_the_source_is_not_suggested(client: TestClient) -> No
     assert "posts/caching-redis-copy.md" not in paths
 
 
-def test_existing_links_are_reported_not_used_to_rank(client: TestClient) -> None:
+def test_existing_links_are_reported(client: TestClient) -> None:
     rows = related(client, path="series/lighthouse/_index.md")["related"]
-    linked = {r["path"] for r in rows if r["linked"]}
-    assert linked == {PART_1, *LIGHTHOUSE} - {"series/lighthouse/_index.md"}
+    assert {r["path"] for r in rows if r["linked"]} == {PART_1, *LIGHTHOUSE}
     assert not any(r["linked"] for r in related(client, path=PART_1)["related"])
 
 

@@ -118,7 +118,7 @@ def test_post_text_is_escaped_in_snippets(client):
 
 def test_series_lists_every_series_with_posts_in_order(client):
     body = client.get("/api/series").json()
-    assert body["count"] == 2
+    assert body["count"] == 3
     lighthouse = next(s for s in body["series"] if s["slug"] == "lighthouse")
     assert [p["path"] for p in lighthouse["posts"]] == [
         "series/lighthouse/part-1-double-entry.md",
@@ -143,7 +143,7 @@ def test_unknown_post_path_is_a_404(client, path):
 def test_health_and_readiness(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["ready"] is True and ready["counts"]["posts"] == 12 and ready["model"] == "all-MiniLM-L6-v2"
+    assert ready["ready"] is True and ready["counts"]["posts"] == 15 and ready["model"] == "all-MiniLM-L6-v2"
 
 
 def test_not_ready_without_an_index(tmp_path):

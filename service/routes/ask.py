@@ -11,7 +11,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from service.answer import answer, citation, run_ask, to_response
-from service.deps import LiveDep, LlmDep
+from service.deps import GapLogDep, LiveDep, LlmDep
 from service.llm import LlmUnavailable, build_prompt
 from service.routes import json_response
 from service.routes.params import CountDep, FiltersDep, QueryDep
@@ -21,9 +21,12 @@ router = APIRouter(tags=["ask"])
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
-def ask(request: Request, live: LiveDep, query: QueryDep, filters: FiltersDep, k: CountDep) -> Response:
+def ask(request: Request, live: LiveDep, gaps: GapLogDep, query: QueryDep, filters: FiltersDep,
+        k: CountDep) -> Response:
     """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
-    return json_response(request, run_ask(live, query, filters, k))
+    response = run_ask(live, query, filters, k)
+    gaps.offer(live, "ask", query, response.found)  # logged for authors when not found
+    return json_response(request, response)
 
 
 @router.get("/api/ask/stream", response_class=EventSourceResponse,

@@ -1,4 +1,4 @@
-"""GET /api/related: the posts worth linking from a post, by passage-level evidence."""
+"""GET /api/related: the posts an author would link from a post."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def related(
     path: Annotated[str | None, Query(description="content path, e.g. posts/x.md", max_length=500)] = None,
     url: Annotated[str | None, Query(description="public URL or alias of the post", max_length=2000)] = None,
 ) -> Response:
-    """Rank other posts by how many of this post's sections they match; `linked` marks existing links."""
+    """Rank the posts worth linking from this one; `linked` marks links it already has (never used to rank)."""
     started = time.perf_counter()
     if bool(path) == bool(url):
         raise HTTPException(422, detail="give exactly one of path or url")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from service.deps import LiveDep
+from service.deps import GapLogDep, LiveDep
 from service.routes import json_response
 from service.routes.params import CountDep, FiltersDep, QueryDep
 from service.schemas import SearchResponse
@@ -15,6 +15,9 @@ router = APIRouter(tags=["search"])
 
 
 @router.get("/api/search", response_model=SearchResponse)
-def search(request: Request, live: LiveDep, query: QueryDep, filters: FiltersDep, k: CountDep) -> Response:
+def search(request: Request, live: LiveDep, gaps: GapLogDep, query: QueryDep, filters: FiltersDep,
+           k: CountDep) -> Response:
     """Rank passages, posts and series for a natural-language query."""
-    return json_response(request, run_search(live, query, filters, k))
+    response = run_search(live, query, filters, k)
+    gaps.offer(live, "search", query)  # logged for authors if nothing in the blog comes close
+    return json_response(request, response)

@@ -1,0 +1,172 @@
+"""Content gaps: the service logs what it could not answer, and `casebook gaps` groups it by meaning."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from casebook.cli import main
+from service.app import create_app
+from service.gaps import Unanswered, prune, read_unanswered, record
+from service.settings import ServiceSettings
+
+Capture = pytest.CaptureFixture[str]
+SYNTHETIC = json.loads((Path(__file__).parent / "fixtures" / "gap-questions.json").read_text(encoding="utf-8"))
+UNANSWERABLE = "How do I split a GraphQL schema across several teams with federation?"
+ANSWERABLE = "when do idempotency keys expire?"
+
+
+def synthetic_rows() -> list[Unanswered]:
+    """A few hundred logged questions: five topics asked 90, 60, 40, 25 and 15 times in several wordings,
+    then twelve one-off questions, the one-offs logged later than the rest."""
+    rows = []
+    for wordings in SYNTHETIC["topics"].values():
+        for query, times in wordings.items():
+            rows += [Unanswered(f"2026-11-{1 + i % 9:02d}T10:00:00+00:00", "search", query, 0.2, None)
+                     for i in range(times)]
+    rows += [Unanswered("2026-11-20T10:00:00+00:00", "ask", q, 0.1, None) for q in SYNTHETIC["one_offs"]]
+    return rows
+
+
+@pytest.fixture
+def synthetic_log(tmp_path: Path) -> Path:
+    path = tmp_path / "gaps.sqlite"
+    record(path, synthetic_rows())
+    return path
+
+
+def gaps_json(index_dir: Path, log: Path, capsys: Capture, *flags: str) -> dict:
+    assert main(["gaps", "--index", str(index_dir), "--log", str(log), "--format", "json", *flags]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def topic_of(question: str) -> str:
+    return next((t for t, wordings in SYNTHETIC["topics"].items() if question in wordings), question)
+
+
+def test_near_duplicates_and_rewordings_form_one_group_ranked_by_times_asked(index_dir: Path, synthetic_log: Path,
+                                                                              capsys: Capture) -> None:
+    report = gaps_json(index_dir, synthetic_log, capsys)
+    assert report["questions"] == len(synthetic_rows()) == 242
+    groups = report["groups"]
+    assert [(g["asked"], g["wordings"]) for g in groups[:5]] == [(90, 6), (60, 4), (40, 4), (25, 3), (15, 2)]
+    assert [topic_of(g["examples"][0]) for g in groups[:5]] == ["graphql", "terraform", "push", "vacuum", "wasm"]
+    assert all(len({topic_of(e) for e in g["examples"]}) == 1 for g in groups)  # no group mixes subjects
+    assert sorted(g["examples"][0] for g in groups[5:]) == sorted(SYNTHETIC["one_offs"])  # one-offs stay alone
+    assert groups[0]["examples"][0] == UNANSWERABLE  # its most asked wording first
+    assert (groups[0]["first_asked"], groups[0]["last_asked"]) == ("2026-11-01T10:00:00+00:00",
+                                                                    "2026-11-09T10:00:00+00:00")
+    closest = groups[0]["closest"]
+    assert 1 <= len(closest) <= 3 and set(closest[0]) == {"path", "title", "url", "score"}
+    assert [c["score"] for c in closest] == sorted((c["score"] for c in closest), reverse=True)
+
+
+def test_since_keeps_the_questions_asked_from_that_day_on(index_dir: Path, synthetic_log: Path,
+                                                           capsys: Capture) -> None:
+    report = gaps_json(index_dir, synthetic_log, capsys, "--since", "2026-11-20")
+    assert (report["since"], report["questions"], len(report["groups"])) == ("2026-11-20", 12, 12)
+
+
+def test_markdown_report_lists_the_top_groups_with_examples_and_closest_posts(index_dir: Path, synthetic_log: Path,
+                                                                               capsys: Capture) -> None:
+    assert main(["gaps", "--index", str(index_dir), "--log", str(synthetic_log), "--top", "2"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("# Content gaps: what readers asked that the blog does not answer\n\n242 unanswered "
+                           "questions in ")
+    assert f"## 1. “{UNANSWERABLE}” — asked 90× (6 wordings, 2026-11-01 to 2026-11-09)\n" in text
+    assert "## 2. “How do you lock Terraform state so two engineers cannot apply at once?” — asked 60×" in text
+    assert "## 3." not in text and text.count("- Closest posts: [") == 2
+    assert text.endswith("15 smaller groups not shown (--top, or --format json for all).\n")
+
+
+def test_an_empty_or_missing_log_is_a_clear_message(index_dir: Path, tmp_path: Path, capsys: Capture) -> None:
+    empty = tmp_path / "empty.sqlite"
+    record(empty, [])
+    for log in (tmp_path / "missing.sqlite", empty):
+        assert main(["gaps", "--index", str(index_dir), "--log", str(log)]) == 0
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith(f"casebook gaps: no unanswered questions in {log} yet.")
+    report = gaps_json(index_dir, empty, capsys)  # JSON stays JSON when empty
+    assert (report["questions"], report["groups"]) == (0, [])
+
+
+@pytest.mark.parametrize(("flags", "env", "message"), [
+    (["--since", "last week"], {}, "casebook gaps: --since has value 'last week'. Not a date (YYYY-MM-DD)."),
+    ([], {"CASEBOOK_GAP_LOG": "off"}, "casebook gaps: the gap log is off (CASEBOOK_GAP_LOG=off); nothing was recorded"),
+])
+def test_bad_input_is_one_line_and_exit_2(index_dir: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch,
+                                          flags: list[str], env: dict[str, str], message: str) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["gaps", "--index", str(index_dir), *flags]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+def test_a_file_that_is_not_a_gap_log_is_exit_2(index_dir: Path, tmp_path: Path, capsys: Capture) -> None:
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).close()
+    assert main(["gaps", "--index", str(index_dir), "--log", str(other)]) == 2
+    assert capsys.readouterr().err.startswith(f"casebook gaps: {other}: not a readable gap log (no such table")
+
+
+def test_the_log_is_beside_the_index_by_default_and_off_with_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CASEBOOK_GAP_LOG", raising=False)
+    assert ServiceSettings.from_env(index_dir=Path("/srv/index")).gap_log == Path("/srv/index/gaps.sqlite")
+    monkeypatch.setenv("CASEBOOK_GAP_LOG", "off")
+    assert ServiceSettings.from_env(index_dir=Path("/srv/index")).gap_log is None
+    monkeypatch.setenv("CASEBOOK_GAP_LOG", "/var/lib/casebook/gaps.sqlite")
+    assert ServiceSettings.from_env().gap_log == Path("/var/lib/casebook/gaps.sqlite")
+    monkeypatch.setenv("CASEBOOK_PROFILE", "production")
+    production = ServiceSettings.from_env()
+    assert (production.gap_log_max_rows, production.gap_log_max_days) == (50_000, 90)
+
+
+def ask_like_the_page(client: TestClient, question: str) -> None:
+    """What the search page sends for a question: /api/search and /api/ask with the same text."""
+    assert client.get("/api/search", params={"q": question}).status_code == 200
+    assert client.get("/api/ask", params={"q": question}).status_code == 200
+
+
+def test_the_service_logs_what_it_could_not_answer_once_and_nothing_else(index_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "gaps.sqlite"
+    with TestClient(create_app(ServiceSettings(index_dir=index_dir, gap_log=log))) as client:
+        ask_like_the_page(client, UNANSWERABLE)
+        ask_like_the_page(client, ANSWERABLE)
+        for typed in ("how do I tune post", "how do I tune postgres autovacuum", "idempotency keys"):
+            assert client.get("/api/search", params={"q": typed}).status_code == 200
+    rows = read_unanswered(log)  # the lifespan's end wrote what was still settling
+    assert [(r.endpoint, r.query) for r in rows] == [("ask", UNANSWERABLE),
+                                                     ("search", "how do I tune postgres autovacuum")]
+    assert all(0.0 < r.top_score < 0.48 and r.closest and r.closest.endswith(".md") for r in rows)
+    columns = [c[1] for c in sqlite3.connect(log).execute("PRAGMA table_info(unanswered)")]
+    assert columns == ["id", "asked_at", "endpoint", "query", "top_score", "closest"]  # no client, no header
+
+
+def test_an_unwritable_log_never_fails_a_request_and_is_logged_once(index_dir: Path, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="casebook.gaps")
+    with TestClient(create_app(ServiceSettings(index_dir=index_dir, gap_log=tmp_path))) as client:  # a folder
+        for question in (UNANSWERABLE, "how do I tune postgres autovacuum?"):
+            assert client.get("/api/ask", params={"q": question}).status_code == 200
+    errors = [r.getMessage() for r in caplog.records if r.name == "casebook.gaps"]
+    assert len(errors) == 1 and errors[0].startswith(f"gap log {tmp_path} cannot be written")
+
+
+def test_retention_keeps_the_newest_rows_within_the_age_limit(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    rows = [Unanswered((now - timedelta(days=age)).isoformat(timespec="seconds"), "search", f"q{age}", 0.1, None)
+            for age in (40, 20, 10, 5, 1, 0)]
+    log = tmp_path / "gaps.sqlite"
+    record(log, rows)
+    con = sqlite3.connect(log)
+    with con:
+        prune(con, max_rows=3, max_days=30)
+    con.close()
+    assert [r.query for r in read_unanswered(log)] == ["q5", "q1", "q0"]
