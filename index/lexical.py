@@ -45,6 +45,10 @@ class LexicalSearch:
         if self.count:
             self._bm25.save(str(folder), show_progress=False)
 
+    def knows(self, stem: str) -> bool:
+        """Whether any indexed text holds this stem: what spelling correction leaves alone."""
+        return bool(self.count) and stem in self._bm25.vocab_dict
+
     def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
         """How many passages contain each stem, read off the index (0 for a stem it never saw)."""
         stems = list(stems)
