@@ -15,7 +15,7 @@ from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
 from service.routes import json_response
-from service.routes.search import FiltersDep, KParam, QueryParam, clean_query, result_count
+from service.routes.search import ExactParam, FiltersDep, KParam, QueryParam, clean_query, result_count
 from service.schemas import AnswerResponse
 from service.state import Live
 
@@ -25,9 +25,10 @@ router = APIRouter(tags=["ask"])
 
 @router.get("/api/ask", response_model=AnswerResponse)
 def ask(request: Request, live: LiveDep, settings: SettingsDep, filters: FiltersDep, q: QueryParam = "",
-        k: KParam = None) -> Response:
+        k: KParam = None, exact: ExactParam = False) -> Response:
     """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
-    return json_response(request, run_ask(live, clean_query(q, settings), filters, result_count(k, settings)))
+    return json_response(request, run_ask(live, clean_query(q, settings), filters, result_count(k, settings),
+                                          exact))
 
 
 @router.get("/api/ask/stream", response_class=StreamingResponse,

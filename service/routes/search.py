@@ -53,6 +53,7 @@ def result_count(k: int | None, settings: ServiceSettings) -> int:
 FiltersDep = Annotated[Filters, Depends(search_filters)]
 QueryParam = Annotated[str, Query(description="the question or keywords", max_length=10_000)]
 KParam = Annotated[int | None, Query(ge=1, description="how many results (1 to the service's limit, 50 unless set)")]
+ExactParam = Annotated[bool, Query(description="search the words as typed: no spelling correction")]
 
 
 @router.get("/api/search", response_model=SearchResponse)
@@ -63,6 +64,8 @@ def search(
     filters: FiltersDep,
     q: QueryParam = "",
     k: KParam = None,
+    exact: ExactParam = False,
 ) -> Response:
     """Rank passages, posts and series for a natural-language query."""
-    return json_response(request, run_search(live, clean_query(q, settings), filters, result_count(k, settings)))
+    return json_response(request, run_search(live, clean_query(q, settings), filters, result_count(k, settings),
+                                             exact))
