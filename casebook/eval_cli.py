@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def http_originals(url: str) -> Original:
 
     client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
 
-    @lru_cache(maxsize=None)
+    @cache
     def original(path: str) -> str:
         response = client.get(f"/api/posts/{path}")
         return (response.json().get("duplicate_of") or path) if response.status_code == 200 else path
