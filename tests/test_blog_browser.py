@@ -97,7 +97,8 @@ def build_blog(blog: Blog, work: Path, site_url: str, api_url: str) -> Path:
         config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
                           encoding="utf-8")
     # --source is a scratch folder, so nothing is written beside the blog's own files.
-    command = ["hugo", "--source", str(work), "--config", str(config), "--contentDir", str(blog.content),
+    configs = f"{config},{THEME / 'site-overrides.toml'}"
+    command = ["hugo", "--source", str(work), "--config", configs, "--contentDir", str(blog.content),
                "--themesDir", str(work / "themes"), "--theme", "casebook-test", "--destination",
                str(work / "public"), "--baseURL", site_url + "/", "--cacheDir", str(work / "cache"),
                "--noBuildLock", "--quiet"]

@@ -206,8 +206,13 @@ async function run({ post, outDir, query, expect, map, label }) {
     check("error_state_is_visible", error.length > 0, error);
     await page.unroute("**/api/ask?*");
 
-    // 7. Follow the first result: the right page, scrolled to the right heading.
+    // 7. Follow a result: the first one under a heading (arrowing down to it), so the deep link is tested;
+    // it must land on the right page, scrolled to the right heading.
     await typeInDialog(page, query);
+    const headings = await page.evaluate(() => [...document.querySelectorAll("#cbm-list [role=option] .cb-mheading")]
+      .map((h) => h.textContent));
+    const pick = Math.max(0, headings.findIndex((h) => h !== "Introduction"));
+    for (let i = 0; i < pick; i++) await page.keyboard.press("ArrowDown");
     const target = await page.evaluate(() => {
       const option = document.querySelector("#cbm-list [role=option][aria-selected=true]");
       return { href: option.dataset.href, heading: option.querySelector(".cb-mheading").textContent };
