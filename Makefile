@@ -28,7 +28,7 @@ run: ingest  ## install, ingest content/ and serve the search page
 search: install  ## make search Q="how does Alipay handle Double 11"
 	$(PY) -m casebook search "$(Q)" --index $(INDEX)
 
-test: install  ## the whole test suite, browser test included (installs Chromium and playwright-core)
+test: install  ## the whole test suite, browser tests included (installs Chromium, hugo, playwright-core, axe-core)
 	bash tests/browser/install.sh
 	$(PY) -m pytest -m "not slow" -q
 
