@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         systems["naive-dense"] = NaiveDense(corpus, cache_dir=args.cache)
     # Near-copies count as one document, for Casebook and the baselines alike, as the index groups them.
     original = http_originals(args.url) if args.url else index_originals(args.index)
-    runs = []
+    runs: list[dict[str, Any]] = []
     for path, questions in files:
         results = {name: run_system(system, questions, original) for name, system in systems.items()}
         tables = {name: summarise(scored) for name, scored in results.items()}

@@ -75,15 +75,14 @@ def query_terms(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_STEMMER.stemWords(words)))
 
 
-def matched_words(query: str, text: str) -> list[str]:
-    """The query's words (lower-cased, one per stem, in query order) whose stems occur in `text`."""
-    present = term_stems(text)
-    words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPWORD_SET]
-    matched: dict[str, str] = {}
+@lru_cache(maxsize=8192)
+def query_words(text: str) -> tuple[tuple[str, str], ...]:
+    """The words BM25 matches in a text, lower-cased, with their stems: the first word of each stem, in order."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
+    first: dict[str, str] = {}
     for word, stem_ in zip(words, _STEMMER.stemWords(words), strict=True):
-        if stem_ in present:
-            matched.setdefault(stem_, word)
-    return list(matched.values())
+        first.setdefault(stem_, word)
+    return tuple((word, stem_) for stem_, word in first.items())
 
 
 def term_stems(text: str) -> set[str]:

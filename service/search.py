@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from index.text import matched_words
+from index.text import query_words
 from service.catalog import Filters
 from service.ranking import Ranking, ScoredPassage, rank
 from service.schemas import FoundByOut, PassageOut, PostOut, SearchResponse, SeriesOut, WhyOut
@@ -39,7 +39,7 @@ def to_response(live: Live, query: str, ranking: Ranking) -> SearchResponse:
         query=query,
         corrected_query=searched if searched != query else None,
         took_ms=0.0,
-        passages=[passage_out(live, i + 1, s, ranking) for i, s in enumerate(ranking.passages)],
+        passages=passages_out(live, ranking),
         posts=[
             PostOut(path=p.post.path, title=p.post.title, url=p.post.url, series=list(p.post.series),
                     score=round(p.score, 6), date=p.post.date, section=p.post.section)
@@ -53,28 +53,32 @@ def to_response(live: Live, query: str, ranking: Ranking) -> SearchResponse:
     )
 
 
-def passage_out(live: Live, rank_: int, scored: ScoredPassage, ranking: Ranking) -> PassageOut:
-    """One passage as JSON, with its deep link, highlighted snippet and why it was found."""
-    passage = scored.passage
-    post = live.catalog.version.posts[passage.post_path]
-    return PassageOut(
-        rank=rank_, score=round(scored.score, 6), path=post.path, title=post.title,
-        url=deep_link(post.url, passage.anchor), heading=passage.heading, series=list(post.series),
-        text=passage.text, snippet=snippet(passage.text, ranking.query), why=why(live, scored, ranking),
-    )
+def passages_out(live: Live, ranking: Ranking) -> list[PassageOut]:
+    """The ranked passages as JSON, each with its deep link, highlighted snippet and why it was found."""
+    words = query_words(ranking.query)
+    # What BM25 indexed for each passage (its text under its post title and headings) holds these stems.
+    held = live.catalog.version.lexical.holding([stem for _, stem in words], [s.passage.id for s in ranking.passages])
+    out = []
+    for i, (scored, stems) in enumerate(zip(ranking.passages, held, strict=True)):
+        passage = scored.passage
+        post = live.catalog.version.posts[passage.post_path]
+        out.append(PassageOut(
+            rank=i + 1, score=round(scored.score, 6), path=post.path, title=post.title,
+            url=deep_link(post.url, passage.anchor), heading=passage.heading, series=list(post.series),
+            text=passage.text, snippet=snippet(passage.text, ranking.query),
+            why=why(scored, ranking, [word for word, stem in words if stem in stems]),
+        ))
+    return out
 
 
-def why(live: Live, scored: ScoredPassage, ranking: Ranking) -> WhyOut:
-    """The query words a passage holds (in its text, heading or post title) and the retrievers that found it."""
-    passage = scored.passage
-    title = live.catalog.version.posts[passage.post_path].title
+def why(scored: ScoredPassage, ranking: Ranking, matched: list[str]) -> WhyOut:
+    """The query words a passage matched and the retrievers that found it, with its rank in each."""
     found = [FoundByOut(retriever="lexical", rank=scored.lexical_rank) if scored.lexical_rank else None,
              FoundByOut(retriever="semantic", rank=scored.dense_rank) if scored.dense_rank else None]
-    post_rank = ranking.whole_post_ranks.get(passage.post_path)
+    post_rank = ranking.whole_post_ranks.get(scored.passage.post_path)
     if post_rank:
         found.append(FoundByOut(retriever="feedback" if ranking.feedback else "whole_post", rank=post_rank))
-    return WhyOut(matched=matched_words(ranking.query, f"{title}\n{passage.heading}\n{passage.text}"),
-                  found_by=[f for f in found if f])
+    return WhyOut(matched=matched, found_by=[f for f in found if f])
 
 
 def deep_link(url: str, anchor: str) -> str:
