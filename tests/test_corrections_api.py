@@ -92,3 +92,12 @@ def test_navigation_is_shown_when_it_is_all_a_post_matched(catalog) -> None:
     assert shown_passages(only_nav) == only_nav
     both = (ScoredPassage(nav, 0.9, 0.5, 0.0, 1, 0), ScoredPassage(text, 0.5, 0.4, 0.0, 2, 0))
     assert shown_passages(both) == both[1:]
+
+
+def test_the_search_command_says_what_it_searched_and_can_search_as_typed(index_dir, capsys) -> None:
+    from casebook.cli import main
+
+    assert main(["search", TYPO, "--index", str(index_dir), "-k", "1"]) == 0
+    assert f"Showing results for: {CLEAN}" in capsys.readouterr().out
+    assert main(["search", TYPO, "--index", str(index_dir), "-k", "1", "--exact"]) == 0
+    assert "Showing results for" not in capsys.readouterr().out
