@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     if "query" in only:
         for backend in backends:
             _say(f"query: in-process latency [{backend}]")
-            r, stats = query.latency(index_dir, queries, replace(runtime, backend=backend))
+            typos = args.queries.with_name("dev_typos.jsonl")
+            r, stats = query.latency(index_dir, queries, replace(runtime, backend=backend),
+                                     read_queries(typos) if typos.is_file() else None)
             rows.extend(r)
             embed_p50[backend] = stats["embed"]["p50"]
     if "backend" in only and set(backends) >= {"torch", "onnx"}:

@@ -22,10 +22,15 @@ def cold_texts(queries: list[Json]) -> list[str]:
     return texts + [t.lower() for t in texts if t.lower() != t]
 
 
-def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime) -> tuple[list[Row], Json]:
-    """p50/p95/p99 of the full search and of bare query embedding, interleaved in the same loop."""
-    catalog = Catalog(FolderStore(index_dir).open())
-    embedder = Embedder(catalog.version.manifest.model, runtime)
+def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime,
+            typos: list[Json] | None = None) -> tuple[list[Row], Json]:
+    """p50/p95/p99 of the full search and of bare query embedding, interleaved in the same loop.
+
+    With `typos` (dev_typos.jsonl), also what spelling correction costs on misspelt questions.
+    """
+    version = FolderStore(index_dir).open()
+    embedder = Embedder(version.manifest.model, runtime)
+    catalog = Catalog(version, embedder.whole_words())
     backend = runtime.backend
     live = Live(catalog, embedder, LruCache(0), LruCache(0))  # size 0: nothing is ever cached
     for text in ("warm up", "warm up the model and the BM25 tokenizer"):
@@ -48,7 +53,25 @@ def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime) -> tupl
             f"{ratio:.2f} (rest of pipeline {s['p50'] - e['p50']:.1f} ms)", "<= 1.5", bool(ratio <= 1.5)),
     ]
     rows.append(_batching(embedder, texts, backend))
+    rows += _spelling(catalog, texts, [q["query"] for q in typos or []], backend)
     return rows, {"embed": e, "search": s}
+
+
+def _spelling(catalog: Catalog, texts: list[str], typos: list[str], backend: str) -> list[Row]:
+    """What correcting the spelling adds to a search: a look-up per known word, an edit-distance scan per unknown."""
+    rows = []
+    for label, batch in (("dev questions", texts), ("dev questions with one typo", typos)):
+        if not batch:
+            continue
+        took = []
+        for text in batch:
+            started = time.perf_counter()
+            catalog.speller.correct(text)
+            took.append(time.perf_counter() - started)
+        p = percentiles(took)
+        target, ok = ("p50 < 0.2 ms", p["p50"] < 0.2) if batch is texts else ("", None)
+        rows.append(Row("query", f"[{backend}] spelling correction, {label}", fmt_ms(p), target, ok))
+    return rows
 
 
 def _batching(embedder: Embedder, texts: list[str], backend: str) -> Row:

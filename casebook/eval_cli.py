@@ -6,21 +6,35 @@ import argparse
 import json
 import sys
 import time
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from casebook.evaluate import BadQuestions, Outcome, Scored, System, read_questions, run_system, summarise
+from casebook.evaluate import (
+    BadQuestions,
+    Original,
+    Outcome,
+    Question,
+    Scored,
+    System,
+    read_questions,
+    run_system,
+    summarise,
+)
 
 COLUMNS = (("ndcg", "nDCG@10"), ("recall", "R@10"), ("mrr", "MRR@10"), ("success", "S@1"),
            ("series", "Series@1"), ("answer_hit", "AnswerHit"), ("abstain", "Abstain"),
            ("answered", "Answered"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("score_auc", "ScoreAUC"),
            ("score_abstain", "ScoreAbst@90"))
 K = 10
+SIDE_BY_SIDE = (("ndcg", "nDCG@10"), ("success", "S@1"), ("answered", "Answered"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook eval`."""
-    parser.add_argument("-q", "--queries", type=Path, help="JSONL of judged questions")
+    parser.add_argument("-q", "--queries", type=Path, nargs="+",
+                        help="JSONL of judged questions; several files (dev.jsonl dev_typos.jsonl) are also "
+                             "reported side by side")
     parser.add_argument("--related", type=Path, metavar="FILE",
                         help="JSONL of posts and the posts their authors link to: score related posts "
                              "(with Hugo's related content as the baseline; needs --site) instead of questions")
@@ -50,14 +64,16 @@ def run(args: argparse.Namespace) -> int:
     if args.baselines and not (args.site / "content").is_dir():
         print(f"casebook eval: {args.site} has no content/ folder; --site is the Hugo site root", file=sys.stderr)
         return 2
-    try:
-        questions = read_questions(args.queries, args.types)
-    except BadQuestions as e:
-        print(f"casebook eval: {e}", file=sys.stderr)
-        return 2
-    if not questions:
-        print(f"casebook eval: no questions in {args.queries}", file=sys.stderr)
-        return 2
+    files: list[tuple[Path, list[Question]]] = []
+    for path in args.queries:
+        try:
+            files.append((path, read_questions(path, args.types)))
+        except BadQuestions as e:
+            print(f"casebook eval: {e}", file=sys.stderr)
+            return 2
+        if not files[-1][1]:
+            print(f"casebook eval: no questions in {path}", file=sys.stderr)
+            return 2
     systems: dict[str, System] = {}
     casebook = http_system(args.url) if args.url else local_system(args.index)
     if casebook is None:
@@ -79,14 +95,79 @@ def run(args: argparse.Namespace) -> int:
             return 2
         systems["bm25-posts"] = Bm25Posts(corpus)
         systems["naive-dense"] = NaiveDense(corpus, SharedSettings.from_env().runtime, cache_dir=args.cache)
-    results = {name: run_system(system, questions) for name, system in systems.items()}
-    tables = {name: summarise(scored) for name, scored in results.items()}
+    # Near-copies count as one document, for Casebook and the baselines alike, as the index groups them.
+    original = http_originals(args.url) if args.url else index_originals(args.index)
+    runs: list[dict[str, Any]] = []
+    for path, questions in files:
+        results = {name: run_system(system, questions, original) for name, system in systems.items()}
+        tables = {name: summarise(scored) for name, scored in results.items()}
+        runs.append({"queries": str(path), "questions": len(questions), "systems": tables,
+                     "details": details(results)})
     if args.json:
-        print(json.dumps({"queries": str(args.queries), "questions": len(questions), "systems": tables,
-                          "details": details(results)}, indent=2))
+        print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs, "side_by_side": side_by_side(runs)},
+                         indent=2))
+    elif len(runs) == 1:
+        print(render(runs[0]["systems"]))
     else:
-        print(render(tables))
+        for run_ in runs:
+            print(f"{run_['queries']} ({run_['questions']} questions)\n\n{render(run_['systems'])}\n")
+        print(f"side by side\n\n{render_side_by_side(side_by_side(runs))}")
     return 0
+
+
+def index_originals(index_dir: Path | None) -> Original:
+    """Each near-copy's original, as the index records it (PostMeta.duplicate_of)."""
+    from index.settings import SharedSettings
+
+    posts = SharedSettings.from_env(index_dir=index_dir).store().open().posts
+    copies = {p.path: p.duplicate_of for p in posts.values() if p.duplicate_of}
+    return lambda path: copies.get(path, path)
+
+
+def http_originals(url: str) -> Original:
+    """Each near-copy's original, as the service's /api/posts/{path} reports it (asked once per path)."""
+    import httpx
+
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=60)
+
+    @cache
+    def original(path: str) -> str:
+        response = client.get(f"/api/posts/{path}")
+        return (response.json().get("duplicate_of") or path) if response.status_code == 200 else path
+
+    return original
+
+
+def side_by_side(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, dict[str, float | int | None]]]]:
+    """system -> type -> questions file -> n and the SIDE_BY_SIDE metrics, for types in the first file."""
+    out: dict[str, dict[str, dict[str, dict[str, float | int | None]]]] = {}
+    for name, table in runs[0]["systems"].items():
+        out[name] = {qtype: {r["queries"]: {key: r["systems"][name].get(qtype, {}).get(key)
+                                            for key in ("n", *(k for k, _ in SIDE_BY_SIDE))} for r in runs}
+                     for qtype in table}
+    return out
+
+
+def render_side_by_side(table: dict[str, dict[str, dict[str, dict[str, float | int | None]]]]) -> str:
+    """One row per system and type; each questions file's n and metrics next to the first file's."""
+    files = list(next(iter(next(iter(table.values())).values())))
+    names = [Path(f).stem for f in files]
+    head = ["system", "type", *(f"{label} {n}" for n in names for label in ("n", *(lab for _, lab in SIDE_BY_SIDE)))]
+    head += [f"nDCG {n}/{names[0]}" for n in names[1:]]
+    rows = []
+    for system, types in table.items():
+        for qtype, by_file in types.items():
+            row = [system, qtype]
+            for f in files:
+                row += [str(by_file[f]["n"] or 0), *(_cell(k, by_file[f][k]) for k, _ in SIDE_BY_SIDE)]
+            first = by_file[files[0]]["ndcg"]
+            row += [_ratio(by_file[f]["ndcg"], first) for f in files[1:]]
+            rows.append(row)
+    return _grid(head, rows)
+
+
+def _ratio(value: float | int | None, base: float | int | None) -> str:
+    return f"{value / base:.3f}" if value is not None and base else "n/a"
 
 
 def local_system(index_dir: Path | None) -> System | None:
@@ -164,6 +245,10 @@ def render(tables: dict[str, dict[str, dict[str, float | int | None]]]) -> str:
     head = ["system", "type", "n", *(label for _, label in COLUMNS)]
     rows = [[name, qtype, str(row["n"]), *(_cell(key, row.get(key)) for key, _ in COLUMNS)]
             for name, table in tables.items() for qtype, row in table.items()]
+    return _grid(head, rows)
+
+
+def _grid(head: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
              for r in [head, *rows]]

@@ -40,6 +40,8 @@ class Outcome:
 
 
 System = Callable[[str], Outcome]
+# A post's path -> the path of the post it nearly copies (PostMeta.duplicate_of); any other path -> itself.
+Original = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -146,15 +148,37 @@ def answer_hit(answer: str | None, accepted: Sequence[str]) -> float | None:
     return 1.0 if any(a.casefold() in text for a in accepted) else 0.0
 
 
-def score_question(question: Question, outcome: Outcome) -> Scored:
-    """Every metric for one question's outcome."""
+def count_copies_once(ranked: Sequence[str], relevant: Mapping[str, int],
+                      original: Original) -> tuple[list[str], dict[str, int]]:
+    """Near-copies as one document: the ranking and the judgments keyed by original post.
+
+    A group of copies earns the grade of its best copy, once; a second copy further down the list
+    takes a slot and earns nothing, as any repeat would.
+    """
+    grades: dict[str, int] = {}
+    for path, grade in relevant.items():
+        grades[original(path)] = max(grades.get(original(path), 0), grade)
+    seen: set[str] = set()
+    keyed = []
+    for path in _unique(ranked):
+        key = original(path)
+        keyed.append(f"{path} (a second copy)" if key in seen else key)
+        seen.add(key)
+    return keyed, grades
+
+
+def score_question(question: Question, outcome: Outcome, original: Original | None = None) -> Scored:
+    """Every metric for one question's outcome; with `original`, near-copies count as one document."""
     answerable = any(g > 0 for g in question.relevant.values())
     found = outcome.found
+    ranked, relevant = outcome.posts, question.relevant
+    if original is not None:
+        ranked, relevant = count_copies_once(ranked, relevant, original)
     values: dict[str, float | None] = {
-        "ndcg": ndcg(outcome.posts, question.relevant),
-        "recall": recall(outcome.posts, question.relevant),
-        "mrr": mrr(outcome.posts, question.relevant),
-        "success": success_at_1(outcome.posts, question.relevant),
+        "ndcg": ndcg(ranked, relevant),
+        "recall": recall(ranked, relevant),
+        "mrr": mrr(ranked, relevant),
+        "success": success_at_1(ranked, relevant),
         "series": series_at_1(outcome.series, question.series),
         "answer_hit": answer_hit(outcome.answer, question.answers) if question.type == "factoid" else None,
         "abstain": None if found is None or answerable else float(not found),
@@ -163,7 +187,7 @@ def score_question(question: Question, outcome: Outcome) -> Scored:
     return Scored(question, outcome, values)
 
 
-def run_system(system: System, questions: Sequence[Question]) -> list[Scored]:
+def run_system(system: System, questions: Sequence[Question], original: Original | None = None) -> list[Scored]:
     """Ask the system every question, timing each call when the system does not report its own latency."""
     scored = []
     for question in questions:
@@ -171,7 +195,7 @@ def run_system(system: System, questions: Sequence[Question]) -> list[Scored]:
         outcome = system(question.query)
         if not outcome.latency_ms:
             outcome = replace(outcome, latency_ms=(time.perf_counter() - started) * 1000)
-        scored.append(score_question(question, outcome))
+        scored.append(score_question(question, outcome, original))
     return scored
 
 

@@ -85,16 +85,24 @@ class Embedder:
         """Count each text's tokens in the model's own tokenizer, special tokens included."""
         return self._runner.count_tokens(texts)
 
+    def whole_words(self) -> frozenset[str]:
+        """The words the tokenizer holds as one token ("writers", "unity"): common words of the language."""
+        return frozenset(token for token in self._runner.vocabulary() if token.isalpha())
+
 
 class _Runner:
     dim: int
     max_tokens: int
+    _tokenizer: Any  # a transformers tokenizer (torch) or a tokenizers.Tokenizer (ONNX): both have get_vocab()
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         raise NotImplementedError
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         raise NotImplementedError
+
+    def vocabulary(self) -> list[str]:
+        return list(self._tokenizer.get_vocab())
 
 
 class _TorchRunner(_Runner):

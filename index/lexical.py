@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import bm25s
@@ -44,6 +44,23 @@ class LexicalSearch:
         folder.mkdir(parents=True, exist_ok=True)
         if self.count:
             self._bm25.save(str(folder), show_progress=False)
+
+    def knows(self, stem: str) -> bool:
+        """Whether any indexed text holds this stem: what spelling correction leaves alone."""
+        return bool(self.count) and stem in self._bm25.vocab_dict
+
+    def holding(self, stems: Sequence[str], rows: Sequence[int]) -> list[set[str]]:
+        """For each row, which of `stems` its indexed text holds, read off the posting lists (no text re-read)."""
+        found: list[set[str]] = [set() for _ in rows]
+        wanted = np.asarray(rows, dtype=np.int64)
+        for stem, (posting, _) in zip(stems, self._postings(list(stems)), strict=True):
+            if not len(posting):
+                continue
+            # Posting lists are in row order: bm25s keeps its score matrix in canonical CSC form.
+            at = np.minimum(np.searchsorted(posting, wanted), len(posting) - 1)
+            for i in np.flatnonzero(posting[at] == wanted).tolist():
+                found[i].add(stem)
+        return found
 
     def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
         """How many passages contain each stem, read off the index (0 for a stem it never saw)."""

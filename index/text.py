@@ -9,6 +9,8 @@ import inspect
 import logging
 import math
 import re
+from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import overload
 
@@ -31,6 +33,12 @@ _STEMMER = Stemmer.Stemmer("english")
 _STOPWORDS = sorted(STOPWORDS_EN_PLUS)
 _STOPWORD_SET = frozenset(_STOPWORDS)
 _TOKEN = re.compile(inspect.signature(bm25s.tokenize).parameters["token_pattern"].default)
+# What spelling correction reads: whitespace-separated pieces, their edge punctuation, and code marks.
+_PIECE = re.compile(r"\S+")
+_EDGE = frozenset(".,;:!?\"'()[]{}<>«»“”‘’…")
+_CODE_LIKE = re.compile(r"[\d_./\\:;=<>@#$%^&*+|~`{}\[\]()]")
+_LOWER_CAMEL = re.compile(r"[a-z]+[A-Z]\w*")  # useEffect, getUserById; PascalCase names (PayPay) are words
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +77,50 @@ def query_terms(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_STEMMER.stemWords(words)))
 
 
+@lru_cache(maxsize=8192)
+def query_words(text: str) -> tuple[tuple[str, str], ...]:
+    """The words BM25 matches in a text, lower-cased, with their stems: the first word of each stem, in order."""
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORD_SET]
+    first: dict[str, str] = {}
+    for word, stem_ in zip(words, _STEMMER.stemWords(words), strict=True):
+        first.setdefault(stem_, word)
+    return tuple((word, stem_) for stem_, word in first.items())
+
+
 def term_stems(text: str) -> set[str]:
     """The stems BM25 matches on, as a set: for highlighting and for counting the words a text shares."""
     return set(query_terms(text))
+
+
+def is_stopword(word: str) -> bool:
+    """Whether BM25 drops this lower-cased word ("how", "the", "should")."""
+    return word in _STOPWORD_SET
+
+
+def word_counts(texts: Iterable[str]) -> Counter[str]:
+    """How often each word (letters only, as BM25 reads it, case kept) occurs in the texts."""
+    return Counter(w for w in _TOKEN.findall("\n".join(texts)) if w.isalpha())
+
+
+def spellable_words(text: str) -> list[tuple[int, int]]:
+    """Spans of the words in a query that spelling may correct: plain words, never numbers or code.
+
+    A whitespace-separated piece that holds a digit, an underscore, a dot, a slash, brackets or an
+    operator ("v1.5", "max_retries", "config.yaml", "--dry-run", "useEffect") is left whole; in a plain
+    piece ("double-entry", "platform's") each run of letters is a word.
+    """
+    spans = []
+    for piece in _PIECE.finditer(text):
+        start, end = piece.span()
+        while start < end and text[start] in _EDGE:
+            start += 1
+        while end > start and text[end - 1] in _EDGE:
+            end -= 1
+        if (start == end or text[start] == "-" or _CODE_LIKE.search(text, start, end)
+                or _LOWER_CAMEL.fullmatch(text, start, end)):
+            continue
+        spans += [m.span() for m in _LETTERS.finditer(text, start, end)]
+    return spans
 
 
 @lru_cache(maxsize=65536)

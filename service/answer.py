@@ -10,9 +10,9 @@ import numpy as np
 
 from index.text import idf, split_sentences, term_stems
 from service.catalog import Filters
-from service.ranking import Ranking, ScoredPassage, rank
+from service.ranking import Ranking, ScoredPassage
 from service.schemas import AnswerResponse, CitationOut
-from service.search import deep_link
+from service.search import deep_link, ranked
 from service.search import to_response as search_response
 from service.state import Live
 
@@ -58,13 +58,13 @@ class Answer:
     best: Candidate | None
 
 
-def run_ask(live: Live, query: str, filters: Filters, k: int) -> AnswerResponse:
+def run_ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> AnswerResponse:
     """Answer a question from the live index; a repeated question comes from the cache."""
     started = time.perf_counter()
-    key = ("ask", query, filters, k)
+    key = ("ask", query, filters, k, exact)
     cached = live.cache.get(key)
     if not isinstance(cached, AnswerResponse):  # None: not cached yet (an "ask" key only ever holds answers)
-        cached = to_response(live, query, answer(live, query, filters, k))
+        cached = to_response(live, query, answer(live, query, filters, k, exact))
         live.cache.put(key, cached)
     took = round((time.perf_counter() - started) * 1000, 2)
     return cached.model_copy(update={"took_ms": took})
@@ -86,12 +86,12 @@ def citation(live: Live, scored: ScoredPassage) -> CitationOut:
                        heading=scored.passage.heading)
 
 
-def answer(live: Live, query: str, filters: Filters, k: int) -> Answer:
+def answer(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> Answer:
     """Rank passages for the question, pick the best sentence, and abstain when the evidence is weak."""
     depth = max(k, SOURCE_PASSAGES)
-    ranking = rank(live.catalog, query, live.embed_query(query), filters, depth)
-    result = extract(live, query, ranking)
-    shown = Ranking(ranking.passages[:k], ranking.posts[:k], ranking.series[:k])
+    ranking = ranked(live, query, filters, depth, exact)  # the question as searched: its spelling corrected
+    result = extract(live, ranking.query, ranking)
+    shown = replace(ranking, passages=ranking.passages[:k], posts=ranking.posts[:k], series=ranking.series[:k])
     return replace(result, ranking=shown)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from index import IndexVersion, PostMeta
+from index.spelling import Speller
 
 
 class UnknownName(LookupError):
@@ -32,7 +34,8 @@ class Filters:
 class Catalog:
     """An opened index version plus the derived lookups, built once when the version is loaded."""
 
-    def __init__(self, version: IndexVersion) -> None:
+    def __init__(self, version: IndexVersion, real_words: Collection[str] = frozenset()) -> None:
+        """Args: real_words: words spelling leaves alone though the blog lacks them (the model's whole words)."""
         self.version = version
         by_post: defaultdict[str, list[int]] = defaultdict(list)
         for passage in version.passages:
@@ -43,6 +46,12 @@ class Catalog:
             path: tuple(i for i in ids if version.passages[i].kind != "nav") or ids
             for path, ids in self.passages_by_post.items()
         }
+        # Every word the blog writes, so a mistyped query word can be read as the blog's word.
+        headings = {p.heading for p in version.passages}
+        self.speller = Speller.build(
+            [*(p.title for p in version.posts.values()), *(p.description for p in version.posts.values()),
+             *headings, *(p.text for p in version.passages)],
+            version.lexical.knows, real_words)
         self.by_url_path: dict[str, str] = {}
         for post in version.posts.values():
             for alias in (urlsplit(post.url).path, *post.aliases):

@@ -55,6 +55,7 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     parser.add_argument("--series", help="only this series (slug)")
     parser.add_argument("--section", help="only this section")
+    parser.add_argument("--exact", action="store_true", help="search the words as typed: no spelling correction")
     parser.add_argument("--json", action="store_true", help="print the API's JSON response")
 
 
@@ -64,13 +65,15 @@ def search(args: argparse.Namespace) -> int:
 
     try:
         live = open_live(ServiceSettings.from_env(index_dir=args.index))
-        result = run_search(live, args.query, Filters(series=args.series, section=args.section), args.k)
+        result = run_search(live, args.query, Filters(series=args.series, section=args.section), args.k, args.exact)
     except (IndexError_, UnknownName, ValueError) as e:
         print(f"casebook search: {e}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result.model_dump(), indent=2, ensure_ascii=False))
         return 0
+    if result.corrected_query:
+        print(f"Showing results for: {result.corrected_query}   (--exact searches the words as typed)\n")
     for p in result.passages:
         where = f"{p.title} > {p.heading}" if p.heading else p.title
         print(f"{p.rank:>2}. {p.score:.4f}  {where}\n    {p.url}\n    {p.text[:200].replace(chr(10), ' ')}")

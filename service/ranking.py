@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -41,12 +42,14 @@ FEEDBACK_WEIGHT = 0.5
 
 # Named tuples rather than frozen dataclasses: one query creates hundreds of these (see index.records.Hit).
 class ScoredPassage(NamedTuple):
-    """A passage with its fused score and the two retrievers' raw scores."""
+    """A passage with its fused score and the two retrievers' raw scores and ranks."""
 
     passage: Passage
     score: float
     dense: float  # cosine similarity, 0 when the dense retriever did not return it
     lexical: float  # BM25 score, 0 when the lexical retriever did not return it
+    dense_rank: int = 0  # 1-based place in the dense hits; 0 when not among them
+    lexical_rank: int = 0  # 1-based place in the BM25 hits; 0 when not among them
 
 
 class ScoredPost(NamedTuple):
@@ -66,6 +69,7 @@ class ScoredSeries(NamedTuple):
 
 
 _by_score = attrgetter("score")
+_MISSED = (0.0, 0)  # score and rank of a passage a retriever did not return
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Ranking:
     passages: list[ScoredPassage]
     posts: list[ScoredPost]
     series: list[ScoredSeries]
+    query: str = ""  # the text ranked: the query as typed, or with its spelling corrected
+    feedback: tuple[str, ...] = ()  # stems borrowed from the best dense passages for whole-post BM25
+    whole_post_ranks: Mapping[str, int] = field(default_factory=dict)  # post path -> 1-based place in it
 
 
 def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filters, k: int) -> Ranking:
@@ -86,18 +93,33 @@ def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filter
     lexical = version.lexical.search(query, LEXICAL_CANDIDATES, within=passage_ids)
     scored = fuse(version.passages, dense, lexical)
     terms = dict.fromkeys(query_terms(query), 1.0)
+    borrowed: dict[str, float] = {}
     if max((h.coverage for h in lexical[:FEEDBACK_FIRST_HITS]), default=0.0) < FEEDBACK_BELOW_COVERAGE:
-        terms |= feedback_terms(version, query, dense)
-    post_hits = version.post_lexical.search_terms(terms, LEXICAL_CANDIDATES, post_rows)
+        borrowed = feedback_terms(version, query, dense)
+    post_hits = version.post_lexical.search_terms(terms | borrowed, LEXICAL_CANDIDATES, post_rows)
     whole_posts = [version.post_order[h.passage_id] for h in post_hits]
     posts = rank_posts(version.posts, scored, whole_posts)
-    passages = [s for p in posts for s in p.passages[:PASSAGES_PER_POST]]  # none from a hidden near-duplicate
+    # none from a hidden near-duplicate, and a post's navigation only when nothing it says matched
+    passages = [s for p in posts for s in shown_passages(p.passages)[:PASSAGES_PER_POST]]
     passages.sort(key=_by_score, reverse=True)
     return Ranking(
         passages=passages[:k],
         posts=posts[:k],
         series=rank_series(version.series, posts)[:k],
+        query=query,
+        feedback=tuple(borrowed),
+        whole_post_ranks={path: position + 1 for position, path in enumerate(whole_posts)},
     )
+
+
+def shown_passages(hits: tuple[ScoredPassage, ...]) -> tuple[ScoredPassage, ...]:
+    """A post's matching passages to show, best first: its content, or its navigation when only that matched.
+
+    A "← Series hub ← Prev • Next →" line or a series' list of contents names other posts; it tells a
+    reader nothing about this one, so it is never the excerpt when the post's own text also matched.
+    """
+    content = tuple(s for s in hits if s.passage.kind != "nav")
+    return content or hits
 
 
 def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[str, float]:
@@ -116,19 +138,21 @@ def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[
 def fuse(passages: list[Passage], dense: list[Hit], lexical: list[Hit]) -> list[ScoredPassage]:
     """Reciprocal-rank fusion of the two hit lists, weighted by passage kind."""
     fused: defaultdict[int, float] = defaultdict(float)
-    cosine: dict[int, float] = {}
-    bm25: dict[int, float] = {}
+    cosine: dict[int, tuple[float, int]] = {}
+    bm25: dict[int, tuple[float, int]] = {}
     for rank_, hit in enumerate(dense):
         fused[hit.passage_id] += 1 / (RRF_K + rank_ + 1)
-        cosine[hit.passage_id] = hit.score
+        cosine[hit.passage_id] = (hit.score, rank_ + 1)
     for rank_, hit in enumerate(lexical):
         # A lexical hit counts in proportion to how much of the query it matches.
         fused[hit.passage_id] += hit.coverage / (RRF_K + rank_ + 1)
-        bm25[hit.passage_id] = hit.score
-    scored = [
-        ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine.get(i, 0.0), bm25.get(i, 0.0))
-        for i, s in fused.items()
-    ]
+        bm25[hit.passage_id] = (hit.score, rank_ + 1)
+    scored = []
+    for i, s in fused.items():
+        cosine_, dense_rank = cosine.get(i, _MISSED)
+        bm25_, lexical_rank = bm25.get(i, _MISSED)
+        scored.append(ScoredPassage(passages[i], s * KIND_WEIGHT.get(passages[i].kind, 1.0), cosine_, bm25_,
+                                    dense_rank, lexical_rank))
     scored.sort(key=_by_score, reverse=True)
     return scored
 

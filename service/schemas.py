@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+
+class FoundByOut(BaseModel):
+    """One retriever that returned the passage, and where."""
+
+    retriever: Literal["lexical", "semantic", "whole_post", "feedback"] = Field(
+        description="lexical: BM25 over passages; semantic: the passage's meaning (its vector); whole_post: BM25 "
+                    "over whole posts; feedback: the same with words borrowed from the best semantic passages")
+    rank: int = Field(description="1-based place in that retriever's list (of posts, for whole_post and feedback)")
+
+
+class WhyOut(BaseModel):
+    """Why a passage is in the results."""
+
+    matched: list[str] = Field(description="the query's words (after spelling correction) found in the passage, "
+                                           "its heading or its post's title, lower-case")
+    found_by: list[FoundByOut] = Field(description="the retrievers that found it: lexical, semantic, then "
+                                                   "whole_post or feedback")
 
 
 class PassageOut(BaseModel):
@@ -17,6 +37,7 @@ class PassageOut(BaseModel):
     series: list[str] = Field(description="slugs of the series the post belongs to")
     text: str = Field(description="passage text, plain (not HTML)")
     snippet: str = Field(description="HTML-escaped excerpt with matched words in <mark>")
+    why: WhyOut = Field(description="the words it matched and the retrievers that found it")
 
 
 class PostOut(BaseModel):
@@ -45,6 +66,9 @@ class SearchResponse(BaseModel):
     """Result of /api/search."""
 
     query: str
+    corrected_query: str | None = Field(
+        default=None, description="the query as searched, with misspelt words corrected against the blog's own "
+                                  "words; null when nothing was corrected (or exact=true)")
     took_ms: float = Field(description="server time spent on this request, in milliseconds")
     passages: list[PassageOut]
     posts: list[PostOut]

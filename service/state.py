@@ -135,7 +135,7 @@ class IndexHolder:
             if embedder.dim != version.manifest.dim:
                 raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {version.manifest.dim}")
-            catalog = Catalog(version)
+            catalog = Catalog(version, embedder.whole_words())  # the model's words are real words to spelling
             version.vectors.prepare()
         # Any failure, a model that is not installed included, must leave the running version serving.
         except Exception as e:  # noqa: BLE001

@@ -90,6 +90,15 @@ def live_server(service_settings: ServiceSettings, embedders: Embedders) -> Iter
 
 
 @pytest.fixture(scope="session")
+def real_index(shared_site: Path, tmp_path_factory: pytest.TempPathFactory,
+               embedder: Embedder) -> tuple[Path, IngestReport]:
+    """The whole real blog ingested once per session (a few minutes on 2 cores), for the slow tests."""
+    index_dir = tmp_path_factory.mktemp("real-index")
+    settings = IngestSettings(content_dir=shared_site / "content", site_dir=shared_site, index_dir=index_dir)
+    return index_dir, run_ingest(settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
 def shared_site() -> Path:
     """The real blog in ../shared/site; skips when it is absent (a user's clone)."""
     site = SHARED / "site"

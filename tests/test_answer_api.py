@@ -81,7 +81,7 @@ def test_unanswerable_question_abstains_and_shows_the_closest_passages(client: T
 def test_response_has_the_documented_fields_and_search_shaped_passages(client: TestClient) -> None:
     body = client.get("/api/ask", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
     assert set(body) == {"query", "found", "answer", "confidence", "citations", "passages", "posts", "series",
-                         "took_ms", "note"}
+                         "took_ms", "note", "corrected_query"}
     search = client.get("/api/search", params={"q": "how does Tidepool pause partitions?", "k": 3}).json()
     assert [p["url"] for p in body["passages"]] == [p["url"] for p in search["passages"]]
     assert set(body["passages"][0]) == set(search["passages"][0])

@@ -13,6 +13,7 @@ from casebook.evaluate import (
     Outcome,
     Question,
     answer_hit,
+    count_copies_once,
     mrr,
     ndcg,
     recall,
@@ -63,6 +64,40 @@ def test_series_and_answer_apply_only_when_judged() -> None:
     assert answer_hit("It costs $73/month.", ["$73"]) == 1.0
     assert answer_hit("no idea", ["$73"]) == 0.0
     assert answer_hit(None, ["$73"]) is None
+
+
+COPIES = {"research/a.md": "posts/a.md"}  # research/a.md nearly copies posts/a.md
+
+
+def _original(path: str) -> str:
+    return COPIES.get(path, path)
+
+
+def test_near_copies_are_one_document_graded_by_the_best_copy() -> None:
+    ranked, grades = count_copies_once(["research/a.md", "b.md"], {"posts/a.md": 1, "research/a.md": 2, "b.md": 1},
+                                       _original)
+    assert grades == {"posts/a.md": 2, "b.md": 1}
+    assert ranked == ["posts/a.md", "b.md"]
+
+
+def test_a_second_copy_in_a_result_list_is_a_wasted_slot() -> None:
+    question = Question("q", "q", "question", {"posts/a.md": 2, "research/a.md": 2, "b.md": 1}, (), ())
+    both_copies = Outcome(["posts/a.md", "research/a.md", "b.md"], [])
+    one_copy = Outcome(["posts/a.md", "b.md"], [])
+    # Counted once, the ideal list is [a, b]: one copy then b is perfect, both copies push b down a slot.
+    assert score_question(question, one_copy, _original).values["ndcg"] == 1.0
+    wasted = score_question(question, both_copies, _original).values
+    assert wasted["ndcg"] == pytest.approx((2 + 1 / math.log2(4)) / (2 + 1 / math.log2(3)))
+    assert wasted["recall"] == 1.0 and wasted["success"] == 1.0
+    # Counted apart, listing both copies looked better than listing one.
+    apart = score_question(question, both_copies).values["ndcg"]
+    assert apart is not None and apart > score_question(question, one_copy).values["ndcg"]
+
+
+def test_a_question_judging_both_copies_can_reach_its_ideal() -> None:
+    question = Question("q", "q", "question", {"posts/a.md": 2, "research/a.md": 2}, (), ())
+    assert score_question(question, Outcome(["research/a.md"], []), _original).values["ndcg"] == 1.0
+    assert score_question(question, Outcome(["research/a.md"], [])).values["ndcg"] < 1.0
 
 
 def test_ranking_metrics_do_not_apply_to_unanswerable_questions() -> None:
@@ -121,6 +156,33 @@ def test_eval_over_http_ranks_like_in_process(live_server: str, capsys: pytest.C
     assert table["keywords"]["success"] == 1.0
     assert table["question"]["series"] == 1.0
     assert "abstain" in table["unanswerable"]  # a number once /api/ask is served, n/a (None) before
+
+
+def test_near_copy_groups_come_from_the_index_in_process_and_over_http(index_dir: Path, live_server: str) -> None:
+    from casebook.eval_cli import http_originals, index_originals
+
+    for original in (index_originals(index_dir), http_originals(live_server)):
+        assert original("posts/caching-redis-copy.md") == "posts/caching-redis.md"
+        assert original("posts/caching-redis.md") == "posts/caching-redis.md"
+        assert original("posts/no-such-post.md") == "posts/no-such-post.md"
+
+
+def test_eval_of_several_question_files_reports_them_side_by_side(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typos = tmp_path / "typos.jsonl"
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    typo = {"f1": "how does a retried paymnet avoid being posted twice?", "f2": "horizontal pod autoscaller"}
+    typos.write_text("".join(json.dumps({**r, "query": typo[r["qid"]], "original": r["query"]}) + "\n"
+                             for r in rows if r["qid"] in typo), encoding="utf-8")
+    assert main(["eval", "--queries", str(QUESTIONS), str(typos), "--index", str(index_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [r["queries"] for r in result["runs"]] == [str(QUESTIONS), str(typos)]
+    keywords = result["side_by_side"]["casebook"]["keywords"]
+    assert keywords[str(QUESTIONS)]["ndcg"] == keywords[str(typos)]["ndcg"] == 1.0  # the typo is corrected
+    assert main(["eval", "--queries", str(QUESTIONS), str(typos), "--index", str(index_dir)]) == 0
+    text = capsys.readouterr().out
+    assert "side by side" in text and "nDCG@10 typos" in text and "nDCG typos/eval-questions" in text
 
 
 def test_eval_prints_a_table_row_per_type_kept(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

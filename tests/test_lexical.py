@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from index.lexical import LexicalSearch
-from index.text import query_terms, tokenize
+from index.text import query_terms, query_words, tokenize
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 ODD_TEXTS = [
@@ -45,3 +45,17 @@ def test_weighted_terms_count_in_proportion_to_their_weight():
     consumer_only = lexical._bm25.get_scores(["consum"])
     assert weighted[0] == pytest.approx(plain[0] - 0.5 * consumer_only[0], rel=1e-6)
     assert weighted[2] == pytest.approx(0.5 * plain[2], rel=1e-6) and weighted[1] == pytest.approx(plain[1], rel=1e-6)
+
+
+def test_holding_reads_which_stems_each_row_has_off_the_postings():
+    texts = ["kafka consumer lag", "kafka partitions", "postgres vacuum", "consumer groups"]
+    lexical = LexicalSearch.build(texts)
+    stems = [stem for _, stem in query_words("Kafka consumers, zookeeper")]
+    assert stems == ["kafka", "consum", "zookeep"]
+    assert lexical.holding(stems, [3, 0, 2, 1]) == [{"consum"}, {"kafka", "consum"}, set(), {"kafka"}]
+    assert lexical.knows("kafka") and not lexical.knows("zookeep") and not LexicalSearch.build([]).knows("kafka")
+
+
+def test_query_words_keep_the_first_spelling_of_each_stem_in_order():
+    assert query_words("How do consumers consume Kafka? consumer lag") == (
+        ("consumers", "consum"), ("kafka", "kafka"), ("lag", "lag"))

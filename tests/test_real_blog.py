@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
 from index import FolderStore
-from ingest.pipeline import IngestReport, run_ingest
-from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def real_index(shared_site: Path, tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[Path, IngestReport]:
-    """The whole real blog ingested once (a few minutes on 2 cores)."""
-    index_dir = tmp_path_factory.mktemp("real-index")
-    settings = IngestSettings(content_dir=shared_site / "content", site_dir=shared_site, index_dir=index_dir)
-    return index_dir, run_ingest(settings, embedder=embedder)
 
 
 @pytest.fixture(scope="module")

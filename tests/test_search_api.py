@@ -43,9 +43,9 @@ def test_paraphrase_without_shared_words_finds_backpressure(client):
 
 def test_response_has_the_contract_shape_with_deep_links(client):
     body = _search(client, q="write-ahead log checkpoints", k=3)
-    assert set(body) == {"query", "took_ms", "passages", "posts", "series"}
+    assert set(body) == {"query", "corrected_query", "took_ms", "passages", "posts", "series"}
     passage = body["passages"][0]
-    assert set(passage) == {"rank", "score", "path", "title", "url", "heading", "series", "text", "snippet"}
+    assert set(passage) == {"rank", "score", "path", "title", "url", "heading", "series", "text", "snippet", "why"}
     assert [p["rank"] for p in body["passages"]] == [1, 2, 3]
     assert len(body["posts"]) <= 3
     with_heading = [p for p in body["passages"] if p["heading"]]

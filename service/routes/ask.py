@@ -14,7 +14,7 @@ from service.answer import answer, citation, run_ask, to_response
 from service.deps import GapLogDep, LiveDep, LlmDep
 from service.llm import LlmUnavailable, build_prompt
 from service.routes import json_response
-from service.routes.params import CountDep, FiltersDep, QueryDep
+from service.routes.params import CountDep, ExactParam, FiltersDep, QueryDep
 from service.schemas import AnswerResponse
 
 router = APIRouter(tags=["ask"])
@@ -22,9 +22,9 @@ router = APIRouter(tags=["ask"])
 
 @router.get("/api/ask", response_model=AnswerResponse)
 def ask(request: Request, live: LiveDep, gaps: GapLogDep, query: QueryDep, filters: FiltersDep,
-        k: CountDep) -> Response:
+        k: CountDep, exact: ExactParam = False) -> Response:
     """Search and answer in one ranking: the results of /api/search plus the blog's answer and its citations."""
-    response = run_ask(live, query, filters, k)
+    response = run_ask(live, query, filters, k, exact)
     gaps.offer(live, "ask", query, response.found)  # logged for authors when not found
     return json_response(request, response)
 

@@ -54,5 +54,6 @@ async def search_filters(
 
 
 QueryDep = Annotated[str, Depends(search_query)]
+ExactParam = Annotated[bool, Query(description="search the words as typed: no spelling correction")]
 CountDep = Annotated[int, Depends(result_count)]
 FiltersDep = Annotated[Filters, Depends(search_filters)]

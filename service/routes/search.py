@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from service.deps import GapLogDep, LiveDep
 from service.routes import json_response
-from service.routes.params import CountDep, FiltersDep, QueryDep
+from service.routes.params import CountDep, ExactParam, FiltersDep, QueryDep
 from service.schemas import SearchResponse
 from service.search import run_search
 
@@ -16,8 +16,8 @@ router = APIRouter(tags=["search"])
 
 @router.get("/api/search", response_model=SearchResponse)
 def search(request: Request, live: LiveDep, gaps: GapLogDep, query: QueryDep, filters: FiltersDep,
-           k: CountDep) -> Response:
-    """Rank passages, posts and series for a natural-language query."""
-    response = run_search(live, query, filters, k)
+           k: CountDep, exact: ExactParam = False) -> Response:
+    """Rank passages, posts and series for a natural-language query (misspelt words corrected unless `exact`)."""
+    response = run_search(live, query, filters, k, exact)
     gaps.offer(live, "search", query)  # logged for authors if nothing in the blog comes close
     return json_response(request, response)

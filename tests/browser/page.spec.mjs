@@ -14,6 +14,9 @@ const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const XSS_QUERY = "comment box that stores a script and prints it unescaped";
 const XSS_TEXT = "<script>alert(1)</script>";
+const TYPO_QUERY = "idempotncy keys for payment retries"; // one letter dropped from a word of tests/posts
+const TYPO_FIXED = "idempotency keys for payment retries";
+const ANSWERED_QUERY = "how does Tidepool pause partitions?";
 const WAIT_MS = 20000;
 
 function parseArgs(argv) {
@@ -158,6 +161,56 @@ async function run({ base, outDir, query }) {
       null, { timeout: WAIT_MS });
     const detail = await page.locator(".cb-error-detail").textContent();
     check("error_shows_detail", detail && detail.trim().length > 0, detail);
+
+    // 7b. One request per query: /api/ask ranks once and answers from that ranking; /api/search is not called.
+    const requests = [];
+    const onRequest = (r) => { if (r.url().includes("/api/")) requests.push(new URL(r.url())); };
+    page.on("request", onRequest);
+    await typeQuery(page, query);
+    page.off("request", onRequest);
+    const forQuery = requests.filter((u) => u.searchParams.get("q") === query);
+    check("one_ask_request_per_query", forQuery.length === 1 && forQuery[0].pathname === "/api/ask"
+      && !requests.some((u) => u.pathname === "/api/search"), requests.map((u) => u.pathname + u.search).join(" "));
+
+    // 7c. Why this result: a small toggle per result says, in words, what matched and who found it.
+    const toggle = page.locator(".cb-why-toggle").first();
+    await toggle.click();
+    const why = await page.evaluate(() => {
+      const button = document.querySelector(".cb-why-toggle");
+      const detail = document.getElementById(button.getAttribute("aria-controls"));
+      return { expanded: button.getAttribute("aria-expanded"), visible: Boolean(detail.offsetParent), text: detail.textContent };
+    });
+    check("why_toggle_explains_a_result", why.expanded === "true" && why.visible
+      && /^matched: |found by meaning/.test(why.text), JSON.stringify(why));
+
+    // 7d. A typo is corrected, said so, and one click searches the words as typed.
+    await typeQuery(page, TYPO_QUERY);
+    const correction = await page.locator(".cb-correction").innerText();
+    check("typo_shows_showing_results_for", correction.includes("Showing results for") && correction.includes(TYPO_FIXED),
+      correction);
+    const exactRequest = page.waitForRequest((r) => r.url().includes("/api/ask") && new URL(r.url()).searchParams.get("exact") === "true");
+    await page.locator(".cb-correction .cb-linklike").click();
+    await exactRequest;
+    await page.waitForFunction(() => !document.querySelector(".casebook").classList.contains("cb-is-loading")
+      && !document.querySelector(".cb-correction"), null, { timeout: WAIT_MS });
+    check("exact_link_searches_as_typed", new URL(page.url()).searchParams.get("exact") === "true", page.url());
+
+    // 7e. The answer's [n] markers link to the cited passages. The server's answer is taken as it comes and
+    // given two markers, as the multi-sentence answers will have them; the page must link each to its source.
+    await page.route("**/api/ask?*", async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      if (body.found && body.citations.length) body.answer = body.answer + " [1] Unknown source [9].";
+      await route.fulfill({ response, json: body });
+    });
+    await typeQuery(page, ANSWERED_QUERY);
+    const markers = await page.evaluate(() => [...document.querySelectorAll(".cb-answer-text a.cb-cite")]
+      .map((a) => ({ text: a.textContent, href: a.href, label: a.getAttribute("aria-label") })));
+    const citations = await page.evaluate(() => [...document.querySelectorAll(".cb-citation-link")].map((a) => a.href));
+    const answerText = await page.locator(".cb-answer-text").innerText();
+    await page.unroute("**/api/ask?*");
+    check("answer_markers_link_to_sources", markers.length === 1 && markers[0].text === "[1]"
+      && markers[0].href === citations[0] && answerText.includes("[9]"), JSON.stringify({ markers, citations }));
 
     // 8. Phone width: the same query, no horizontal scrolling.
     await page.setViewportSize({ width: 390, height: 844 });
