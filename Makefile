@@ -39,10 +39,11 @@ lint: install
 	$(PY) -m ruff check ingest index service casebook tests bench
 	$(PY) -m mypy
 
-eval: install  ## quality on the real blog's judged questions (skips without ../shared)
+eval: install  ## retrieval and answer quality on the real blog's judged questions (skips without ../shared)
 	@if [ -d $(SHARED)/site/content ]; then \
 	  $(PY) -m casebook ingest --site $(SHARED)/site --index $(REAL_INDEX) -q --wait 900 && \
-	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines --cache var/eval-cache; \
+	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines --cache var/eval-cache \
+	    --nuggets $(SHARED)/eval/dev_nuggets.jsonl; \
 	else echo "make eval: $(SHARED)/site is not here; skipping"; fi
 
 bench: install  ## speed and memory figures on the real blog (skips without ../shared)

@@ -9,12 +9,28 @@ import time
 from pathlib import Path
 from typing import Any
 
-from casebook.evaluate import BadQuestions, Outcome, Scored, System, read_questions, run_system, summarise
+from casebook.evaluate import (
+    BadQuestions,
+    Outcome,
+    Scored,
+    System,
+    lead_sentences,
+    read_nuggets,
+    read_questions,
+    run_system,
+    score_question,
+    summarise,
+    with_nuggets,
+)
 
 COLUMNS = (("ndcg", "nDCG@10"), ("recall", "R@10"), ("mrr", "MRR@10"), ("success", "S@1"),
            ("series", "Series@1"), ("answer_hit", "AnswerHit"), ("abstain", "Abstain"),
            ("answered", "Answered"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("score_auc", "ScoreAUC"),
            ("score_abstain", "ScoreAbst@90"))
+ANSWER_COLUMNS = (("nugget_recall", "NuggetRecall"), ("vital", "Vital"), ("answer_hit", "AnswerHit"),
+                  ("abstain", "Abstain"), ("answered", "Answered"), ("answer_words", "Words"),
+                  ("ask_p50_ms", "ask p50 ms"), ("ask_p95_ms", "ask p95 ms"))
+LEAD_SENTENCES = 3
 K = 10
 
 
@@ -28,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baselines", action="store_true", help="also run BM25 over posts and naive dense")
     parser.add_argument("--cache", type=Path, help="folder to keep the naive dense vectors between runs")
     parser.add_argument("--types", nargs="+", help="only these question types")
+    parser.add_argument("--nuggets", type=Path,
+                        help="JSONL of answer nuggets (../shared/eval/dev_nuggets.jsonl): adds the answer table, "
+                             "with the first sentences of the top passage as a baseline")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -41,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         questions = read_questions(args.queries, args.types)
+        if args.nuggets:
+            questions = with_nuggets(questions, read_nuggets(args.nuggets))
     except BadQuestions as e:
         print(f"casebook eval: {e}", file=sys.stderr)
         return 2
@@ -68,13 +89,26 @@ def run(args: argparse.Namespace) -> int:
         systems["bm25-posts"] = Bm25Posts(corpus)
         systems["naive-dense"] = NaiveDense(corpus, cache_dir=args.cache)
     results = {name: run_system(system, questions) for name, system in systems.items()}
+    if args.nuggets:
+        results[f"lead-{LEAD_SENTENCES}"] = [score_question(s.question, lead_outcome(s.outcome))
+                                             for s in results["casebook"]]
     tables = {name: summarise(scored) for name, scored in results.items()}
     if args.json:
         print(json.dumps({"queries": str(args.queries), "questions": len(questions), "systems": tables,
                           "details": details(results)}, indent=2))
     else:
         print(render(tables))
+        if args.nuggets:
+            answering = {name: tables[name] for name in ("casebook", f"lead-{LEAD_SENTENCES}")}
+            print("\nAnswers (NuggetRecall and Vital over the first 100 words; an abstention scores 0)\n")
+            print(render(answering, ANSWER_COLUMNS))
     return 0
+
+
+def lead_outcome(outcome: Outcome) -> Outcome:
+    """The answer baseline on Casebook's own ranking: the top passage's first sentences, never abstaining."""
+    return Outcome(outcome.posts, outcome.series, lead_sentences(outcome.top_passage, LEAD_SENTENCES) or "",
+                   None, outcome.latency_ms, outcome.top_score)
 
 
 def local_system(index_dir: Path | None) -> System | None:
@@ -97,10 +131,13 @@ def local_system(index_dir: Path | None) -> System | None:
         started = time.perf_counter()
         response = run_search(live, query, Filters(), K)
         latency = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
         asked = run_ask(live, query, Filters(), K)
+        ask_ms = (time.perf_counter() - started) * 1000
         answer, found = asked.answer or "", asked.found
         return Outcome([p.path for p in response.posts], [s.slug for s in response.series], answer, found,
-                       latency, response.posts[0].score if response.posts else 0.0)
+                       latency, response.posts[0].score if response.posts else 0.0, ask_ms,
+                       response.passages[0].text if response.passages else None)
 
     return system
 
@@ -122,12 +159,15 @@ def http_system(url: str) -> System | None:
         latency = (time.perf_counter() - started) * 1000
         response.raise_for_status()
         body = response.json()
+        started = time.perf_counter()
         asked = client.get("/api/ask", params={"q": query})
+        ask_ms = (time.perf_counter() - started) * 1000
         asked.raise_for_status()
         answer = read_answer(asked.json())
         top = body["posts"][0]["score"] if body["posts"] else 0.0
         return Outcome([p["path"] for p in body["posts"]], [s["slug"] for s in body["series"]], *answer,
-                       latency_ms=latency, top_score=top)
+                       latency_ms=latency, top_score=top, ask_ms=ask_ms,
+                       top_passage=body["passages"][0]["text"] if body["passages"] else None)
 
     try:
         client.get("/api/search", params={"q": "health check", "k": 1}).raise_for_status()
@@ -142,16 +182,17 @@ def details(results: dict[str, list[Scored]]) -> list[dict[str, Any]]:
     return [
         {"system": name, "qid": s.question.qid, "type": s.question.type, "query": s.question.query,
          "top": s.outcome.posts[:3], "top_series": s.outcome.series[:2], "found": s.outcome.found,
-         "top_score": s.outcome.top_score,
+         "top_score": s.outcome.top_score, "answer": s.outcome.answer,
          **{k: v for k, v in s.values.items() if v is not None}}
         for name, scored in results.items() for s in scored
     ]
 
 
-def render(tables: dict[str, dict[str, dict[str, float | int | None]]]) -> str:
+def render(tables: dict[str, dict[str, dict[str, float | int | None]]],
+           columns: tuple[tuple[str, str], ...] = COLUMNS) -> str:
     """A plain-text table: one row per system and question type."""
-    head = ["system", "type", "n", *(label for _, label in COLUMNS)]
-    rows = [[name, qtype, str(row["n"]), *(_cell(key, row.get(key)) for key, _ in COLUMNS)]
+    head = ["system", "type", "n", *(label for _, label in columns)]
+    rows = [[name, qtype, str(row["n"]), *(_cell(key, row.get(key)) for key, _ in columns)]
             for name, table in tables.items() for qtype, row in table.items()]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
@@ -163,4 +204,4 @@ def render(tables: dict[str, dict[str, dict[str, float | int | None]]]) -> str:
 def _cell(key: str, value: float | int | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.1f}" if key.endswith("_ms") else f"{value:.3f}"
+    return f"{value:.1f}" if key.endswith("_ms") or key == "answer_words" else f"{value:.3f}"
