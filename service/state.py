@@ -18,7 +18,6 @@ from service.catalog import Catalog
 from service.related import PassageSpace
 
 log = logging.getLogger("casebook.index")
-SENTENCE_VECTORS = 20_000  # ~30 MB of answer-sentence vectors; popular passages are embedded once
 
 
 class LruCache:
@@ -62,7 +61,6 @@ class Live:
     embedder: Embedder
     cache: LruCache  # whole responses
     query_vectors: LruCache = field(default_factory=lambda: LruCache(4096))
-    sentence_vectors: LruCache = field(default_factory=lambda: LruCache(SENTENCE_VECTORS))
     _space: PassageSpace | None = field(default=None, init=False, repr=False)
     _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

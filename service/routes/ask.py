@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.answer import answer, citation, run_ask, to_response
+from service.answer import answer, citation, prompt_evidence, run_ask, to_response
 from service.catalog import Filters
 from service.deps import LiveDep, SettingsDep
 from service.llm import LlmClient, LlmUnavailable, build_prompt
@@ -20,7 +20,6 @@ from service.schemas import AnswerResponse
 from service.state import Live
 
 router = APIRouter(tags=["ask"])
-
 
 
 @router.get("/api/ask", response_model=AnswerResponse)
@@ -75,7 +74,7 @@ async def _generated(live: Live, llm: LlmClient, query: str, filters: Filters, k
         for event in _extractive_events(body):
             yield event
         return
-    prompt = build_prompt(query, result.ranking.passages, live.catalog.version.posts)
+    prompt = build_prompt(query, prompt_evidence(result), live.catalog.version.posts)
     yield sse("citations", {"citations": [citation(live, s).model_dump() for s in prompt.sources]})
     sent = False
     try:
