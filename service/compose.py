@@ -30,12 +30,13 @@ STOP_BELOW = 0.2  # past MIN_SENTENCES, a sentence must add this share of the fi
 MIN_PREFIX = 4  # a name shorter than this must match a word exactly
 TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's section must hold, about a third
 # What makes a sentence a worse piece of an answer than its words suggest.
-DANGLING = 0.5  # "This", "It", "However" lean on a sentence the reader does not see
+DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
+# Openers that lean on a sentence the reader does not see: "This", "However", "Implementing this architecture".
 _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|however|but|and|also|so|then|here|"
-                       r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore)\b",
-                       re.IGNORECASE)
+                       r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore)\b|"
+                       r"^(?:[\w-]+ ){1,2}(?:this|these|those)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
