@@ -26,7 +26,7 @@ SHARED_BY = 2  # a word is one of the evidence's concepts when at least this man
 QUESTION_WEIGHT = 0.5  # a question word counts as if this share of the evidence passages used it
 LEAD_QUESTION_WEIGHT = 2.5  # ... and this share when choosing the sentence that holds a number, date or name
 PASSAGE_POWER = 2  # a sentence's gain is scaled by its passage's score relative to the best, squared
-STOP_BELOW = 0.2  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value
+STOP_BELOW = 0.1  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value
 MIN_PREFIX = 4  # a name shorter than this must match a word exactly
 TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's section must hold, about a third
 # What makes a sentence a worse piece of an answer than its words suggest.
