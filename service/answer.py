@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from index.text import idf, term_stems
 from service.answer_types import expected
 from service.catalog import Filters
-from service.compose import Candidate, candidates, compose, concept_weights, coverage, unmatched
+from service.compose import Candidate, Parsed, candidates, compose, concept_weights, coverage, parse, unmatched
 from service.ranking import Ranking, ScoredPassage, rank
 from service.schemas import AnswerResponse, CitationOut
 from service.search import deep_link
@@ -86,7 +86,7 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
         return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
     if unmatched(wanted.names, frozenset().union(*contexts.values())):  # "Gojek", "Nubank": not in the evidence
         return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
-    pool = candidates(evidence, wanted, weights, contexts)
+    pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts)
     composed = compose(pool, concept_weights(pool, live.catalog.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
         return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
@@ -104,6 +104,19 @@ def evidence_passages(live: Live, ranking: Ranking) -> list[ScoredPassage]:
             evidence.append(ScoredPassage(version.passages[ids[0]], post.passages[0].score, 0.0, 0.0))
             have.add(ids[0])
     return evidence
+
+
+def parsed_sentences(live: Live, evidence: list[ScoredPassage]) -> dict[int, Parsed]:
+    """Each evidence passage's answer sentences, parsed once per index version and kept while popular."""
+    out: dict[int, Parsed] = {}
+    for scored in evidence:
+        pid = scored.passage.id
+        parsed = live.passage_sentences.get(pid)
+        if parsed is None:
+            parsed = parse(scored.passage.text)
+            live.passage_sentences.put(pid, parsed)
+        out[pid] = parsed
+    return out
 
 
 def context_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:

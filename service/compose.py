@@ -64,11 +64,20 @@ class Composed:
     cited: tuple[ScoredPassage, ...]
 
 
-def candidates(evidence: list[ScoredPassage], expected: Expected, question: dict[str, float],
-               contexts: dict[int, frozenset[str]]) -> list[Candidate]:
+Parsed = tuple[tuple[Sentence, frozenset[str]], ...]  # a passage's answer sentences with their stems
+
+
+def parse(text: str) -> Parsed:
+    """A passage's answer sentences, each with its stems."""
+    return tuple((s, frozenset(term_stems(s.text))) for s in answer_sentences(text))
+
+
+def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
+               question: dict[str, float], contexts: dict[int, frozenset[str]]) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
-    `contexts` holds each passage's stems with its post title and heading. A sentence holds the kind of
+    `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
+    heading. A sentence holds the kind of
     span asked for only when its context is about the question: it names what the question names (a
     count of Alibaba's orders does not answer a question about Amazon's) and holds most of its words.
     """
@@ -79,7 +88,7 @@ def candidates(evidence: list[ScoredPassage], expected: Expected, question: dict
             continue
         context = contexts[scored.passage.id]
         about = not unmatched(expected.names, context) and _share(question, context) >= TYPED_CONTEXT
-        for sentence in answer_sentences(scored.passage.text):
+        for sentence, stems in parsed[scored.passage.id]:
             factor = (scored.score / top) ** PASSAGE_POWER
             if _DANGLING.match(sentence.text):
                 factor *= DANGLING
@@ -87,8 +96,7 @@ def candidates(evidence: list[ScoredPassage], expected: Expected, question: dict
                 factor *= ABOUT_WRITING
             if names_other_versions(expected, sentence.text):
                 factor *= OTHER_VERSION
-            out.append(Candidate(sentence, scored, frozenset(term_stems(sentence.text)), factor,
-                                 about and holds(expected, sentence.text)))
+            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text)))
     return out
 
 

@@ -18,6 +18,7 @@ from service.catalog import Catalog
 from service.related import PassageSpace
 
 log = logging.getLogger("casebook.index")
+PASSAGE_SENTENCES = 4096  # passages whose answer sentences are kept parsed; answers read the same popular ones
 
 
 class LruCache:
@@ -61,6 +62,7 @@ class Live:
     embedder: Embedder
     cache: LruCache  # whole responses
     query_vectors: LruCache = field(default_factory=lambda: LruCache(4096))
+    passage_sentences: LruCache = field(default_factory=lambda: LruCache(PASSAGE_SENTENCES))
     _space: PassageSpace | None = field(default=None, init=False, repr=False)
     _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

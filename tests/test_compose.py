@@ -7,7 +7,7 @@ import pytest
 
 from index import Passage
 from service.answer_types import expected, holds, names_other_versions, new_numbers
-from service.compose import Candidate, candidates, cite, compose, reading_order, unmatched
+from service.compose import Candidate, candidates, cite, compose, parse, reading_order, unmatched
 from service.ranking import ScoredPassage
 from service.sentences import answer_sentences
 
@@ -133,7 +133,8 @@ EVIDENCE = [
 
 def pool(question: str) -> list[Candidate]:
     contexts = {s.passage.id: frozenset({"harbor", "tenant", "shard", "rout"}) for s in EVIDENCE}
-    return candidates(EVIDENCE, expected(question), {"harbor": 1.0}, contexts)
+    parsed = {s.passage.id: parse(s.passage.text) for s in EVIDENCE}
+    return candidates(EVIDENCE, parsed, expected(question), {"harbor": 1.0}, contexts)
 
 
 def test_compose_picks_sentences_that_add_something_and_cites_each_to_its_passage() -> None:
