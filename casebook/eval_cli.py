@@ -97,9 +97,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"queries": str(args.queries), "questions": len(questions), "systems": tables,
                           "details": details(results)}, indent=2))
     else:
-        print(render(tables))
+        lead = f"lead-{LEAD_SENTENCES}"
+        print(render({name: table for name, table in tables.items() if name != lead}))  # lead-3 ranks as casebook
         if args.nuggets:
-            answering = {name: tables[name] for name in ("casebook", f"lead-{LEAD_SENTENCES}")}
+            answering = {name: tables[name] for name in ("casebook", lead)}
             print("\nAnswers (NuggetRecall and Vital over the first 100 words; an abstention scores 0)\n")
             print(render(answering, ANSWER_COLUMNS))
     return 0
