@@ -84,12 +84,14 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
     confidence = round(confidence_of(live, weights, evidence), 4)
     if not evidence or not is_answered(confidence):
         return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
-    if unmatched(wanted.names, frozenset().union(*contexts.values())):  # "Gojek", "Nubank": not in the evidence
-        return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
+    # The evidence is strong but not about what was asked: "Gojek" is in no passage, or no sentence holds a
+    # number of brokers. Confidence 0 says so, rather than a high number beside found=false.
+    if unmatched(wanted.names, frozenset().union(*contexts.values())):
+        return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
     pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts)
     composed = compose(pool, concept_weights(pool, live.catalog.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
-        return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
+        return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
     return Answer(True, composed.text, confidence, composed.cited, ranking, composed.chosen, tuple(evidence))
 
 

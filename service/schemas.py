@@ -132,7 +132,8 @@ class AnswerResponse(SearchResponse):
     found: bool = Field(description="false when the blog's evidence is too weak to answer; see passages")
     answer: str | None = Field(description="2-4 sentences of the blog that answer, each ending in [n] for "
                                "citations[n-1]; null when not found")
-    confidence: float = Field(description="0..1; answers below the calibrated threshold are withheld")
+    confidence: float = Field(description="0..1, how strongly the evidence answers; below the calibrated threshold "
+                              "found is false, and 0 when the evidence names nothing of the kind asked")
     citations: list[CitationOut] = Field(description="sources of the answer, best first; [1] is the first")
     note: str | None = Field(default=None, description="why the answer is extractive when a model was asked")
 
