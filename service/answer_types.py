@@ -17,7 +17,9 @@ Unit = Literal["money", "ratio", "duration", "speed", "frequency", "size", "coun
 
 FOCUS_WINDOW = 5  # words between a number and what it counts: "18 enhancements", "fraud rate: about 0.0015%"
 
-_WH = re.compile(r"\b(?:how|what|which|when|why|where|who)\b", re.IGNORECASE)
+# A wh-word that opens a question of its own: at the start, or after "and" or a comma or dash. "How many
+# replicas are added when CPU is high?" is one question; "how are readings cleaned, and which format ..." two.
+_WH = re.compile(r"(?:^\W*|[,;:—–]\s*(?:and\s+)?|\band\s+)(?:how|what|which|when|why|where|who)\b", re.IGNORECASE)
 _AUX = r"(?:do|does|did|is|are|was|were|will|would|can|could|should|must|has|have|had)"
 _HOW = re.compile(r"\b(?:by )?how (many|much|fast|long|often|big|large|quickly|far|high|low)\b", re.IGNORECASE)
 _MORE = re.compile(r"\bhow much (?:more|less|faster|slower|smaller|bigger|larger|cheaper|better|lower|higher)\b|"

@@ -77,6 +77,8 @@ def test_code_after_its_marker_is_skipped_until_prose_resumes() -> None:
     ("which Go framework did the team choose over Gin?", "name", "any"),
     ("when is a graph database worth it?", "open", "any"),
     ("how does Harbor route tenants?", "open", "any"),
+    ("how many replicas does the autoscaler add when CPU is high?", "number", "count"),
+    ("how are readings cleaned up on the phone, and which format keeps data use low?", "open", "any"),
 ])
 def test_what_a_question_asks_for(question: str, kind: str, unit: str) -> None:
     wanted = expected(question)
