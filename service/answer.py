@@ -8,7 +8,17 @@ from dataclasses import dataclass, replace
 from index.text import idf, term_stems
 from service.answer_types import expected
 from service.catalog import Filters
-from service.compose import Candidate, Parsed, candidates, compose, concept_weights, coverage, parse, unmatched
+from service.compose import (
+    Candidate,
+    Parsed,
+    candidates,
+    compose,
+    concept_weights,
+    coverage,
+    parse,
+    section,
+    unmatched,
+)
 from service.ranking import Ranking, ScoredPassage, rank
 from service.schemas import AnswerResponse, CitationOut
 from service.search import deep_link
@@ -49,13 +59,13 @@ def run_ask(live: Live, query: str, filters: Filters, k: int) -> AnswerResponse:
 
 def to_response(live: Live, query: str, result: Answer) -> AnswerResponse:
     """The public response shape of an answer: the search response of its ranking, plus the answer."""
-    quoted: dict[int, list[str]] = {}
+    quoted: dict[tuple[str, str], list[str]] = {}
     for c in result.sentences:
-        quoted.setdefault(c.source.passage.id, []).append(c.sentence.text)
+        quoted.setdefault(section(c.source), []).append(c.sentence.text)
     return AnswerResponse(
         **dict(search_response(live, query, result.ranking)),
         found=result.found, answer=result.text, confidence=result.confidence,
-        citations=[citation(live, s, quoted.get(s.passage.id, [])) for s in result.cited],
+        citations=[citation(live, s, quoted.get(section(s), [])) for s in result.cited],
     )
 
 

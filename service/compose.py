@@ -161,13 +161,16 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
     if not chosen:
         return None
     ordered = reading_order(chosen)
-    cited: list[ScoredPassage] = []
-    for c in ordered:
-        if all(c.source.passage.id != s.passage.id for s in cited):
-            cited.append(c.source)
-    numbers = {s.passage.id: n for n, s in enumerate(cited, 1)}
-    text = " ".join(cite(c.sentence.text, numbers[c.source.passage.id]) for c in ordered)
-    return Composed(text, tuple(ordered), tuple(cited))
+    # One citation per section: two passages of one long section share its deep link.
+    cited = {section(c.source): c.source for c in reversed(ordered)}
+    numbers = {key: n for n, key in enumerate(dict.fromkeys(section(c.source) for c in ordered), 1)}
+    text = " ".join(cite(c.sentence.text, numbers[section(c.source)]) for c in ordered)
+    return Composed(text, tuple(ordered), tuple(cited[key] for key in numbers))
+
+
+def section(scored: ScoredPassage) -> tuple[str, str]:
+    """What a citation points at: the post and the heading anchor (one deep link)."""
+    return scored.passage.post_path, scored.passage.anchor
 
 
 def _with_question(concepts: dict[str, float], question: dict[str, float], scale: float) -> dict[str, float]:

@@ -7,7 +7,7 @@ import pytest
 
 from index import Passage
 from service.answer_types import expected, holds, names_other_versions, new_numbers
-from service.compose import Candidate, candidates, cite, compose, parse, reading_order, unmatched
+from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
 from service.ranking import ScoredPassage
 from service.sentences import answer_sentences
 
@@ -148,8 +148,10 @@ def test_compose_picks_sentences_that_add_something_and_cites_each_to_its_passag
     sentences = [c.sentence.text for c in composed.chosen]
     assert len(set(sentences)) == len(sentences)
     assert sentences.count("Harbor routes each tenant to its own shard by tenant id.") <= 1
+    sections = [section(s) for s in composed.cited]
+    assert len(set(sections)) == len(sections), "one citation per section"
     for c in composed.chosen:
-        n = composed.cited.index(c.source) + 1
+        n = sections.index(section(c.source)) + 1
         assert cite(c.sentence.text, n) in composed.text
     assert composed.text.endswith("].")
 
