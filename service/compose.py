@@ -33,9 +33,11 @@ TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's sec
 DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
-# Openers that lean on a sentence the reader does not see: "This", "However", "Implementing this architecture".
+# Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
+# or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...").
 _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|however|but|and|also|so|then|here|"
-                       r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore)\b|"
+                       r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore|"
+                       r"you've|you're|imagine|picture|let's|suppose)\b|"
                        r"^(?:[\w-]+ ){1,2}(?:this|these|those)\b", re.IGNORECASE)
 
 
