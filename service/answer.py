@@ -91,7 +91,7 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
     weights = {t: w for t, w in term_weights(live, query).items() if t not in wanted.form}
     evidence = evidence_passages(live, ranking)
     contexts = context_stems(live, evidence)
-    confidence = round(confidence_of(live, weights, evidence), 4)
+    confidence = round(confidence_of(live, weights, evidence, contexts), 4)
     if not evidence or not is_answered(confidence):
         return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
     # The evidence is strong but not about what was asked: "Gojek" is in no passage, or no sentence holds a
@@ -145,16 +145,15 @@ def prompt_evidence(result: Answer) -> list[ScoredPassage]:
     return [*result.cited, *{s.passage.id: s for s in rest}.values()]
 
 
-def confidence_of(live: Live, weights: dict[str, float], evidence: list[ScoredPassage]) -> float:
-    """How sure we are, 0..1: the best passages' meaning match and how much of the question they cover,
-    cut steeply when the question names things the blog never mentions ("Nubank", "Godot")."""
+def confidence_of(live: Live, weights: dict[str, float], evidence: list[ScoredPassage],
+                  contexts: dict[int, frozenset[str]]) -> float:
+    """How sure we are, 0..1: the best passages' meaning match and how much of the question they cover
+    (with their post title and heading), cut steeply when the question uses words no passage holds."""
     top = evidence[:CONFIDENCE_PASSAGES]
     if not top:
         return 0.0
-    posts = live.catalog.version.posts
     cosine = max(s.dense for s in top)
-    covered = max(coverage(weights, f"{posts[s.passage.post_path].title}\n{s.passage.heading}\n{s.passage.text}")
-                  for s in top)
+    covered = max(coverage(weights, contexts[s.passage.id]) for s in top)
     return max(0.0, min(1.0, (0.5 * cosine + 0.5 * covered) * (1.0 - unseen_share(live, weights)) ** 2))
 
 

@@ -79,9 +79,9 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
-    heading. A sentence holds the kind of
-    span asked for only when its context is about the question: it names what the question names (a
-    count of Alibaba's orders does not answer a question about Amazon's) and holds most of its words.
+    heading. A sentence holds the kind of span asked for only when its context is about the question:
+    it names what the question names (a count of Alibaba's orders does not answer a question about
+    Amazon's) and holds a fair share of its words.
     """
     top = max((s.score for s in evidence), default=0.0) or 1.0
     out = []
@@ -89,7 +89,7 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
         if scored.passage.kind == "nav":
             continue
         context = contexts[scored.passage.id]
-        about = not unmatched(expected.names, context) and _share(question, context) >= TYPED_CONTEXT
+        about = not unmatched(expected.names, context) and coverage(question, context) >= TYPED_CONTEXT
         for sentence, stems in parsed[scored.passage.id]:
             factor = (scored.score / top) ** PASSAGE_POWER
             if _DANGLING.match(sentence.text):
@@ -100,11 +100,6 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= OTHER_VERSION
             out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text)))
     return out
-
-
-def _share(question: dict[str, float], stems: frozenset[str]) -> float:
-    total = sum(question.values())
-    return sum(w for t, w in question.items() if t in stems) / total if total > 0 else 1.0
 
 
 def unmatched(names: frozenset[str], stems: frozenset[str]) -> set[str]:
@@ -136,7 +131,6 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
         return None
     passages = len({c.source.passage.id for c in pool})
     weights = _with_question(concepts, question, QUESTION_WEIGHT * passages)
-    topic = set(question)
     chosen: list[Candidate] = []
     if expected.kind != "open":
         lead_weights = _with_question(concepts, question, LEAD_QUESTION_WEIGHT * passages)
@@ -149,7 +143,7 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
         for c in pool:
             if words + c.words > MAX_WORDS or any(c.sentence.text == o.sentence.text for o in chosen):
                 continue
-            if chosen and not _on_topic(c, chosen, topic):
+            if chosen and not _on_topic(c, chosen, question):
                 continue
             gain = _value(c, weights, covered)
             if gain > value:
@@ -182,10 +176,11 @@ def _with_question(concepts: dict[str, float], question: dict[str, float], scale
     return weights
 
 
-def _on_topic(c: Candidate, chosen: list[Candidate], topic: set[str]) -> bool:
+def _on_topic(c: Candidate, chosen: list[Candidate], question: dict[str, float]) -> bool:
     """A sentence joins the answer when it uses a word of the question or comes from a post already cited:
     words shared with the evidence alone can pull in a neighbouring post's unrelated line."""
-    return bool(c.stems & topic) or any(c.source.passage.post_path == o.source.passage.post_path for o in chosen)
+    return not c.stems.isdisjoint(question) or any(c.source.passage.post_path == o.source.passage.post_path
+                                                   for o in chosen)
 
 
 def _value(c: Candidate, weights: dict[str, float], covered: set[str]) -> float:
@@ -208,10 +203,7 @@ def cite(text: str, number: int) -> str:
     return f"{text} [{number}]."
 
 
-def coverage(weights: dict[str, float], text: str) -> float:
-    """Share of the question's term weight whose stems occur in `text`."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    present = term_stems(text)
-    return sum(w for term, w in weights.items() if term in present) / total
+def coverage(question: dict[str, float], stems: frozenset[str]) -> float:
+    """Share of the question's term weight on the given stems (0 for a question without weighted words)."""
+    total = sum(question.values())
+    return sum(w for term, w in question.items() if term in stems) / total if total > 0 else 0.0
