@@ -29,7 +29,7 @@ _ABOUT_THE_PAGE = re.compile(
     r"playbook|briefing|digest|write-?up|sequence diagram)\b|^(?:see|click|subscribe)\b|"
     r"^(?:read|continue|proceed) (?:the|our|more|on|next|part|phase|this)\b|"
     r"\b(?:proceed to|continue to|read on|covered (?:in|below|above)|as (?:shown|discussed|described) "
-    r"(?:below|above|earlier|later)|in this (?:post|article|guide)|the following)\b|"
+    r"(?:below|above|earlier|later)|in this (?:post|article|guide)|the following|is assumed|assumes familiarity)\b|"
     r"\b(?:below|above)[.:]?$|\b(?:everything|details?|code|snippets?|examples?|steps|implementation|diagram|"
     r"table|matrix|figure|chart|list|flow|script|test case) (?:below|above)\b",
     re.IGNORECASE)

@@ -53,6 +53,7 @@ def test_prose_and_full_list_items_are_answer_text_and_the_summary_label_is_drop
     "Continue reading: the next part covers rebalancing in detail.",
     "This series analyzes how Harbor scaled its routing layer from one shard to many.",
     "The diagram below shows the flow.",
+    "Familiarity with basic queueing theory and Go syntax is assumed.",
     "What happens when a shard fails?",
     "Each tenant is looked up in the routing table before the request reaches a shard and",  # cut short
 ])
