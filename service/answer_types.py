@@ -59,7 +59,7 @@ _NAME = re.compile(r"^(?:[A-Z][\w.+-]*|\w+[._]\w[\w._-]*|\w*[a-z][A-Z]\w*)$")
 _HOW_UNITS: dict[str, Unit] = {"fast": "speed", "quickly": "speed", "long": "duration", "often": "frequency",
                                "big": "size", "large": "size"}
 UNITS: dict[Unit, tuple[str, ...]] = {
-    "money": ("usd", "dollar", "dollars", "yen", "eur", "euro", "euros", "per"),
+    "money": ("usd", "dollar", "dollars", "yen", "eur", "euro", "euros"),
     "ratio": ("%", "percent", "x", "×", "times", "fold"),
     "duration": ("ms", "millisecond", "milliseconds", "µs", "microsecond", "microseconds", "ns", "s", "sec",
                  "secs", "second", "seconds", "minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs",
@@ -131,13 +131,13 @@ def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset
 def holds(expected_: Expected, sentence: str) -> bool:
     """Whether the sentence holds a span of the kind the question asks for (always, for open questions)."""
     if expected_.kind == "number":
-        return any(True for _ in new_numbers(expected_, sentence))
+        return bool(new_numbers(expected_, sentence))
     if expected_.kind == "date":  # a date, or a time from an event: "keys expire after 24 hours"
-        timed = any(True for _ in new_numbers(replace(expected_, kind="number", unit="duration"), sentence))
+        timed = bool(new_numbers(replace(expected_, kind="number", unit="duration"), sentence))
         dated = bool(_MONTH.search(sentence) or _YEAR.search(sentence)) or timed
         return dated and (not expected_.versions or bool(expected_.versions & _versions(sentence)))
     if expected_.kind == "version":
-        return bool(_versions(sentence) - expected_.versions) or bool(expected_.versions & _versions(sentence))
+        return bool(_versions(sentence))
     if expected_.kind == "name":
         return any(_NAME.match(t) and stem(t.strip(".")) not in expected_.terms for t in _TOKEN.findall(sentence)[1:])
     return True
@@ -183,7 +183,7 @@ def _unit_fits(wanted: Unit, unit: str, currency: bool, sentence: str, end: int)
     if wanted == "count":
         return unit not in UNITS["duration"] and unit not in ("%", "percent")
     if wanted == "money":
-        return currency or unit in UNITS["money"] and unit != "per" or sentence[end:end + 6].startswith("/")
+        return currency or unit in UNITS["money"] or sentence[end:].startswith("/")  # "0.10/hr"
     if wanted == "any":
         return bool(unit) or currency
     return unit in UNITS[wanted]
