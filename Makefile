@@ -42,10 +42,11 @@ lint: install  ## ruff, the stage contract (import-linter) and mypy --strict ove
 	$(dir $(PY))lint-imports
 	$(PY) -m mypy
 
-eval: install  ## quality on the real blog's judged questions and authors' links (skips without ../shared)
+eval: install  ## retrieval, typo, answer and related-posts quality on the real blog (skips without ../shared)
 	@if [ -d $(SHARED)/site/content ]; then \
 	  $(PY) -m casebook ingest --site $(SHARED)/site --index $(REAL_INDEX) -q --wait 900 && \
-	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site --baselines --cache var/eval-cache && \
+	  $(PY) -m casebook eval --queries $(SHARED)/eval/dev.jsonl $(SHARED)/eval/dev_typos.jsonl --index $(REAL_INDEX) \
+	    --site $(SHARED)/site --baselines --cache var/eval-cache --nuggets $(SHARED)/eval/dev_nuggets.jsonl && \
 	  $(PY) -m casebook eval --related $(SHARED)/eval/related_dev.jsonl --index $(REAL_INDEX) --site $(SHARED)/site; \
 	else echo "make eval: $(SHARED)/site is not here; skipping"; fi
 

@@ -17,15 +17,24 @@ from casebook.evaluate import (
     Question,
     Scored,
     System,
+    lead_sentences,
+    read_nuggets,
     read_questions,
     run_system,
+    score_question,
     summarise,
+    with_nuggets,
 )
 
 COLUMNS = (("ndcg", "nDCG@10"), ("recall", "R@10"), ("mrr", "MRR@10"), ("success", "S@1"),
            ("series", "Series@1"), ("answer_hit", "AnswerHit"), ("abstain", "Abstain"),
            ("answered", "Answered"), ("p50_ms", "p50 ms"), ("p95_ms", "p95 ms"), ("score_auc", "ScoreAUC"),
            ("score_abstain", "ScoreAbst@90"))
+ANSWER_COLUMNS = (("nugget_recall", "NuggetRecall"), ("vital", "Vital"), ("answer_hit", "AnswerHit"),
+                  ("abstain", "Abstain"), ("answered", "Answered"), ("answer_words", "Words"),
+                  ("ask_p50_ms", "ask p50 ms"), ("ask_p95_ms", "ask p95 ms"))
+LEAD_SENTENCES = 3
+LEAD = f"lead-{LEAD_SENTENCES}"  # the answer baseline: the first sentences of the top search passage
 K = 10
 SIDE_BY_SIDE = (("ndcg", "nDCG@10"), ("success", "S@1"), ("answered", "Answered"))
 
@@ -45,6 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baselines", action="store_true", help="also run BM25 over posts and naive dense")
     parser.add_argument("--cache", type=Path, help="folder to keep the naive dense vectors between runs")
     parser.add_argument("--types", nargs="+", help="only these question types")
+    parser.add_argument("--nuggets", type=Path,
+                        help="JSONL of answer nuggets (../shared/eval/dev_nuggets.jsonl): adds the answer table, "
+                             "with the first sentences of the top passage as a baseline")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -65,15 +77,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"casebook eval: {args.site} has no content/ folder; --site is the Hugo site root", file=sys.stderr)
         return 2
     files: list[tuple[Path, list[Question]]] = []
-    for path in args.queries:
-        try:
-            files.append((path, read_questions(path, args.types)))
-        except BadQuestions as e:
-            print(f"casebook eval: {e}", file=sys.stderr)
-            return 2
-        if not files[-1][1]:
-            print(f"casebook eval: no questions in {path}", file=sys.stderr)
-            return 2
+    try:
+        nuggets = read_nuggets(args.nuggets) if args.nuggets else {}
+        for path in args.queries:
+            files.append((path, with_nuggets(read_questions(path, args.types), nuggets)))
+            if not files[-1][1]:
+                print(f"casebook eval: no questions in {path}", file=sys.stderr)
+                return 2
+    except BadQuestions as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
     systems: dict[str, System] = {}
     casebook = http_system(args.url) if args.url else local_system(args.index)
     if casebook is None:
@@ -100,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     runs: list[dict[str, Any]] = []
     for path, questions in files:
         results = {name: run_system(system, questions, original) for name, system in systems.items()}
+        if args.nuggets:
+            results[LEAD] = [score_question(s.question, lead_outcome(s.outcome), original)
+                             for s in results["casebook"]]
         tables = {name: summarise(scored) for name, scored in results.items()}
         runs.append({"queries": str(path), "questions": len(questions), "systems": tables,
                      "details": details(results)})
@@ -107,12 +123,28 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs, "side_by_side": side_by_side(runs)},
                          indent=2))
     elif len(runs) == 1:
-        print(render(runs[0]["systems"]))
+        print_tables(runs[0]["systems"], bool(args.nuggets))
     else:
         for run_ in runs:
-            print(f"{run_['queries']} ({run_['questions']} questions)\n\n{render(run_['systems'])}\n")
+            print(f"{run_['queries']} ({run_['questions']} questions)\n")
+            print_tables(run_["systems"], bool(args.nuggets))
+            print()
         print(f"side by side\n\n{render_side_by_side(side_by_side(runs))}")
     return 0
+
+
+def print_tables(tables: dict[str, dict[str, dict[str, float | int | None]]], answers: bool) -> None:
+    """The retrieval table (the lead baseline ranks as Casebook, so it is left out), then the answer table."""
+    print(render({name: table for name, table in tables.items() if name != LEAD}))
+    if answers:
+        print("\nAnswers (NuggetRecall and Vital over the first 100 words; an abstention scores 0)\n")
+        print(render({name: tables[name] for name in ("casebook", LEAD)}, ANSWER_COLUMNS))
+
+
+def lead_outcome(outcome: Outcome) -> Outcome:
+    """The answer baseline on Casebook's own ranking: the top passage's first sentences, never abstaining."""
+    return Outcome(outcome.posts, outcome.series, lead_sentences(outcome.top_passage, LEAD_SENTENCES) or "",
+                   None, outcome.latency_ms, outcome.top_score)
 
 
 def index_originals(index_dir: Path | None) -> Original:
@@ -189,10 +221,13 @@ def local_system(index_dir: Path | None) -> System | None:
         started = time.perf_counter()
         response = run_search(live, query, Filters(), K)
         latency = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
         asked = run_ask(live, query, Filters(), K)
+        ask_ms = (time.perf_counter() - started) * 1000
         answer, found = asked.answer or "", asked.found
         return Outcome([p.path for p in response.posts], [s.slug for s in response.series], answer, found,
-                       latency, response.posts[0].score if response.posts else 0.0)
+                       latency, response.posts[0].score if response.posts else 0.0, ask_ms,
+                       response.passages[0].text if response.passages else None)
 
     return system
 
@@ -214,12 +249,15 @@ def http_system(url: str) -> System | None:
         latency = (time.perf_counter() - started) * 1000
         response.raise_for_status()
         body = response.json()
+        started = time.perf_counter()
         asked = client.get("/api/ask", params={"q": query})
+        ask_ms = (time.perf_counter() - started) * 1000
         asked.raise_for_status()
         answer = read_answer(asked.json())
         top = body["posts"][0]["score"] if body["posts"] else 0.0
         return Outcome([p["path"] for p in body["posts"]], [s["slug"] for s in body["series"]], *answer,
-                       latency_ms=latency, top_score=top)
+                       latency_ms=latency, top_score=top, ask_ms=ask_ms,
+                       top_passage=body["passages"][0]["text"] if body["passages"] else None)
 
     try:
         client.get("/api/search", params={"q": "health check", "k": 1}).raise_for_status()
@@ -234,16 +272,17 @@ def details(results: dict[str, list[Scored]]) -> list[dict[str, Any]]:
     return [
         {"system": name, "qid": s.question.qid, "type": s.question.type, "query": s.question.query,
          "top": s.outcome.posts[:3], "top_series": s.outcome.series[:2], "found": s.outcome.found,
-         "top_score": s.outcome.top_score,
+         "top_score": s.outcome.top_score, "answer": s.outcome.answer,
          **{k: v for k, v in s.values.items() if v is not None}}
         for name, scored in results.items() for s in scored
     ]
 
 
-def render(tables: dict[str, dict[str, dict[str, float | int | None]]]) -> str:
+def render(tables: dict[str, dict[str, dict[str, float | int | None]]],
+           columns: tuple[tuple[str, str], ...] = COLUMNS) -> str:
     """A plain-text table: one row per system and question type."""
-    head = ["system", "type", "n", *(label for _, label in COLUMNS)]
-    rows = [[name, qtype, str(row["n"]), *(_cell(key, row.get(key)) for key, _ in COLUMNS)]
+    head = ["system", "type", "n", *(label for _, label in columns)]
+    rows = [[name, qtype, str(row["n"]), *(_cell(key, row.get(key)) for key, _ in columns)]
             for name, table in tables.items() for qtype, row in table.items()]
     return _grid(head, rows)
 
@@ -259,4 +298,4 @@ def _grid(head: list[str], rows: list[list[str]]) -> str:
 def _cell(key: str, value: float | int | None) -> str:
     if value is None:
         return "n/a"
-    return f"{value:.1f}" if key.endswith("_ms") else f"{value:.3f}"
+    return f"{value:.1f}" if key.endswith("_ms") or key == "answer_words" else f"{value:.3f}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,8 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
+from index.text import split_sentences
+
 CUTOFF = 10
 METRICS = ("ndcg", "recall", "mrr", "success", "series", "answer_hit", "abstain", "answered")
+ANSWER_METRICS = ("nugget_recall", "vital", "answer_words")
+NUGGET_WORDS = 100  # only an answer's first 100 words count, as in the TREC RAG track's nugget scoring
+_CITATION = re.compile(r"\s*\[\d+\]")  # "[1]" markers link to sources; they are not answer words
+
+
+@dataclass(frozen=True)
+class Nugget:
+    """A key point a good answer holds: the fact, and lowercase strings of which any one shows it."""
+
+    fact: str
+    match: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,7 @@ class Question:
     relevant: Mapping[str, int]  # content-relative post path -> grade (2 answers it, 1 partly)
     series: tuple[str, ...]  # series slugs that should come first
     answers: tuple[str, ...]  # acceptable answer strings, for factoids
+    nuggets: tuple[Nugget, ...] = ()  # key points of a good answer, most important first (dev_nuggets.jsonl)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,8 @@ class Outcome:
     found: bool | None = None  # whether the system chose to answer; None when it has no abstain rule
     latency_ms: float = 0.0
     top_score: float | None = None  # the first post's score, to see whether it could drive abstention
+    ask_ms: float | None = None  # time the answer took, when the system answers
+    top_passage: str | None = None  # text of the first passage, for the lead-sentences answer baseline
 
 
 System = Callable[[str], Outcome]
@@ -167,6 +184,70 @@ def count_copies_once(ranked: Sequence[str], relevant: Mapping[str, int],
     return keyed, grades
 
 
+def read_nuggets(path: Path) -> dict[str, tuple[Nugget, ...]]:
+    """Nuggets by question id from a JSONL file such as ../shared/eval/dev_nuggets.jsonl; a bad line fails."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadQuestions(f"{path}: cannot read: {e}") from None
+    nuggets: dict[str, tuple[Nugget, ...]] = {}
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            nuggets[str(row["qid"])] = tuple(
+                Nugget(str(n["fact"]), tuple(str(m).casefold() for m in n["match"])) for n in row["nuggets"])
+        except (ValueError, TypeError, KeyError) as e:
+            reason = f"missing {e}" if isinstance(e, KeyError) else str(e)
+            raise BadQuestions(f"{path}:{number}: not a line of nuggets ({reason})") from None
+    return nuggets
+
+
+def with_nuggets(questions: Sequence[Question], nuggets: Mapping[str, tuple[Nugget, ...]]) -> list[Question]:
+    """The questions with their nuggets attached (questions without nuggets keep none)."""
+    return [replace(q, nuggets=nuggets.get(q.qid, q.nuggets)) for q in questions]
+
+
+def answer_words(answer: str, limit: int | None = None) -> list[str]:
+    """The answer's words without its [n] citation markers, the first `limit` of them when given."""
+    words = _CITATION.sub("", answer).split()
+    return words if limit is None else words[:limit]
+
+
+def nuggets_present(answer: str | None, nuggets: Sequence[Nugget]) -> list[bool]:
+    """Per nugget, whether any of its match strings occurs in the answer's first 100 words (case-insensitive).
+
+    An abstention (None) holds no nugget.
+    """
+    if answer is None:
+        return [False] * len(nuggets)
+    text = " ".join(answer_words(answer, NUGGET_WORDS)).casefold()
+    return [any(m in text for m in n.match) for n in nuggets]
+
+
+def nugget_recall(answer: str | None, nuggets: Sequence[Nugget]) -> float | None:
+    """Share of the question's nuggets the answer holds; None for a question without nuggets."""
+    if not nuggets:
+        return None
+    present = nuggets_present(answer, nuggets)
+    return sum(present) / len(present)
+
+
+def vital(answer: str | None, nuggets: Sequence[Nugget]) -> float | None:
+    """1 when the answer holds the first (most important) nugget, else 0; None without nuggets."""
+    if not nuggets:
+        return None
+    return 1.0 if nuggets_present(answer, nuggets[:1])[0] else 0.0
+
+
+def lead_sentences(text: str | None, count: int = 3) -> str | None:
+    """The answer baseline without answer logic: the first sentences of the top search passage."""
+    if not text:
+        return None
+    return " ".join(split_sentences(text)[:count])
+
+
 def score_question(question: Question, outcome: Outcome, original: Original | None = None) -> Scored:
     """Every metric for one question's outcome; with `original`, near-copies count as one document."""
     answerable = any(g > 0 for g in question.relevant.values())
@@ -184,6 +265,11 @@ def score_question(question: Question, outcome: Outcome, original: Original | No
         "abstain": None if found is None or answerable else float(not found),
         "answered": None if found is None or not answerable else float(found),
     }
+    if outcome.answer is not None:  # only systems that answer are scored on their answers
+        given = None if found is False else outcome.answer
+        values["nugget_recall"] = nugget_recall(given, question.nuggets)
+        values["vital"] = vital(given, question.nuggets)
+        values["answer_words"] = float(len(answer_words(given))) if given else None
     return Scored(question, outcome, values)
 
 
@@ -240,6 +326,14 @@ def _row(scored: Sequence[Scored]) -> dict[str, float | int | None]:
     for name in METRICS:
         values = [v for s in scored if (v := s.values[name]) is not None]
         row[name] = round(float(np.mean(values)), 4) if values else None
+    for name in ANSWER_METRICS:
+        values = [v for s in scored if (v := s.values.get(name)) is not None]
+        if values:
+            row[name] = round(float(np.mean(values)), 4)
+    asked = [s.outcome.ask_ms for s in scored if s.outcome.ask_ms is not None]
+    if asked:
+        row["ask_p50_ms"] = round(float(np.percentile(asked, 50)), 1)
+        row["ask_p95_ms"] = round(float(np.percentile(asked, 95)), 1)
     latencies = [s.outcome.latency_ms for s in scored]
     row["p50_ms"] = round(float(np.percentile(latencies, 50)), 1) if latencies else None
     row["p95_ms"] = round(float(np.percentile(latencies, 95)), 1) if latencies else None

@@ -146,14 +146,18 @@ class CitationOut(BaseModel):
     title: str = Field(description="post title")
     url: str = Field(description="public URL of the post with #heading-id of the cited section")
     heading: str = Field(description="heading path of the cited section; empty before the first heading")
+    sentences: list[str] = Field(default_factory=list,
+                                 description="the sentences of this section the answer quotes, as it quotes them")
 
 
 class AnswerResponse(SearchResponse):
     """Result of /api/ask: the search result and, from the same ranking, an answer or found=false."""
 
     found: bool = Field(description="false when the blog's evidence is too weak to answer; see passages")
-    answer: str | None = Field(description="the sentence of the blog that answers; null when not found")
-    confidence: float = Field(description="0..1; answers below the calibrated threshold are withheld")
+    answer: str | None = Field(description="2-4 sentences of the blog that answer, each ending in [n] for "
+                               "citations[n-1]; null when not found")
+    confidence: float = Field(description="0..1, how strongly the evidence answers; below the calibrated threshold "
+                              "found is false, and 0 when the evidence names nothing of the kind asked")
     citations: list[CitationOut] = Field(description="sources of the answer, best first; [1] is the first")
     note: str | None = Field(default=None, description="why the answer is extractive when a model was asked")
 

@@ -15,12 +15,13 @@ from index import Embedder, FolderStore, IndexCorrupt, IndexMismatch, IndexMissi
 from index.embedder import Embedders
 from index.settings import SharedSettings
 from service.catalog import Catalog
+from service.compose import Parsed
 from service.related import PassageSpace
 from service.schemas import SearchResponse
 
 Value = TypeVar("Value")
 log = logging.getLogger("casebook.index")
-SENTENCE_VECTORS = 20_000  # ~30 MB of answer-sentence vectors; popular passages are embedded once
+PASSAGE_SENTENCES = 4096  # passages whose answer sentences are kept parsed; answers read the same popular ones
 
 
 class LruCache(Generic[Value]):
@@ -64,7 +65,7 @@ class Live:
     embedder: Embedder
     cache: LruCache[SearchResponse]  # whole responses (an answer is a search response too)
     query_vectors: LruCache[np.ndarray] = field(default_factory=lambda: LruCache(4096))
-    sentence_vectors: LruCache[np.ndarray] = field(default_factory=lambda: LruCache(SENTENCE_VECTORS))
+    passage_sentences: LruCache[Parsed] = field(default_factory=lambda: LruCache(PASSAGE_SENTENCES))
     _space: PassageSpace | None = field(default=None, init=False, repr=False)
     _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

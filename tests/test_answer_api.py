@@ -1,8 +1,9 @@
-"""GET /api/ask and `casebook ask`: a cited sentence from the fixture blog, or an honest abstention."""
+"""GET /api/ask and `casebook ask`: a short cited answer from the fixture blog, or an honest abstention."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ from casebook.cli import main
 
 Capture = pytest.CaptureFixture[str]
 PART_2 = "series/lighthouse/part-2-idempotency-keys.md"
+KEY_EXPIRY = "Keys expire after 24 hours, long enough to cover any sensible retry schedule."
+_CITED = re.compile(r"(.+?) \[(\d+)\]([.!])(?: |$)")
+
+
+def cited_sentences(answer: str) -> list[tuple[str, int]]:
+    """(sentence, n) for each sentence of an answer, the [n] marker taken out; the whole text must parse."""
+    parts = _CITED.findall(answer)
+    assert " ".join(f"{text} [{n}]{stop}" for text, n, stop in parts) == answer, "every sentence ends in [n]"
+    return [(text + stop, int(n)) for text, n, stop in parts]
 
 
 def sse_events(body: str) -> list[tuple[str, dict]]:
@@ -23,17 +33,71 @@ def sse_events(body: str) -> list[tuple[str, dict]]:
     return events
 
 
-def test_question_about_key_expiry_is_answered_with_the_sentence_and_its_section(client: TestClient) -> None:
+def test_question_about_key_expiry_opens_with_the_sentence_that_holds_the_time(client: TestClient) -> None:
     body = client.get("/api/ask", params={"q": "when do idempotency keys expire?"}).json()
     assert body["found"] is True
-    assert body["answer"] == "Keys expire after 24 hours, long enough to cover any sensible retry schedule."
+    assert cited_sentences(body["answer"])[0] == (KEY_EXPIRY, 1)
     assert body["citations"][0] == {
         "path": PART_2,
         "title": "Lighthouse Part 2: Idempotency Keys for Retries",
         "url": "/series/lighthouse/part-2-idempotency-keys/#edge-cases",
         "heading": "Edge cases",
+        "sentences": [KEY_EXPIRY],
     }
     assert 0.0 < body["confidence"] <= 1.0
+
+
+@pytest.mark.parametrize("question", [
+    "when do idempotency keys expire?",
+    "how many records does the bounded queue between consumer and sink hold?",
+    "how does Tidepool keep its Kafka consumers from overwhelming the database sink?",
+])
+def test_answer_is_two_to_four_sentences_each_cited_to_the_section_it_quotes(client: TestClient,
+                                                                             question: str) -> None:
+    body = client.get("/api/ask", params={"q": question}).json()
+    assert body["found"] is True
+    sentences = cited_sentences(body["answer"])
+    assert 2 <= len(sentences) <= 4
+    assert len(body["answer"].split()) <= 90
+    assert sorted({n for _, n in sentences}) == list(range(1, len(body["citations"]) + 1)), "[1] is citations[0]"
+    for text, n in sentences:
+        citation = body["citations"][n - 1]
+        assert text in citation["sentences"]
+        assert citation["url"].startswith("/") and citation["title"]
+
+
+def test_headings_table_rows_and_navigation_are_never_answer_text(client: TestClient) -> None:
+    questions = ["how do database engines compare on write-ahead logs?", "what is a checkpoint in a write-ahead log?",
+                 "how are Lighthouse reconciliation exceptions handled?", "how should I read the Lighthouse series?",
+                 "how does the HPA avoid flapping?", "how does Tidepool pause partitions?"]
+    paths = {p["path"] for q in questions for p in client.get("/api/search", params={"q": q}).json()["posts"]}
+    headings = {h["heading"].split(" > ")[-1] for path in paths
+                for h in client.get(f"/api/posts/{path}").json()["headings"]}
+    answered = 0
+    for question in questions:
+        body = client.get("/api/ask", params={"q": question}).json()
+        if not body["found"]:
+            continue
+        answered += 1
+        for text, _ in cited_sentences(body["answer"]):
+            assert "|" not in text, f"a table row in the answer to {question!r}"
+            assert text.rstrip(".") not in headings, f"a heading in the answer to {question!r}"
+            assert "Part 1" not in text and "Subscribe" not in text, f"navigation or boilerplate: {text!r}"
+    assert answered >= 4
+
+
+def test_number_question_without_that_number_in_the_evidence_abstains(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "how many partitions does Tidepool pause?"}).json()
+    assert (body["found"], body["answer"], body["citations"], body["confidence"]) == (False, None, [], 0.0)
+    assert body["passages"][0]["heading"].endswith("Pausing partitions"), "the closest passages are still shown"
+    held = client.get("/api/ask", params={"q": "how many records does the Tidepool queue hold?"}).json()
+    assert held["found"] is True and "1,000 records" in held["answer"]
+
+
+def test_which_question_whose_names_are_only_in_a_table_abstains(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "which databases use a write-ahead log?"}).json()
+    assert body["found"] is False
+    assert body["passages"][0]["path"] == "posts/write-ahead-log.md"
 
 
 def test_ask_returns_the_search_result_from_the_same_ranking(client: TestClient) -> None:
@@ -50,6 +114,15 @@ def test_ask_honours_the_search_filters(client: TestClient) -> None:
     body = client.get("/api/ask", params={"q": "when do idempotency keys expire?", "section": "posts"}).json()
     assert body["posts"] and all(p["section"] == "posts" for p in body["posts"])
     assert all(not c["path"].startswith("series/") for c in body["citations"])
+    question = {"q": "how does a retried payment avoid being posted twice?"}
+    within = client.get("/api/ask", params={**question, "series": "lighthouse"}).json()
+    assert within["found"] is True
+    assert {c["path"] for c in within["citations"]} <= {p["path"] for p in within["posts"]}
+    assert all(c["path"].startswith("series/lighthouse/") for c in within["citations"])
+    elsewhere = client.get("/api/ask", params={**question, "series": "tidepool"}).json()
+    assert all(c["path"].startswith("series/tidepool/") for c in elsewhere["citations"])
+    old = client.get("/api/ask", params={**question, "until": "2026-01-06"}).json()
+    assert all(p["date"] <= "2026-01-06" for p in old["posts"])
     unknown = client.get("/api/ask", params={"q": "keys", "series": "no-such-series"})
     assert unknown.status_code == 404
 
@@ -102,7 +175,8 @@ def test_stream_without_a_model_sends_the_extractive_answer_as_one_event(client:
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response.text)
     assert [name for name, _ in events] == ["answer", "done"]
-    assert events[0][1]["answer"].startswith("Keys expire after 24 hours")
+    assert events[0][1]["answer"].startswith("Keys expire after 24 hours, long enough to cover any sensible "
+                                             "retry schedule [1].")
     assert events[1][1] == {"mode": "extractive", "found": True, "note": None}
 
 
@@ -120,7 +194,7 @@ def test_stream_refuses_bad_requests_before_it_starts(client: TestClient, params
 def test_cli_ask_prints_the_answer_and_its_citation(index_dir: Path, capsys: Capture) -> None:
     assert main(["ask", "when do idempotency keys expire?", "--index", str(index_dir)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Keys expire after 24 hours")
+    assert out.startswith("Keys expire after 24 hours, long enough to cover any sensible retry schedule [1].")
     assert "[1] Lighthouse Part 2: Idempotency Keys for Retries > Edge cases" in out
 
 

@@ -10,12 +10,18 @@ import pytest
 
 from casebook.cli import main
 from casebook.evaluate import (
+    BadQuestions,
+    Nugget,
     Outcome,
     Question,
     answer_hit,
+    answer_words,
     count_copies_once,
+    lead_sentences,
     mrr,
     ndcg,
+    nugget_recall,
+    read_nuggets,
     recall,
     score_abstain,
     score_auc,
@@ -23,9 +29,12 @@ from casebook.evaluate import (
     series_at_1,
     success_at_1,
     summarise,
+    vital,
+    with_nuggets,
 )
 
 QUESTIONS = Path(__file__).parent / "fixtures" / "eval-questions.jsonl"
+NUGGETS_FILE = Path(__file__).parent / "fixtures" / "eval-nuggets.jsonl"
 JUDGED = {"a": 2, "b": 1, "c": 1}
 
 
@@ -100,6 +109,56 @@ def test_a_question_judging_both_copies_can_reach_its_ideal() -> None:
     assert score_question(question, Outcome(["research/a.md"], [])).values["ndcg"] < 1.0
 
 
+NUGGETS = (Nugget("the cell is chosen by user id", ("rzone", "user id")),
+           Nugget("storage is replicated with paxos", ("paxos",)),
+           Nugget("the peak was 544,000 tps", ("544,000",)))
+
+
+def test_nugget_recall_counts_the_share_of_key_points_present_case_insensitively() -> None:
+    answer = "Requests are routed to an RZone cell by user ID [1]. Writes go through Paxos [2]."
+    assert nugget_recall(answer, NUGGETS) == pytest.approx(2 / 3)
+    assert vital(answer, NUGGETS) == 1.0
+    assert vital("Writes go through Paxos.", NUGGETS) == 0.0
+
+
+def test_only_the_first_hundred_words_count_and_citation_markers_are_not_words() -> None:
+    padding = " ".join(["word"] * 99)
+    assert nugget_recall(f"{padding} [1] [2] [3] paxos", NUGGETS) == pytest.approx(1 / 3)
+    assert nugget_recall(f"{padding} filler paxos", NUGGETS) == 0.0
+    assert answer_words("One fact [1]. Two facts [2].") == ["One", "fact.", "Two", "facts."]
+
+
+def test_an_abstention_scores_zero_and_questions_without_nuggets_are_not_scored() -> None:
+    assert nugget_recall(None, NUGGETS) == 0.0
+    assert vital(None, NUGGETS) == 0.0
+    assert nugget_recall("anything", ()) is None
+    question = Question("q1", "how does it scale?", "question", JUDGED, (), (), NUGGETS)
+    abstained = score_question(question, Outcome(["a"], [], "paxos", found=False)).values
+    assert (abstained["nugget_recall"], abstained["vital"], abstained["answer_words"]) == (0.0, 0.0, None)
+    answered = score_question(question, Outcome(["a"], [], "Paxos keeps 544,000 TPS safe [1].", found=True)).values
+    assert (answered["nugget_recall"], answered["vital"], answered["answer_words"]) == (pytest.approx(2 / 3), 0.0, 5.0)
+    search_only = score_question(question, Outcome(["a"], [])).values
+    assert "nugget_recall" not in search_only
+
+
+def test_lead_sentences_are_the_first_sentences_of_the_top_passage() -> None:
+    assert lead_sentences("One. Two. Three. Four.") == "One. Two. Three."
+    assert lead_sentences(None) is None
+
+
+def test_nuggets_are_read_by_question_id_and_a_bad_line_names_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "nuggets.jsonl"
+    path.write_text('{"qid": "q1", "nuggets": [{"fact": "F", "match": ["RZone", "user id"]}]}\n\n', encoding="utf-8")
+    nuggets = read_nuggets(path)
+    assert nuggets == {"q1": (Nugget("F", ("rzone", "user id")),)}
+    questions = with_nuggets([Question("q1", "q", "question", JUDGED, (), ()),
+                              Question("q2", "q", "question", JUDGED, (), ())], nuggets)
+    assert [q.nuggets for q in questions] == [nuggets["q1"], ()]
+    path.write_text('{"qid": "q1"}\n', encoding="utf-8")
+    with pytest.raises(BadQuestions, match=r"nuggets.jsonl:1: not a line of nuggets \(missing 'nuggets'\)"):
+        read_nuggets(path)
+
+
 def test_ranking_metrics_do_not_apply_to_unanswerable_questions() -> None:
     assert ndcg(["a"], {}) is None
     assert recall(["a"], {}) is None
@@ -148,6 +207,25 @@ def test_eval_over_the_fixture_index_prints_json_with_every_metric(
             "p50_ms", "p95_ms"} <= set(table["all"])
     assert table["keywords"]["success"] == 1.0
     assert len(result["details"]) == 3
+
+
+def test_eval_with_nuggets_scores_answers_beside_the_lead_sentences_baseline(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["eval", "--queries", str(QUESTIONS), "--index", str(index_dir), "--nuggets", str(NUGGETS_FILE)]
+    assert main([*args, "--json"]) == 0
+    systems = json.loads(capsys.readouterr().out)["systems"]
+    assert set(systems) == {"casebook", "lead-3"}
+    for name in ("casebook", "lead-3"):
+        question = systems[name]["question"]
+        assert 0.0 <= question["nugget_recall"] <= 1.0 and question["vital"] in (0.0, 1.0)
+        assert question["answer_words"] > 0
+    assert systems["casebook"]["all"]["ask_p50_ms"] > 0
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    answers = out[out.index("Answers ("):].splitlines()
+    assert "NuggetRecall" in answers[2] and "ask p50 ms" in answers[2]
+    assert [line.split("|")[1].strip() for line in answers[4:]] == ["casebook"] * 4 + ["lead-3"] * 4
 
 
 def test_eval_over_http_ranks_like_in_process(live_server: str, capsys: pytest.CaptureFixture[str]) -> None:

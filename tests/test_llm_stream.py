@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.text import encoding
+from service.answer import answer, prompt_evidence
 from service.app import create_app
 from service.catalog import Filters
 from service.llm import LlmClient, LlmUnavailable, Prompt, build_prompt
@@ -101,7 +102,10 @@ def test_slow_model_falls_back_to_the_extractive_answer_with_a_note(index_dir: P
     assert time.monotonic() - started < 2.4, "the service gave up on the model before it answered"
     assert [name for name, _ in events] == ["citations", "answer", "done"]
     answer = events[1][1]
-    assert answer["answer"] == "Keys expire after 24 hours, long enough to cover any sensible retry schedule."
+    assert answer["answer"].startswith("Keys expire after 24 hours, long enough to cover any sensible retry "
+                                       "schedule [1].")
+    assert events[0][1]["citations"][0] == {k: v for k, v in answer["citations"][0].items() if k != "sentences"} \
+        | {"sentences": []}
     assert answer["note"] == "the language model timed out; showing the extractive answer instead"
     assert events[2][1]["mode"] == "extractive"
 
@@ -118,6 +122,15 @@ def test_unanswerable_question_is_not_sent_to_the_model(index_dir: Path, model_u
     assert [name for name, _ in events] == ["answer", "done"]
     assert events[0][1]["found"] is False
     assert FakeModel.requests == []
+
+
+def test_prompt_gets_the_passages_the_extractive_answer_cites_first(client: TestClient) -> None:
+    live = client.app.state.holder.live  # type: ignore[attr-defined]
+    result = answer(live, QUESTION, Filters(), 10)
+    assert result.found and len(result.cited) >= 2
+    prompt = build_prompt(QUESTION, prompt_evidence(result), live.catalog.version.posts)
+    assert prompt.sources[:len(result.cited)] == result.cited
+    assert len({s.passage.id for s in prompt.sources}) == len(prompt.sources)
 
 
 def test_prompt_sources_are_trimmed_to_the_token_budget(client: TestClient) -> None:

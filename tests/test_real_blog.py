@@ -45,3 +45,18 @@ def test_public_urls_follow_the_site_config(real_index):
     assert hub.url == "https://tanhdev.com/series/alipay-double-11/"
     standalone = next(p for p in posts.values() if p.section == "posts")
     assert standalone.url.startswith("https://tanhdev.com/posts/")
+
+
+def test_alipay_question_is_answered_with_cited_sentences_from_the_alipay_posts(real_client):
+    body = real_client.get("/api/ask", params={"q": "how does Alipay handle Double 11"}).json()
+    assert body["found"] is True
+    assert 2 <= body["answer"].count("].") + body["answer"].count("]!") <= 4
+    assert len(body["answer"].split()) <= 90
+    assert body["citations"] and all("alipay" in c["path"] for c in body["citations"])
+    assert all(c["sentences"] for c in body["citations"])
+
+
+def test_number_question_the_blog_does_not_answer_abstains_with_the_closest_passages(real_client):
+    body = real_client.get("/api/ask", params={"q": "how many Kafka brokers does PayPay run?"}).json()
+    assert (body["found"], body["answer"], body["confidence"]) == (False, None, 0.0)
+    assert "paypay" in body["passages"][0]["path"]

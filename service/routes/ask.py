@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from service.answer import answer, citation, run_ask, to_response
+from service.answer import answer, citation, prompt_evidence, run_ask, to_response
 from service.deps import GapLogDep, LiveDep, LlmDep
 from service.llm import LlmUnavailable, build_prompt
 from service.routes import json_response
@@ -49,7 +49,7 @@ async def ask_stream(live: LiveDep, llm: LlmDep, query: QueryDep, filters: Filte
         for event in _extractive(to_response(live, query, result), started):
             yield event
         return
-    prompt = build_prompt(query, result.ranking.passages, live.catalog.version.posts)
+    prompt = build_prompt(query, prompt_evidence(result), live.catalog.version.posts)
     yield ServerSentEvent(event="citations",
                           data={"citations": [citation(live, s).model_dump() for s in prompt.sources]})
     sent = False

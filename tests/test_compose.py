@@ -1,0 +1,174 @@
+"""The answer builder's parts on hand-made text: which lines are answer text, what a question asks for, and
+how sentences are picked, ordered and cited."""
+
+from __future__ import annotations
+
+import pytest
+
+from index import Passage
+from service.answer_types import expected, holds, names_other_versions, new_numbers
+from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
+from service.ranking import ScoredPassage
+from service.sentences import answer_sentences
+
+PASSAGE = """Answer-first: Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.
+It keeps a routing table in memory and refreshes it every 30 seconds.
+Shard | Tenants | Region
+s-1 | 120 | eu-west
+[code]
+    route := table.Lookup(tenantID)
+    if route == nil {
+Phase 3: Operations Playbook
+- Fast
+- A tenant that outgrows its shard is moved during the nightly window without downtime.
+Continue reading: the next part covers rebalancing in detail.
+The diagram below shows the flow.
+What happens when a shard fails?
+Every request carries the tenant id in its first header (e.g."""
+
+
+def texts(text: str) -> list[str]:
+    return [s.text for s in answer_sentences(text)]
+
+
+def test_prose_and_full_list_items_are_answer_text_and_the_summary_label_is_dropped() -> None:
+    sentences = answer_sentences(PASSAGE)
+    assert [s.text for s in sentences] == [
+        "Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.",
+        "It keeps a routing table in memory and refreshes it every 30 seconds.",
+        "A tenant that outgrows its shard is moved during the nightly window without downtime.",
+    ]
+    assert [(s.summary, s.list_item, s.position) for s in sentences] == [(True, False, 0), (False, False, 1),
+                                                                         (False, True, 2)]
+
+
+@pytest.mark.parametrize("line", [
+    "Shard | Tenants | Region",  # table header
+    "s-1 | 120 | eu-west",  # table row
+    "# Calling the routing service (very expensive)",  # a code comment, or a heading left in text
+    "- Fast",  # list stub
+    "Phase 3: Operations Playbook",  # title-like line
+    "← Series hub ← Prev • Next →",  # navigation
+    "Prerequisite: Part 2, Routing Tables",
+    "Continue reading: the next part covers rebalancing in detail.",
+    "This series analyzes how Harbor scaled its routing layer from one shard to many.",
+    "The diagram below shows the flow.",
+    "Familiarity with basic queueing theory and Go syntax is assumed.",
+    "What happens when a shard fails?",
+    "Each tenant is looked up in the routing table before the request reaches a shard and",  # cut short
+])
+def test_lines_that_are_not_answer_text(line: str) -> None:
+    assert [s for s in answer_sentences(line) if not s.about_writing] == []
+
+
+def test_code_after_its_marker_is_skipped_until_prose_resumes() -> None:
+    text = "[code]\nfunc main() {\n    run()\n}\nThe loop above retries each request three times before it gives up."
+    assert texts(text) == ["The loop above retries each request three times before it gives up."]
+
+
+@pytest.mark.parametrize(("question", "kind", "unit"), [
+    ("how many Kafka brokers does Harbor run?", "number", "count"),
+    ("how much does the control plane cost per month?", "number", "money"),
+    ("how much faster are cgo calls in Go 1.26?", "number", "ratio"),
+    ("what fraud rate does Harbor report?", "number", "ratio"),
+    ("how long do idempotency keys live?", "number", "duration"),
+    ("when did Harbor move to cell routing?", "date", "any"),
+    ("when do idempotency keys expire?", "date", "any"),
+    ("which version of Go added synctest?", "version", "any"),
+    ("which Go framework did the team choose over Gin?", "name", "any"),
+    ("when is a graph database worth it?", "open", "any"),
+    ("how does Harbor route tenants?", "open", "any"),
+    ("how many replicas does the autoscaler add when CPU is high?", "number", "count"),
+    ("how are readings cleaned up on the phone, and which format keeps data use low?", "open", "any"),
+])
+def test_what_a_question_asks_for(question: str, kind: str, unit: str) -> None:
+    wanted = expected(question)
+    assert (wanted.kind, wanted.unit) == (kind, unit)
+
+
+def test_a_count_must_be_of_the_thing_asked_and_not_already_in_the_question() -> None:
+    brokers = expected("how many Kafka brokers does Harbor run?")
+    assert new_numbers(brokers, "Harbor runs 12 Kafka brokers across three zones.") == ["12"]
+    assert not holds(brokers, "Harbor serves 70 million users and sets acks=all on every producer.")
+    updates = expected("if 5 million drivers ping every 4 seconds, how many location updates per second arrive?")
+    assert new_numbers(updates, "That is 1.25 million location updates per second.") == ["1.25 million"]
+    assert not holds(updates, "Each of the 5 million drivers pings every 4 seconds.")
+
+
+def test_money_ratio_and_version_numbers_are_told_apart() -> None:
+    cost = expected("how much does the control plane cost per month?")
+    assert new_numbers(cost, "The control plane costs $0.10/hr, about $73/month per cluster.") == ["$0.10", "$73"]
+    assert not holds(cost, "Version 1.33 of the control plane shipped with 18 features.")
+    faster = expected("how much faster are cgo calls in Go 1.26?")
+    assert new_numbers(faster, "Go 1.26 makes cgo calls about 30% faster.") == ["30%"]
+
+
+def test_a_date_question_about_a_version_needs_that_version() -> None:
+    upgrade = expected("when does Kubernetes 1.36 reach end of life?")
+    assert holds(upgrade, "Kubernetes 1.36 reaches end of life on June 28, 2027.")
+    assert not holds(upgrade, "Kubernetes 1.33 reaches end of life on June 28, 2026.")
+    assert names_other_versions(upgrade, "Kubernetes 1.33 reaches end of life on June 28, 2026.")
+
+
+def test_a_name_question_wants_a_name_the_question_does_not_hold() -> None:
+    framework = expected("which Go framework did the team choose over Gin and Echo?")
+    assert holds(framework, "The team picked Kratos for its dual transport.")
+    assert not holds(framework, "The team compared Gin and Echo for a week.")
+
+
+def test_names_of_the_question_match_longer_words_of_the_evidence() -> None:
+    assert expected("how should I design a ledger in Postgres for Harbor?").names == {"postgr", "harbor"}
+    assert unmatched(frozenset({"postgr", "nubank"}), frozenset({"postgresql", "ledger"})) == {"nubank"}
+
+
+def scored(pid: int, post: str, text: str, score: float) -> ScoredPassage:
+    return ScoredPassage(Passage(pid, post, "Routing", "routing", text, "text", 10), score, 0.5, 1.0)
+
+
+EVIDENCE = [
+    scored(0, "posts/harbor.md", "Harbor routes each tenant to its own shard by tenant id. "
+           "The routing table is refreshed every 30 seconds from the control plane.", 1.0),
+    scored(1, "posts/harbor.md", "A tenant that outgrows its shard is moved to a new shard overnight. "
+           "Moving a tenant copies its rows first, then flips the routing table entry.", 0.8),
+    scored(2, "posts/other.md", "Harbor routes each tenant to its own shard by tenant id.", 0.6),
+]
+
+
+def pool(question: str) -> list[Candidate]:
+    contexts = {s.passage.id: frozenset({"harbor", "tenant", "shard", "rout"}) for s in EVIDENCE}
+    parsed = {s.passage.id: parse(s.passage.text) for s in EVIDENCE}
+    return candidates(EVIDENCE, parsed, expected(question), {"harbor": 1.0}, contexts)
+
+
+def test_compose_picks_sentences_that_add_something_and_cites_each_to_its_passage() -> None:
+    question = {"tenant": 2.0, "shard": 2.0, "move": 1.0}
+    composed = compose(pool("how does Harbor move tenants between shards?"), {"rout": 1.0, "tabl": 1.0},
+                       question, expected("how does Harbor move tenants between shards?"))
+    assert composed is not None
+    assert 2 <= len(composed.chosen) <= 4
+    sentences = [c.sentence.text for c in composed.chosen]
+    assert len(set(sentences)) == len(sentences)
+    assert sentences.count("Harbor routes each tenant to its own shard by tenant id.") <= 1
+    sections = [section(s) for s in composed.cited]
+    assert len(set(sections)) == len(sections), "one citation per section"
+    for c in composed.chosen:
+        n = sections.index(section(c.source)) + 1
+        assert cite(c.sentence.text, n) in composed.text
+    assert composed.text.endswith("].")
+
+
+def test_a_number_question_without_a_number_of_its_kind_gets_no_answer() -> None:
+    question = "how many Kafka brokers does Harbor run?"
+    assert compose(pool(question), {}, {"broker": 3.0, "harbor": 1.0}, expected(question)) is None
+
+
+def test_reading_order_keeps_the_best_first_then_each_passage_in_the_blogs_order() -> None:
+    chosen = pool("how does Harbor route tenants?")
+    order = reading_order([chosen[3], chosen[1], chosen[0]])
+    assert [c.sentence.text for c in order] == [chosen[3].sentence.text, chosen[0].sentence.text,
+                                                chosen[1].sentence.text]
+
+
+def test_citation_markers_go_before_the_full_stop() -> None:
+    assert cite("Keys expire after a day.", 2) == "Keys expire after a day [2]."
+    assert cite("A list item without a stop", 1) == "A list item without a stop [1]."
