@@ -174,6 +174,8 @@ def side_by_side(runs: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, di
     """system -> type -> questions file -> n and the SIDE_BY_SIDE metrics, for types in the first file."""
     out: dict[str, dict[str, dict[str, dict[str, float | int | None]]]] = {}
     for name, table in runs[0]["systems"].items():
+        if name == LEAD:  # it ranks as Casebook does; only its answers differ
+            continue
         out[name] = {qtype: {r["queries"]: {key: r["systems"][name].get(qtype, {}).get(key)
                                             for key in ("n", *(k for k, _ in SIDE_BY_SIDE))} for r in runs}
                      for qtype in table}
