@@ -9,10 +9,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from index.text import split_sentences
+
+Row = TypeVar("Row")  # the record one line of a JSONL file is parsed into
 
 CUTOFF = 10
 METRICS = ("ndcg", "recall", "mrr", "success", "series", "answer_hit", "abstain", "answered")
@@ -75,28 +78,31 @@ class BadQuestions(ValueError):
 
 
 def read_questions(path: Path, types: Iterable[str] | None = None) -> list[Question]:
-    """Read a JSONL file of judged questions, optionally keeping only some types.
-
-    Any bad line fails the whole read with its path and line number: scoring the rest would print
-    a table that looks complete and is not.
-    """
+    """Read a JSONL file of judged questions, optionally keeping only some types."""
     wanted = set(types) if types else None
+    return [q for q in read_jsonl(path, "judged question", _question) if not wanted or q.type in wanted]
+
+
+def read_jsonl(path: Path, what: str, parse: Callable[[Any], Row]) -> list[Row]:
+    """Parse every non-empty line of a JSONL file into a record.
+
+    Any bad line fails the whole read with its path and line number (`dev.jsonl:2: not a judged
+    question (missing 'qid')`): scoring the rest would print a table that looks complete and is not.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise BadQuestions(f"{path}: cannot read: {e}") from None
-    questions = []
+    rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            question = _question(json.loads(line))
+            rows.append(parse(json.loads(line)))
         except (ValueError, TypeError, KeyError) as e:
             reason = f"missing {e}" if isinstance(e, KeyError) else str(e)
-            raise BadQuestions(f"{path}:{number}: not a judged question ({reason})") from None
-        if not wanted or question.type in wanted:
-            questions.append(question)
-    return questions
+            raise BadQuestions(f"{path}:{number}: not a {what} ({reason})") from None
+    return rows
 
 
 def _question(row: object) -> Question:
@@ -186,22 +192,12 @@ def count_copies_once(ranked: Sequence[str], relevant: Mapping[str, int],
 
 def read_nuggets(path: Path) -> dict[str, tuple[Nugget, ...]]:
     """Nuggets by question id from a JSONL file such as ../shared/eval/dev_nuggets.jsonl; a bad line fails."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadQuestions(f"{path}: cannot read: {e}") from None
-    nuggets: dict[str, tuple[Nugget, ...]] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            nuggets[str(row["qid"])] = tuple(
-                Nugget(str(n["fact"]), tuple(str(m).casefold() for m in n["match"])) for n in row["nuggets"])
-        except (ValueError, TypeError, KeyError) as e:
-            reason = f"missing {e}" if isinstance(e, KeyError) else str(e)
-            raise BadQuestions(f"{path}:{number}: not a line of nuggets ({reason})") from None
-    return nuggets
+    return dict(read_jsonl(path, "line of nuggets", _nuggets))
+
+
+def _nuggets(row: Any) -> tuple[str, tuple[Nugget, ...]]:
+    return str(row["qid"]), tuple(Nugget(str(n["fact"]), tuple(str(m).casefold() for m in n["match"]))
+                                  for n in row["nuggets"])
 
 
 def with_nuggets(questions: Sequence[Question], nuggets: Mapping[str, tuple[Nugget, ...]]) -> list[Question]:
@@ -366,26 +362,16 @@ RelatedSystem = Callable[[str], list[str]]  # a content path -> related content 
 
 def read_related(path: Path) -> list[LinkedPost]:
     """Read a JSONL file of {"path", "links"} lines; any bad line fails the read with its path and line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise BadQuestions(f"{path}: cannot read: {e}") from None
-    rows = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row["path"], str):
-                raise ValueError("a line must be an object with a string path")
-            links = row["links"]
-            if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
-                raise ValueError("links must be a list of content paths")
-        except (ValueError, TypeError, KeyError) as e:
-            reason = f"missing {e}" if isinstance(e, KeyError) else str(e)
-            raise BadQuestions(f"{path}:{number}: not a linked post ({reason})") from None
-        rows.append(LinkedPost(row["path"], tuple(links)))
-    return rows
+    return read_jsonl(path, "linked post", _linked_post)
+
+
+def _linked_post(row: Any) -> LinkedPost:
+    if not isinstance(row, dict) or not isinstance(row["path"], str):
+        raise ValueError("a line must be an object with a string path")
+    links = row["links"]
+    if not isinstance(links, list) or not all(isinstance(link, str) for link in links):
+        raise ValueError("links must be a list of content paths")
+    return LinkedPost(row["path"], tuple(links))
 
 
 def run_related(system: RelatedSystem, posts: Sequence[LinkedPost]) -> dict[str, list[tuple[float, float]]]:

@@ -10,7 +10,6 @@ question and follows a result. The fixture blog (tests/posts) runs in `make test
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import socket
@@ -31,7 +30,7 @@ from index import FolderStore
 from service.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import FIXTURE_POSTS
-from tests.test_page_browser import ARTIFACTS, BROWSER_DIR, _missing_tool
+from tests.test_page_browser import ARTIFACTS, BROWSER_DIR, _missing_tool, run_node
 
 pytestmark = pytest.mark.browser
 
@@ -158,26 +157,12 @@ def serve(blog: Blog, index_dir: Path, work: Path) -> Iterator[Running]:
 
 def visit(blog: Blog, running: Running, index_dir: Path) -> dict[str, Any]:
     """Run blog.spec.mjs against the served blog and return its JSON summary."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     post = urlsplit(FolderStore(index_dir).open().posts[blog.post].url)
-    command = ["node", "blog.spec.mjs", running.site_url + post.path, str(ARTIFACTS), "--query", blog.query,
-               "--expect", blog.expect, "--label", blog.label]
-    published = post
-    if published.scheme and published.netloc:  # the index links to where the blog is published
-        command += ["--map", f"{published.scheme}://{published.netloc}={running.site_url}"]
-    try:
-        done = subprocess.run(command, cwd=BROWSER_DIR, capture_output=True, text=True, timeout=TIMEOUT_S,
-                              check=False)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"browser run took over {TIMEOUT_S} s; stderr: {exc.stderr!r}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"node exited {done.returncode} without a JSON summary:\n{done.stdout}\n{done.stderr}")
-    (ARTIFACTS / f"{blog.label}-browser-summary.json").write_text(done.stdout)
-    if result.get("error"):
-        pytest.fail(f"browser run broke before finishing its checks:\n{result['error']}")
-    return result
+    arguments = ["blog.spec.mjs", running.site_url + post.path, str(ARTIFACTS), "--query", blog.query,
+                 "--expect", blog.expect, "--label", blog.label]
+    if post.scheme and post.netloc:  # the index links to where the blog is published
+        arguments += ["--map", f"{post.scheme}://{post.netloc}={running.site_url}"]
+    return run_node(arguments, blog.label)
 
 
 FIXTURE_BLOG = Blog("fixture", FIXTURE_POSTS, None, "series/lighthouse/part-1-double-entry.md",

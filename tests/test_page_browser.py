@@ -67,19 +67,22 @@ def summary(live_server: str) -> dict[str, Any]:
     missing = _missing_tool()
     if missing:
         pytest.skip(missing)
+    return run_node(["page.spec.mjs", live_server, str(ARTIFACTS), "--query", QUERY], "page")
+
+
+def run_node(arguments: list[str], label: str) -> dict[str, Any]:
+    """Run a script of tests/browser; return its JSON summary (also kept as ARTIFACTS/LABEL-browser-summary.json)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    command = ["node", "page.spec.mjs", live_server, str(ARTIFACTS), "--query", QUERY]
     try:
-        done = subprocess.run(
-            command, cwd=BROWSER_DIR, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
-        )
+        done = subprocess.run(["node", *arguments], cwd=BROWSER_DIR, capture_output=True, text=True,
+                              timeout=TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"browser test took over {TIMEOUT_S} s; stderr: {exc.stderr!r}")
+        pytest.fail(f"browser run took over {TIMEOUT_S} s; stderr: {exc.stderr!r}")
     try:
         result: dict[str, Any] = json.loads(done.stdout)
     except json.JSONDecodeError:
         pytest.fail(f"node exited {done.returncode} without a JSON summary:\n{done.stdout}\n{done.stderr}")
-    (ARTIFACTS / "page-browser-summary.json").write_text(done.stdout)
+    (ARTIFACTS / f"{label}-browser-summary.json").write_text(done.stdout)
     if result.get("error"):
         pytest.fail(f"browser run broke before finishing its checks:\n{result['error']}")
     return result

@@ -13,13 +13,10 @@
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { check, launch, report } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve("axe-core/axe.min.js");
-const CHROMIUM = process.env.CASEBOOK_CHROMIUM || "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const WAIT_MS = 30000;
 const GIBBERISH = "qqzx vvkwj";
 
@@ -35,11 +32,6 @@ function parseArgs(argv) {
     process.exit(2);
   }
   return { post: positional[0], outDir: resolve(positional[1]), ...options };
-}
-
-const checks = [];
-function check(name, ok, detail = "") {
-  checks.push({ name, ok: Boolean(ok), detail: typeof detail === "string" ? detail : JSON.stringify(detail) });
 }
 
 /** Serve the blog's public origin from the local build: the index links to where the blog is published. */
@@ -81,7 +73,7 @@ async function typeInDialog(page, text, states = ["results"]) {
 
 async function run({ post, outDir, query, expect, map, label }) {
   mkdirSync(outDir, { recursive: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await launch();
   const pageErrors = [];
   const dialogs = [];
   const screenshots = [];
@@ -264,13 +256,4 @@ async function run({ post, outDir, query, expect, map, label }) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-let extra = {};
-let crashed = null;
-try {
-  extra = await run(args);
-} catch (err) {
-  crashed = String((err && err.stack) || err);
-}
-const ok = !crashed && checks.length > 0 && checks.every((c) => c.ok);
-console.log(JSON.stringify({ ok, post: args.post, query: args.query, checks, ...extra, error: crashed }, null, 2));
-process.exit(crashed ? 2 : ok ? 0 : 1);
+await report(() => run(args), { post: args.post, query: args.query });

@@ -7,11 +7,8 @@
 // Run by tests/test_page_browser.py; install with tests/browser/install.sh.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { check, launch, report } from "./harness.mjs";
 
-const CHROMIUM = process.env.CASEBOOK_CHROMIUM || "/usr/bin/chromium";
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const XSS_QUERY = "comment box that stores a script and prints it unescaped";
 const XSS_TEXT = "<script>alert(1)</script>";
 const TYPO_QUERY = "idempotncy keys for payment retries"; // one letter dropped from a word of tests/posts
@@ -33,11 +30,6 @@ function parseArgs(argv) {
   return { base: positional[0].replace(/\/+$/, ""), outDir: resolve(positional[1]), query };
 }
 
-const checks = [];
-function check(name, ok, detail = "") {
-  checks.push({ name, ok: Boolean(ok), detail: String(detail) });
-}
-
 /** Clear the box and type the query key by key, then wait until results for it are on screen. */
 async function typeQuery(page, text, states = ["results"]) {
   const input = page.locator(".casebook .cb-input");
@@ -57,7 +49,7 @@ async function typeQuery(page, text, states = ["results"]) {
 
 async function run({ base, outDir, query }) {
   mkdirSync(outDir, { recursive: true });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await launch();
   const dialogs = [];
   const pageErrors = [];
   const screenshots = [];
@@ -231,14 +223,4 @@ async function run({ base, outDir, query }) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-let extra = {};
-let crashed = null;
-try {
-  extra = await run(args);
-} catch (err) {
-  crashed = String((err && err.stack) || err);
-}
-const ok = !crashed && checks.length > 0 && checks.every((c) => c.ok);
-const summary = { ok, base_url: args.base, query: args.query, out_dir: args.outDir, checks, ...extra, error: crashed };
-console.log(JSON.stringify(summary, null, 2));
-process.exit(crashed ? 2 : ok ? 0 : 1);
+await report(() => run(args), { base_url: args.base, query: args.query, out_dir: args.outDir });
