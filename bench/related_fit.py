@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from casebook.evaluate import LinkedPost, read_related, run_related, summarise_related
+from casebook.evaluate_related import LinkedPost, read_related, run_related, summarise_related
 from index import FolderStore
 from service.catalog import Catalog
 from service.related import MODEL, SIGNALS, LinkModel, PassageSpace, related_posts, same_group, signals

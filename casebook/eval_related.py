@@ -7,14 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from casebook.evaluate import (
-    BadQuestions,
-    LinkedPost,
-    RelatedSystem,
-    read_related,
-    run_related,
-    summarise_related,
-)
+from casebook.evaluate import BadQuestions
+from casebook.evaluate_related import LinkedPost, RelatedSystem, read_related, run_related, summarise_related
 from casebook.hugo_related import HugoRelated, read_pages
 
 K = 10

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from casebook.cli import main
-from casebook.evaluate import BadQuestions, LinkedPost, read_related, run_related, summarise_related
+from casebook.evaluate import BadQuestions
+from casebook.evaluate_related import LinkedPost, read_related, run_related, summarise_related
 from casebook.hugo_related import HugoPage, HugoRelated, read_pages
 from tests.conftest import FIXTURE_POSTS
 
