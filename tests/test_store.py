@@ -92,3 +92,10 @@ def test_a_second_writer_fails_clearly_while_the_lock_is_held(tmp_path):
     with FolderStore(tmp_path).lock(), pytest.raises(IndexLocked, match="another ingest is writing"):
         with FolderStore(tmp_path).lock(0.3):
             pass
+
+
+def test_ingest_keeps_one_copy_of_the_model_beside_the_versions(index_dir):
+    model = FolderStore(index_dir).model_path("all-MiniLM-L6-v2")
+    assert model == index_dir / "models" / "all-MiniLM-L6-v2"
+    assert sorted(p.relative_to(model).as_posix() for p in model.rglob("*") if p.is_file()) == [
+        "1_Pooling/config.json", "config.json", "model.onnx", "sentence_bert_config.json", "tokenizer.json"]
