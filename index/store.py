@@ -25,7 +25,7 @@ import numpy as np
 from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
-from index.metadata import read_embed_keys, read_metadata, write_metadata
+from index.metadata import read_embed_keys, read_metadata, read_skipped, write_metadata
 from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
 from index.vectors import VectorSearch, build_vectors
 
@@ -97,6 +97,10 @@ class FolderStore:
     def manifest(self, version: str | None = None) -> Manifest:
         """The manifest of the published (or a named) version, checked against the format this code reads."""
         return Manifest.load(self.path(self._resolve(version)) / "manifest.json")
+
+    def skipped(self, version: str | None = None) -> list[SkippedPost]:
+        """The posts the published (or a named) version's ingest could not read."""
+        return read_skipped(self.path(self._resolve(version)) / "meta.sqlite")
 
     def open(self, version: str | None = None) -> IndexVersion:
         """Open the published (or a named) version, checking every part against its manifest."""
