@@ -183,6 +183,20 @@ class FolderStore:
         _fsync_dir(folder.parent)
         return folder
 
+    def export(self, version: str, target: Path) -> Path:
+        """Lay a version and its model out under `target` as in an index folder, unpublished: what CI ships.
+
+        Unpacked into a server's index folder, `rollback --to <version>` publishes it. Files are
+        hard-linked where the file system allows, so this costs no copy.
+        """
+        source = self.path(self._resolve(version))
+        into = FolderStore(target)
+        shutil.copytree(source, into.path(version), copy_function=_link_or_copy, dirs_exist_ok=True)
+        model = self.model_path(self.manifest(version).model)
+        if model is not None:
+            shutil.copytree(model, target / "models" / model.name, copy_function=_link_or_copy, dirs_exist_ok=True)
+        return into.path(version)
+
     def publish(self, version: str) -> None:
         """Point CURRENT at a complete version in one atomic rename, then prune the oldest versions."""
         if version not in self.versions():
@@ -236,6 +250,11 @@ class FolderStore:
             if old != current:
                 shutil.rmtree(self.path(old), ignore_errors=True)
         self._prune_models()
+
+    def prune(self, keep: int) -> None:
+        """Keep only the newest `keep` versions (and the published one), for a small CI cache."""
+        with self.lock():
+            self._prune(max(keep, 1))
 
     def _prune_models(self) -> None:
         """Remove model copies no kept version names (a model change leaves the old one behind)."""
