@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     (out / "ingest.json").write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
     print(summary(report, settings))
     store = settings.store()
-    shutil.rmtree(out / "index", ignore_errors=True)
+    shutil.rmtree(out / "index", ignore_errors=True)  # an earlier run's artifact must not ship again
+    (out / "VERSION").unlink(missing_ok=True)
     if not report.skipped and report.version:
         shipped = store.export(report.version, out / "index")
         (out / "VERSION").write_text(report.version + "\n", encoding="utf-8")
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
         links = to_markdown(crosslinks(catalog, only=change.posts if change else None))
+        if change and change.left_out:  # drafts and broken posts: changed, but not in the index
+            links += "\nChanged but not indexed: " + ", ".join(f"`{name}`" for name in change.left_out) + ".\n"
         (out / "crosslinks.md").write_text(links, encoding="utf-8")
         parts.append(re.sub(r"^#", "##", links, flags=re.MULTILINE))  # under the summary's own heading
     text = "\n".join(parts)
