@@ -19,6 +19,7 @@ from tests.conftest import FIXTURE_POSTS
 
 CI_FILES = Path(__file__).resolve().parents[1] / "docs" / "ci"
 CHANGED = "series/lighthouse/part-3-reconciliation.md"
+DRAFT = "posts/next-quarter.md"
 MODEL_FILES = {"model.onnx", "tokenizer.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json"}
 
 
@@ -77,7 +78,9 @@ def runs(blog: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     post = blog / "content" / CHANGED
     post.write_text(post.read_text(encoding="utf-8") + "\nLate fees are matched against the ledger too.\n",
                     encoding="utf-8")
-    git(blog, "commit", "-q", "-am", "one more sentence")
+    (blog / "content" / DRAFT).write_text("---\ntitle: Next quarter\ndraft: true\n---\nNot yet.\n", encoding="utf-8")
+    git(blog, "add", "-A")
+    git(blog, "commit", "-q", "-m", "one more sentence, and a draft")
     step_summary = tmp_path_factory.mktemp("github") / "step-summary.md"
     review = ci(blog, cache, tmp_path_factory.mktemp("pr"), "--since", "main", "--summary", str(step_summary))
     return Runs(push, review, cache, step_summary)
@@ -106,7 +109,8 @@ def test_review_report_lists_only_the_touched_post(runs: Runs) -> None:
     report = runs.review.read("crosslinks.md")
     assert f"Only the posts this change touches: `{CHANGED}`." in report
     assert [line for line in report.splitlines() if line.startswith("`")] == [f"`{CHANGED}`"]
-    assert "## Orphans (nothing links here)\n\nNone." in report
+    assert "## Orphans (nothing links here)\n\nNone.\n" in report
+    assert report.endswith(f"\nChanged but not indexed: `content/{DRAFT}`.\n")  # a draft has no links to check
     assert not (runs.push.out / "crosslinks.md").exists()  # a push has nothing to review
 
 

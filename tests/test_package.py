@@ -85,6 +85,16 @@ def test_the_serving_install_searches_with_the_model_copy_in_the_index(slim: Pat
     assert json.loads(found.stdout)["posts"][0]["path"] == ANSWER
 
 
+def test_the_serving_install_updates_an_index_that_holds_the_model_copy(slim: Path, index_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    shutil.copytree(index_dir, tmp_path / "index")
+    shutil.copytree(FIXTURE_POSTS, tmp_path / "content")
+    post = tmp_path / "content" / ANSWER
+    post.write_text(post.read_text(encoding="utf-8") + "\nKeys expire after a day.\n", encoding="utf-8")
+    report = json.loads(run([slim / "casebook", "ingest", "-c", "content", "-i", "index", "--json"], tmp_path).stdout)
+    assert 1 <= report["embedded"] <= 2 and report["reused"] == report["passages"] - report["embedded"]
+
+
 def test_the_serving_install_serves_the_api_the_page_and_the_hugo_partial(slim: Path, index_dir: Path,
                                                                           tmp_path: Path) -> None:
     shutil.copytree(index_dir, tmp_path / "index")
