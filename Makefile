@@ -10,7 +10,7 @@ SHARED ?= ../shared
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[ingest,dev]'
 	touch $(VENV_STAMP)
 
 install: $(VENV_STAMP)  ## create .venv and install Casebook with its pinned dependencies

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from casebook import eval_cli
+from casebook import ci, eval_cli
 from index import cli as index_cli
 from ingest import cli as ingest_cli
 from service import cli as service_cli
@@ -25,6 +25,8 @@ COMMANDS = (
      cli_authors.gaps),
     ("eval", "measure retrieval quality on judged questions", eval_cli.add_arguments, eval_cli.run),
     ("index", "list the index versions kept, or roll back to an older one", index_cli.add_arguments, index_cli.run),
+    ("ci", "a blog's CI job: ingest --strict, the deploy artifact, link suggestions for a change", ci.add_arguments,
+     ci.run),
 )
 
 

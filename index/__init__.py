@@ -1,7 +1,7 @@
 """The index stage: records, embedding model, versions in a store, dense and lexical search."""
 
 from index.embedder import DEFAULT_MODEL, Embedder, Embedders, ModelRuntime
-from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, ModelUnavailable
 from index.manifest import Manifest
 from index.records import Hit, Passage, PostMeta, SeriesMeta, SkippedPost
 from index.store import FolderStore, IndexBuild, IndexVersion
@@ -9,5 +9,5 @@ from index.store import FolderStore, IndexBuild, IndexVersion
 __all__ = [
     "DEFAULT_MODEL", "Embedder", "FolderStore", "Hit", "IndexBuild", "IndexCorrupt", "IndexLocked",
     "IndexMismatch", "IndexMissing", "IndexVersion", "Manifest", "Passage", "PostMeta", "SeriesMeta",
-    "SkippedPost", "Embedders", "ModelRuntime",
+    "SkippedPost", "Embedders", "ModelRuntime", "ModelUnavailable",
 ]

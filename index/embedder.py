@@ -12,9 +12,15 @@ from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
+from index.errors import ModelUnavailable
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 Backend = Literal["torch", "onnx"]
+ONNX_FILE = "model.onnx"
+# Besides the ONNX graph, ONNX Runtime needs only the tokenizer and the model's width, window and pooling:
+# these files and the export are all a server without PyTorch (or the model's weights) loads.
+SERVING_FILES = ("tokenizer.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,18 +66,31 @@ class Embedder:
     their vectors agree to cosine > 0.999 and an index built with one can be served by the other.
     """
 
-    def __init__(self, model: str = DEFAULT_MODEL, runtime: ModelRuntime = ModelRuntime()) -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, runtime: ModelRuntime = ModelRuntime(),
+                 exported: Path | None = None) -> None:
+        """Load `model`; on ONNX Runtime from `exported`, a folder of its `serving_files`, when one is given."""
         self.name = model
         self.runtime = runtime
-        path = resolve_model(model)
-        if runtime.backend == "onnx":
-            self._runner: _Runner = _OnnxRunner(path, runtime.cache_dir, runtime.threads)
+        self._onnx: Path | None = None
+        if runtime.backend == "onnx" and exported is not None:
+            self._source = str(exported)
+            self._onnx = exported / ONNX_FILE
         else:
-            self._runner = _TorchRunner(path, runtime.threads)
+            self._source = _local_model(model)
+        if runtime.backend == "onnx":
+            self._onnx = self._onnx or _export(model, Path(self._source), runtime.cache_dir)
+            self._runner: _Runner = _OnnxRunner(Path(self._source), self._onnx, runtime.threads)
+        else:
+            self._runner = _TorchRunner(self._source, runtime.threads)
         self.dim = self._runner.dim
         self.max_tokens = self._runner.max_tokens
         # One forward pass at a time uses both cores well; concurrent calls only thrash.
         self._lock = threading.Lock()
+
+    def serving_files(self) -> dict[str, Path]:
+        """The files ONNX Runtime serves this model from, by name: the ONNX export, tokenizer and configs."""
+        onnx = self._onnx or _export(self.name, Path(self._source), self.runtime.cache_dir)
+        return {ONNX_FILE: onnx, **{name: Path(self._source) / name for name in SERVING_FILES}}
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Embed texts into an (n, dim) float32 array of unit vectors."""
@@ -138,17 +157,16 @@ class _OnnxRunner(_Runner):
     once the export is cached, which saves start-up time and memory as well as per-call overhead.
     """
 
-    def __init__(self, path: str, cache_dir: Path, threads: int) -> None:
+    def __init__(self, folder: Path, model_file: Path, threads: int) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        folder = Path(path)
         config = _read_json(folder / "sentence_bert_config.json")
         self.max_tokens = int(config.get("max_seq_length", 256))
         self.dim = int(_read_json(folder / "config.json")["hidden_size"])
         pooling = _read_json(folder / "1_Pooling" / "config.json")
         if not pooling.get("pooling_mode_mean_tokens", False):
-            raise ValueError(f"{path}: the ONNX backend implements mean pooling only")
+            raise ValueError(f"{folder}: the ONNX backend implements mean pooling only")
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
@@ -157,7 +175,6 @@ class _OnnxRunner(_Runner):
         if threads > 0:
             options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        model_file = export_onnx(folder, cache_dir)
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
@@ -192,6 +209,28 @@ class _OnnxRunner(_Runner):
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=True)]
+
+
+def _local_model(model: str) -> str:
+    """The model's folder (or name) on this machine; ModelUnavailable when its package is not installed."""
+    try:
+        return resolve_model(model)
+    except ImportError as e:
+        raise ModelUnavailable(_unavailable(model, e)) from None
+
+
+def _export(model: str, model_dir: Path, cache_dir: Path) -> Path:
+    """export_onnx, with a missing PyTorch (the serving install) told as ModelUnavailable."""
+    try:
+        return export_onnx(model_dir, cache_dir)
+    except ImportError as e:
+        raise ModelUnavailable(_unavailable(model, e)) from None
+
+
+def _unavailable(model: str, error: ImportError) -> str:
+    return (f"model {model}: no exported copy beside the index, and this install cannot export one "
+            f"({error}); build the index with the full install, "
+            "pip install 'casebook[ingest]', which writes the copy (models/) beside the versions")
 
 
 def export_onnx(model_dir: Path, cache_dir: Path) -> Path:
@@ -259,9 +298,9 @@ class Embedders:
         self._loaded: dict[str, Embedder] = {}
         self._lock = threading.Lock()
 
-    def get(self, model: str) -> Embedder:
-        """The named model, loaded on first use."""
+    def get(self, model: str, exported: Path | None = None) -> Embedder:
+        """The named model, loaded on first use (from `exported`, a folder of its serving files, if given)."""
         with self._lock:
             if model not in self._loaded:
-                self._loaded[model] = Embedder(model, self.runtime)
+                self._loaded[model] = Embedder(model, self.runtime, exported)
             return self._loaded[model]

@@ -21,3 +21,7 @@ class IndexMismatch(IndexError_):
 
 class IndexLocked(IndexError_):
     """Another ingest holds the folder's write lock."""
+
+
+class ModelUnavailable(IndexError_):
+    """The embedding model cannot run: no exported copy beside the index, and no PyTorch here to export one."""

@@ -132,3 +132,15 @@ def read_embed_keys(path: Path) -> list[str]:
             con.close()
     except sqlite3.DatabaseError as e:
         raise IndexCorrupt(f"{path}: database unreadable: {e}") from e
+
+
+def read_skipped(path: Path) -> list[SkippedPost]:
+    """The posts the version's ingest could not read, with their line and reason."""
+    try:
+        con = _connect_readonly(path)
+        try:
+            return _read(con, "skipped", SkippedPost, "rowid")
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        raise IndexCorrupt(f"{path}: database unreadable: {e}") from e

@@ -1,6 +1,7 @@
 """The index folder: versions written beside each other, published by one atomic pointer switch.
 
     <root>/versions/<version>/   manifest.json  meta.sqlite  vectors.faiss  bm25/  bm25-posts/
+    <root>/models/<model>/       model.onnx  tokenizer.json  config files: the model as ONNX Runtime serves it
     <root>/CURRENT               the published version's id (replaced atomically)
     <root>/.lock                 held by the one ingest allowed to write
 
@@ -11,19 +12,20 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
-from index.metadata import read_embed_keys, read_metadata, write_metadata
+from index.metadata import read_embed_keys, read_metadata, read_skipped, write_metadata
 from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
 from index.vectors import VectorSearch, build_vectors
 
@@ -87,9 +89,18 @@ class FolderStore:
         """The folder of a version: what CI ships and what the bench measures on disk."""
         return self.root / "versions" / version
 
+    def model_path(self, model: str) -> Path | None:
+        """The folder of the model's serving files that an ingest left here (`keep_model`), or None."""
+        folder = self.root / "models" / _model_folder(model)
+        return folder if folder.is_dir() else None
+
     def manifest(self, version: str | None = None) -> Manifest:
         """The manifest of the published (or a named) version, checked against the format this code reads."""
         return Manifest.load(self.path(self._resolve(version)) / "manifest.json")
+
+    def skipped(self, version: str | None = None) -> list[SkippedPost]:
+        """The posts the published (or a named) version's ingest could not read."""
+        return read_skipped(self.path(self._resolve(version)) / "meta.sqlite")
 
     def open(self, version: str | None = None) -> IndexVersion:
         """Open the published (or a named) version, checking every part against its manifest."""
@@ -153,6 +164,39 @@ class FolderStore:
         _fsync_dir(versions)
         return build.manifest.version
 
+    def keep_model(self, model: str, files: Mapping[str, Path]) -> Path:
+        """Keep the files the model is served from (name -> file) beside the versions; call under `lock`.
+
+        Versions name their model in the manifest, so one copy serves them all; a server that has the
+        index folder then runs the model without PyTorch or the model's package.
+        """
+        folder = self.root / "models" / _model_folder(model)
+        if folder.is_dir():
+            return folder
+        tmp = folder.parent / f".tmp-{folder.name}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        for name, source in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(source, tmp / name)
+        _fsync_tree(tmp)
+        os.rename(tmp, folder)
+        _fsync_dir(folder.parent)
+        return folder
+
+    def export(self, version: str, target: Path) -> Path:
+        """Lay a version and its model out under `target` as in an index folder, unpublished: what CI ships.
+
+        Unpacked into a server's index folder, `rollback --to <version>` publishes it. Files are
+        hard-linked where the file system allows, so this costs no copy.
+        """
+        source = self.path(self._resolve(version))
+        into = FolderStore(target)
+        shutil.copytree(source, into.path(version), copy_function=_link_or_copy, dirs_exist_ok=True)
+        model = self.model_path(self.manifest(version).model)
+        if model is not None:
+            shutil.copytree(model, target / "models" / model.name, copy_function=_link_or_copy, dirs_exist_ok=True)
+        return into.path(version)
+
     def publish(self, version: str) -> None:
         """Point CURRENT at a complete version in one atomic rename, then prune the oldest versions."""
         if version not in self.versions():
@@ -200,11 +244,43 @@ class FolderStore:
             raise IndexMissing(f"{self.root}: version {version!r} not found")
         return version
 
-    def _prune(self) -> None:
+    def _prune(self, keep: int = KEEP_VERSIONS) -> None:
         current = self.published()
-        for old in self.versions()[:-KEEP_VERSIONS]:
+        for old in self.versions()[:-keep]:
             if old != current:
                 shutil.rmtree(self.path(old), ignore_errors=True)
+        self._prune_models()
+
+    def prune(self, keep: int) -> None:
+        """Keep only the newest `keep` versions (and the published one), for a small CI cache."""
+        with self.lock():
+            self._prune(max(keep, 1))
+
+    def _prune_models(self) -> None:
+        """Remove model copies no kept version names (a model change leaves the old one behind)."""
+        folder = self.root / "models"
+        if not folder.is_dir():
+            return
+        try:
+            used = {_model_folder(self.manifest(v).model) for v in self.versions()}
+        except IndexError_:
+            return  # a version we cannot read may need any of them
+        for path in folder.iterdir():
+            if path.name not in used and not path.name.startswith("."):
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _model_folder(model: str) -> str:
+    """A model's name (or path) as one folder name: "all-MiniLM-L6-v2", "org_model"."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+
+
+def _link_or_copy(source: str | Path, target: str | Path) -> None:
+    # A hard link costs nothing, and safe here: the model cache and the versions are replaced, never rewritten.
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _remove_partial_versions(versions: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.errors import ModelUnavailable
 from ingest.check import check_index
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(asdict(report), indent=2) if args.json else report.describe())
             return 0 if report.current else 1
         result = run_ingest(settings, progress=not (args.quiet or args.json) and sys.stderr.isatty())
-    except (IngestError, IndexLocked, ValueError) as e:
+    except (IngestError, IndexLocked, ModelUnavailable, ValueError) as e:
         print(f"casebook ingest: {e}", file=sys.stderr)
         return 2
     except (IndexMissing, IndexCorrupt, IndexMismatch) as e:

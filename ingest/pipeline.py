@@ -96,10 +96,12 @@ def run_ingest(
         sources = Sources.scan(settings)
         published = _published_manifest(store)
         if published is not None and published.content_hash == sources.fingerprint:
+            _keep_model(store, settings, embedder)  # an index from before models/ was kept gains it here
             counts = published.counts
+            # The broken posts are still broken: --strict must fail again on an unchanged site.
             return IngestReport(version=published.version, up_to_date=True, posts=counts["posts"],
                                 passages=counts["passages"], series=counts["series"], reused=counts["passages"],
-                                seconds=time.perf_counter() - started)
+                                seconds=time.perf_counter() - started, skipped=store.skipped(published.version))
         stage("parse")
         posts, skipped, drafts = _read_posts(settings, sources.site)
         timings["parse"] = time.perf_counter() - started
@@ -109,7 +111,8 @@ def run_ingest(
         stage("chunk")
         drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
                                                           lambda s: normalise(s) in boilerplate)]
-        embedder = embedder or Embedder(settings.model, settings.runtime)
+        # The copy an earlier run left beside the versions loads without PyTorch and exports nothing.
+        embedder = embedder or Embedder(settings.model, settings.runtime, store.model_path(settings.model))
         known = store.reusable_vectors(settings.model)
         embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
         drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
@@ -133,10 +136,12 @@ def run_ingest(
             seconds=round(time.perf_counter() - started, 3), extra={"sources": sources.files},
         )
         publish_started = time.perf_counter()
-        store.publish(store.write(IndexBuild(
+        written = store.write(IndexBuild(
             manifest=manifest, posts=metas, series=series, passages=passages, embed_keys=keys, vectors=vectors,
             lexical_texts=[d.embed_text for d in drafts_], post_texts=_post_texts(metas, drafts_),
-            skipped=skipped)))
+            skipped=skipped))
+        _keep_model(store, settings, embedder)  # before publishing: a server may load the version at once
+        store.publish(written)
         timings["publish"] = time.perf_counter() - publish_started
     return IngestReport(
         version=version, up_to_date=False, posts=len(metas), passages=len(passages), series=len(series),
@@ -145,6 +150,16 @@ def run_ingest(
         near_duplicates=len(duplicates), tokens=sum(d.n_tokens for d in drafts_), embed_seconds=embed_seconds,
         timings=timings,
     )
+
+
+def _keep_model(store: FolderStore, settings: IngestSettings, embedder: TextEncoder | None) -> None:
+    """Leave the model's ONNX export and tokenizer beside the versions, so a server without PyTorch runs it."""
+    if store.model_path(settings.model) is not None:
+        return
+    embedder = embedder or Embedder(settings.model, settings.runtime)
+    serving_files = getattr(embedder, "serving_files", None)  # a stand-in encoder (tests, bench) has none
+    if serving_files is not None:
+        store.keep_model(settings.model, serving_files())
 
 
 def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:

@@ -105,24 +105,38 @@ def add_crosslinks_arguments(parser: argparse.ArgumentParser) -> None:
 
     _index_argument(parser)
     parser.add_argument("-s", "--site", type=Path,
-                        help="the Hugo site the index was built from (names the report; the index is read)")
+                        help="the Hugo site the index was built from (names the report; --since runs git there)")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown (default) or JSON")
     parser.add_argument("--min-score", type=float, default=DEFAULT_MIN_SCORE,
                         help=f"weakest suggestion to report (default {DEFAULT_MIN_SCORE})")
     parser.add_argument("--per-post", type=int, default=PER_POST,
                         help=f"suggestions per post (default {PER_POST})")
     parser.add_argument("-o", "--output", type=Path, help="write the report to this file instead of stdout")
+    scope = parser.add_mutually_exclusive_group()
+    scope.add_argument("--changed", nargs="+", metavar="FILE",
+                       help="only these posts: content paths (posts/x.md) or paths to their files")
+    scope.add_argument("--since", metavar="GIT_REV",
+                       help="only the posts changed since this git revision of the --site repository (default .)")
 
 
 def crosslinks(args: argparse.Namespace) -> int:
-    """Write the cross-link report for every post of the index."""
+    """Write the cross-link report for every post of the index, or for the posts a change touches."""
+    from service.changes import ChangeError, touched
     from service.crosslinks import crosslinks as build
     from service.crosslinks import to_json, to_markdown
 
     catalog = _catalog("crosslinks", args.index)
     if catalog is None:
         return 2
-    report = build(catalog, args.min_score, args.per_post)
+    try:
+        change = touched(catalog, args.changed, args.since, args.site)
+    except ChangeError as e:
+        print(f"casebook crosslinks: {e}", file=sys.stderr)
+        return 2
+    if change is not None and change.left_out:  # drafts and broken posts change too; they have no links to check
+        print(f"casebook crosslinks: changed but not in the index, left out: {', '.join(change.left_out)}",
+              file=sys.stderr)
+    report = build(catalog, args.min_score, args.per_post, None if change is None else change.posts)
     text = to_json(report) if args.format == "json" else to_markdown(report)
     if args.site and args.format == "md":
         text = text.replace("# Cross-link report", f"# Cross-link report: {args.site}", 1)

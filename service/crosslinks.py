@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
 from index import PostMeta
@@ -53,6 +54,7 @@ class CrosslinkReport:
     min_score: float
     posts: tuple[PostLinks, ...]  # only posts with at least one suggestion
     orphans: tuple[PageRef, ...]  # articles no other page links to
+    scope: tuple[str, ...] | None = None  # the posts the report is limited to (a change's); None: every post
 
 
 def articles(catalog: Catalog) -> list[PostMeta]:
@@ -61,18 +63,22 @@ def articles(catalog: Catalog) -> list[PostMeta]:
                   key=lambda p: p.path)
 
 
-def crosslinks(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE,
-               per_post: int = PER_POST) -> CrosslinkReport:
-    """Run related posts for every article and keep the unlinked ones scoring at least `min_score`."""
+def crosslinks(catalog: Catalog, min_score: float = DEFAULT_MIN_SCORE, per_post: int = PER_POST,
+               only: Collection[str] | None = None) -> CrosslinkReport:
+    """Run related posts for every article (or those `only` names) and keep the unlinked ones scoring >= min_score."""
     space = PassageSpace(catalog)
     rows = []
     for post in articles(catalog):
+        if only is not None and post.path not in only:
+            continue
         found = related_posts(catalog, space, post.path, per_post + len(post.links))
         missing = [r for r in found if not r.linked and r.score >= min_score][:per_post]
         if missing:
             rows.append(PostLinks(post.path, post.title, post.url, tuple(
                 Suggestion(r.post.path, r.post.title, r.post.url, r.score, reason(r)) for r in missing)))
-    return CrosslinkReport(catalog.version.manifest.version, min_score, tuple(rows), tuple(orphans(catalog)))
+    lonely = tuple(o for o in orphans(catalog) if only is None or o.path in only)
+    scope = None if only is None else tuple(sorted(only))
+    return CrosslinkReport(catalog.version.manifest.version, min_score, tuple(rows), lonely, scope)
 
 
 def orphans(catalog: Catalog) -> list[PageRef]:
@@ -96,6 +102,7 @@ def to_markdown(report: CrosslinkReport) -> str:
         f"Index version `{report.version}`; suggestions score at least {report.min_score:.2f}. "
         f"{len(report.posts)} posts have links to add; {len(report.orphans)} posts have no inbound links.",
         "",
+        *_scope_lines(report.scope),
         "## Links to add",
         "",
     ]
@@ -106,3 +113,11 @@ def to_markdown(report: CrosslinkReport) -> str:
     lines += ["## Orphans (nothing links here)", ""]
     lines += [f"- [ ] [{o.title}]({o.url}) `{o.path}`" for o in report.orphans] or ["None."]
     return "\n".join(lines) + "\n"
+
+
+def _scope_lines(scope: tuple[str, ...] | None) -> list[str]:
+    if scope is None:
+        return []
+    if not scope:
+        return ["This change touches no post, so there is nothing to check.", ""]
+    return ["Only the posts this change touches: " + ", ".join(f"`{path}`" for path in scope) + ".", ""]

@@ -13,6 +13,7 @@ import numpy as np
 
 from index import Embedder, FolderStore, IndexCorrupt, IndexMismatch, IndexMissing
 from index.embedder import Embedders
+from index.errors import ModelUnavailable
 from index.settings import SharedSettings
 from service.catalog import Catalog
 from service.compose import Parsed
@@ -132,7 +133,9 @@ class IndexHolder:
     def _load(self, version_id: str) -> Live | None:
         try:
             version = self.store.open(version_id)
-            embedder = self.embedders.get(version.manifest.model)
+            # The model's copy that ingest left in the index folder runs without PyTorch (the serving install).
+            model = version.manifest.model
+            embedder = self.embedders.get(model, self.store.model_path(model))
             if embedder.dim != version.manifest.dim:
                 raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {version.manifest.dim}")
@@ -141,7 +144,7 @@ class IndexHolder:
         # Any failure, a model that is not installed included, must leave the running version serving.
         except Exception as e:  # noqa: BLE001
             self.refused += 1
-            known = isinstance(e, IndexMissing | IndexCorrupt | IndexMismatch)
+            known = isinstance(e, IndexMissing | IndexCorrupt | IndexMismatch | ModelUnavailable)
             kind = "" if known else f"{type(e).__name__}: "
             self.last_error = f"version {version_id} refused: {kind}{e}"
             log.error("refusing index version %s: %s%s", version_id, kind, e)

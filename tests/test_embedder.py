@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import DEFAULT_MODEL, Embedder, ModelRuntime
+from index import DEFAULT_MODEL, Embedder, FolderStore, ModelRuntime
 from index.settings import SharedSettings
 
 TEXTS = [
@@ -51,6 +51,15 @@ def test_onnx_export_is_cached(onnx_embedder: Embedder, tmp_path_factory: pytest
     again = Embedder(DEFAULT_MODEL, ModelRuntime(cache_dir=exported.parent))
     assert exported.stat().st_mtime_ns == written  # the second load reused the file instead of exporting
     assert np.allclose(again.encode(TEXTS[:1]), onnx_embedder.encode(TEXTS[:1]), atol=1e-6)
+
+
+def test_the_model_copy_ingest_keeps_in_the_index_runs_without_the_cache(index_dir: Path, onnx_embedder: Embedder,
+                                                                         tmp_path: Path) -> None:
+    copy = FolderStore(index_dir).model_path(DEFAULT_MODEL)
+    served = Embedder(DEFAULT_MODEL, ModelRuntime(cache_dir=tmp_path / "empty"), exported=copy)
+    assert not (tmp_path / "empty").exists()  # nothing exported: a server without PyTorch can do this
+    assert np.allclose(served.encode(TEXTS), onnx_embedder.encode(TEXTS), atol=1e-6)
+    assert served.count_tokens(TEXTS) == onnx_embedder.count_tokens(TEXTS)
 
 
 def test_unknown_backend_is_refused_with_the_variable_name(monkeypatch: pytest.MonkeyPatch) -> None:

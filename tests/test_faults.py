@@ -60,7 +60,7 @@ if point == "embed":  # embed every passage afresh, so the kill lands inside the
     store.FolderStore.reusable_vectors = lambda self, model: {}
     extra = ["0"]
 else:
-    pipeline.Embedder = lambda model, runtime: HashEmbedder()
+    pipeline.Embedder = lambda model, runtime, exported=None: HashEmbedder()
 hooks = {
     "embed": (embedder.Embedder, "encode", True),
     "metadata": (store, "write_metadata", False),          # temp folder holds meta.sqlite only

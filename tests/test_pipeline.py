@@ -93,6 +93,14 @@ def test_unchanged_site_publishes_nothing_new(tmp_path, index_dir, embedder):
     assert report.up_to_date and report.version == FolderStore(index_dir).open().manifest.version
 
 
+def test_unchanged_site_still_reports_its_broken_post(tmp_path, built_index, embedder):
+    index_dir, first = built_index
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    report = _ingest(FIXTURE_POSTS, target, embedder)
+    assert report.up_to_date and report.skipped == first.skipped and len(report.skipped) == 1  # --strict fails again
+
+
 def test_check_says_which_posts_differ(tmp_path, index_dir):
     content = _copy_site(tmp_path)
     (content / "posts/caching-redis.md").write_text("+++\ntitle = \"Changed\"\n+++\nNew text.\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -92,3 +93,30 @@ def test_a_second_writer_fails_clearly_while_the_lock_is_held(tmp_path):
     with FolderStore(tmp_path).lock(), pytest.raises(IndexLocked, match="another ingest is writing"):
         with FolderStore(tmp_path).lock(0.3):
             pass
+
+
+def test_ingest_keeps_one_copy_of_the_model_beside_the_versions(index_dir):
+    model = FolderStore(index_dir).model_path("all-MiniLM-L6-v2")
+    assert model == index_dir / "models" / "all-MiniLM-L6-v2"
+    assert sorted(p.relative_to(model).as_posix() for p in model.rglob("*") if p.is_file()) == [
+        "1_Pooling/config.json", "config.json", "model.onnx", "sentence_bert_config.json", "tokenizer.json"]
+
+
+def test_export_lays_out_a_version_and_its_model_for_rollback_on_a_server(index_dir, tmp_path):
+    version = FolderStore(index_dir).published()
+    FolderStore(index_dir).export(version, tmp_path / "artifact")
+    server = FolderStore(tmp_path / "artifact")
+    assert server.versions() == [version] and server.published() is None
+    assert server.model_path("all-MiniLM-L6-v2") is not None
+    assert server.rollback(to=version) == (version, None)
+    assert server.open().manifest.version == version
+
+
+def test_prune_keeps_the_published_version_and_only_the_models_in_use(index_copy):
+    store = FolderStore(index_copy)
+    published = store.published()
+    shutil.copytree(store.path(published), store.path("0-older"))
+    shutil.copytree(store.model_path("all-MiniLM-L6-v2"), index_copy / "models" / "retired-model")
+    store.prune(keep=1)
+    assert store.versions() == [published]
+    assert sorted(p.name for p in (index_copy / "models").iterdir()) == ["all-MiniLM-L6-v2"]

@@ -1,0 +1,97 @@
+"""`casebook ci`: a Hugo blog's CI job in one command; docs/ci/ has the GitHub and GitLab files that call it.
+
+1. ingest the site into the index folder the CI cache restored (incremental: unchanged passages keep
+   their vectors), and keep the `--json` report; a broken post fails the job, as `--strict` does;
+2. lay the published version and its model out as the deploy artifact (`rollback --to <id>` on the server);
+3. for a review (`--since REV` or `--changed FILE...`), the cross-link report of the posts touched;
+4. trim the index folder to what the next run needs, so the cache stays one version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from index.errors import IndexError_
+from ingest.cli import summary
+from ingest.errors import IngestError
+from ingest.pipeline import IngestReport, run_ingest
+from ingest.settings import IngestSettings
+from service.catalog import Catalog
+from service.changes import ChangeError, touched
+from service.crosslinks import crosslinks, to_markdown
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook ci`."""
+    parser.add_argument("-s", "--site", type=Path, default=Path("."), help="Hugo site root (default .)")
+    parser.add_argument("-i", "--index", type=Path,
+                        help="index folder the CI cache restores and saves (env CASEBOOK_INDEX, default var/index)")
+    parser.add_argument("-o", "--out", type=Path, default=Path("casebook-out"),
+                        help="where the reports and the deploy artifact go (default casebook-out)")
+    change = parser.add_mutually_exclusive_group()
+    change.add_argument("--since", metavar="GIT_REV", help="review: link suggestions for posts changed since GIT_REV")
+    change.add_argument("--changed", nargs="+", metavar="FILE", help="review: link suggestions for these posts")
+    parser.add_argument("--summary", type=Path,
+                        help="append the Markdown summary to this file (GitHub: $GITHUB_STEP_SUMMARY)")
+    parser.add_argument("--keep", type=int, default=1, help="index versions to keep for the cache (default 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job; exit 1 when a post is broken, 2 when the job could not run."""
+    out: Path = args.out
+    try:
+        settings = IngestSettings.from_env(content_dir=args.site / "content", site_dir=args.site, index_dir=args.index)
+        report = run_ingest(settings)
+    except (IngestError, IndexError_, ValueError) as e:
+        print(f"casebook ci: {e}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ingest.json").write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    print(summary(report, settings))
+    store = settings.store()
+    shutil.rmtree(out / "index", ignore_errors=True)  # an earlier run's artifact must not ship again
+    (out / "VERSION").unlink(missing_ok=True)
+    if not report.skipped and report.version:
+        shipped = store.export(report.version, out / "index")
+        (out / "VERSION").write_text(report.version + "\n", encoding="utf-8")
+        print(f"deploy artifact: {shipped} (and its model under {out / 'index' / 'models'})")
+    parts = [_ingest_markdown(report)]
+    if args.since is not None or args.changed is not None:
+        try:
+            catalog = Catalog(store.open())
+            change = touched(catalog, args.changed, args.since, args.site)
+        except (ChangeError, IndexError_) as e:
+            print(f"casebook ci: {e}", file=sys.stderr)
+            return 2
+        links = to_markdown(crosslinks(catalog, only=change.posts if change else None))
+        if change and change.left_out:  # drafts and broken posts: changed, but not in the index
+            links += "\nChanged but not indexed: " + ", ".join(f"`{name}`" for name in change.left_out) + ".\n"
+        (out / "crosslinks.md").write_text(links, encoding="utf-8")
+        parts.append(re.sub(r"^#", "##", links, flags=re.MULTILINE))  # under the summary's own heading
+    text = "\n".join(parts)
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    if args.summary:
+        with args.summary.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    store.prune(args.keep)
+    return 1 if report.skipped else 0
+
+
+def _ingest_markdown(report: IngestReport) -> str:
+    """The ingest's part of the job summary: counts, and each broken post as `path:line: reason`."""
+    if report.up_to_date:
+        head = f"Index version `{report.version}` is up to date: {report.posts} posts, {report.passages} passages."
+    else:
+        head = (f"Published index version `{report.version}`: {report.posts} posts, {report.passages} passages; "
+                f"embedded {report.embedded}, reused {report.reused}, in {report.seconds:.1f} s.")
+    lines = ["# Casebook", "", head, ""]
+    if report.skipped:
+        lines += [f"**{len(report.skipped)} broken posts were left out; the job fails until they are fixed:**", ""]
+        lines += [f"- `{error}`" for error in report.skipped] + [""]
+    return "\n".join(lines)
