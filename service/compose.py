@@ -17,7 +17,7 @@ from index.lexical import LexicalSearch
 from index.text import idf, term_stems
 from service.answer_types import Expected, holds, names_other_versions
 from service.ranking import ScoredPassage
-from service.sentences import Sentence, answer_sentences
+from service.sentences import Sentence, answer_sentences, opening
 
 MAX_SENTENCES = 4
 MAX_WORDS = 80
@@ -75,15 +75,21 @@ def parse(text: str) -> Parsed:
 
 
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
-               question: dict[str, float], contexts: dict[int, frozenset[str]]) -> list[Candidate]:
+               question: dict[str, float], contexts: dict[int, frozenset[str]],
+               boilerplate: frozenset[str] = frozenset()) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
     heading. A sentence holds the kind of span asked for only when its context is about the question:
     it names what the question names (a count of Alibaba's orders does not answer a question about
     Amazon's) and holds a fair share of its words.
+
+    A sentence is a candidate once: consecutive passages of a section overlap, and a sentence read twice
+    would count its words as shared by two passages. Sentences that open like the blog's boilerplate
+    (`boilerplate`, see `sentences.repeated_openings`) are no candidates at all.
     """
     top = max((s.score for s in evidence), default=0.0) or 1.0
+    seen: set[str] = set()
     out = []
     for scored in evidence:
         if scored.passage.kind == "nav":
@@ -91,6 +97,9 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
         context = contexts[scored.passage.id]
         about = not unmatched(expected.names, context) and coverage(question, context) >= TYPED_CONTEXT
         for sentence, stems in parsed[scored.passage.id]:
+            if sentence.text in seen or opening(sentence.text) in boilerplate:
+                continue
+            seen.add(sentence.text)
             factor = (scored.score / top) ** PASSAGE_POWER
             if _DANGLING.match(sentence.text):
                 factor *= DANGLING

@@ -9,7 +9,7 @@ from index import Passage
 from service.answer_types import expected, holds, names_other_versions, new_numbers
 from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
 from service.ranking import ScoredPassage
-from service.sentences import answer_sentences
+from service.sentences import answer_sentences, opening, repeated_openings
 
 PASSAGE = """Answer-first: Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.
 It keeps a routing table in memory and refreshes it every 30 seconds.
@@ -172,3 +172,20 @@ def test_reading_order_keeps_the_best_first_then_each_passage_in_the_blogs_order
 def test_citation_markers_go_before_the_full_stop() -> None:
     assert cite("Keys expire after a day.", 2) == "Keys expire after a day [2]."
     assert cite("A list item without a stop", 1) == "A list item without a stop [1]."
+
+
+def test_an_opening_several_posts_share_is_boilerplate_and_never_a_candidate() -> None:
+    stock = "Implementing this design keeps tail latency under fifty milliseconds in {} region."
+    said = "Harbor routes each tenant to a shard by id."  # in two overlapping passages of one post
+    passages = [Passage(i, "posts/harbor.md" if i < 2 else f"posts/p{i}.md", "", "",
+                        f"{said if i < 2 else ''} {stock.format(word)}", "text", 20)
+                for i, word in enumerate(["every", "each", "any", "one", "a"])]
+    template = repeated_openings(passages)
+    assert template == {opening(stock)}, "a template is known by its opening, whatever its ending"
+    assert repeated_openings(passages[2:]) == frozenset(), "three posts may share an opening by chance"
+    evidence = [ScoredPassage(p, 1.0, 0.5, 1.0) for p in passages[:2]]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor"}) for s in evidence}
+    texts = [c.sentence.text for c in candidates(evidence, parsed, expected("how does Harbor route?"), {"harbor": 1.0},
+                                                 contexts, template)]
+    assert texts == [said], "the template is left out, the repeated sentence kept once"
