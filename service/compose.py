@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from index.lexical import LexicalSearch
 from index.text import idf, term_stems
-from service.answer_types import Expected, holds, names_other_versions
+from service.answer_types import Expected, contradicts, holds, names_other_versions, rates
 from service.ranking import ScoredPassage
 from service.sentences import Sentence, answer_sentences, opening
 
@@ -147,6 +147,7 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
     covered: set[str] = set().union(*(c.stems for c in chosen))
     words = sum(c.words for c in chosen)
     first = _value(chosen[0], weights, set()) if chosen else 0.0
+    figures = {id(c): rates(c.sentence.text) for c in pool}
     while len(chosen) < MAX_SENTENCES:
         best, value = None, 0.0
         for c in pool:
@@ -154,6 +155,8 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
                 continue
             if chosen and not _on_topic(c, chosen, question):
                 continue
+            if any(contradicts(figures[id(c)], figures[id(o)]) for o in chosen):
+                continue  # "610,000 peak TPS" beside "544,000 TPS": two posts' figures for one thing
             gain = _value(c, weights, covered)
             if gain > value:
                 best, value = c, gain

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index import Passage
-from service.answer_types import expected, holds, names_other_versions, new_numbers
+from service.answer_types import contradicts, expected, holds, names_other_versions, new_numbers, rates
 from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
 from service.ranking import ScoredPassage
 from service.sentences import answer_sentences, opening, repeated_openings
@@ -189,3 +189,22 @@ def test_an_opening_several_posts_share_is_boilerplate_and_never_a_candidate() -
     texts = [c.sentence.text for c in candidates(evidence, parsed, expected("how does Harbor route?"), {"harbor": 1.0},
                                                  contexts, template)]
     assert texts == [said], "the template is left out, the repeated sentence kept once"
+
+
+def test_two_figures_for_one_rate_contradict_and_the_answer_states_one() -> None:
+    assert rates("Harbor peaked at 610,000 peak TPS in 2019.") == {"tps": 610000.0}
+    assert rates("It handled 1.25 million writes per second.") == {"write/s": 1250000.0}
+    assert contradicts(rates("It handles 544,000 TPS."), rates("It serves 610,000 peak TPS."))
+    assert not contradicts(rates("It handles 544,000 TPS."), rates("It handles 544k TPS at peak."))
+    assert not contradicts(rates("It handles 544,000 TPS."), rates("Latency stays under 50 ms."))
+    evidence = [scored(0, "posts/harbor.md", "Harbor's ledger handles 544,000 TPS at peak across its shards. "
+                       "Each shard keeps its own write-ahead log on local disks.", 1.0),
+                scored(1, "posts/other.md", "Harbor's ledger handles 610,000 TPS at peak across shards.", 0.9)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor", "ledger"}) for s in evidence}
+    question = "how does Harbor's ledger handle its peak?"
+    found = candidates(evidence, parsed, expected(question), {"harbor": 1.0}, contexts)
+    composed = compose(found, {"ledger": 2.0, "shard": 2.0, "peak": 2.0}, {"ledger": 2.0, "harbor": 1.0},
+                       expected(question))
+    assert composed is not None
+    assert ("544,000" in composed.text) != ("610,000" in composed.text), composed.text
