@@ -33,6 +33,7 @@ TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's sec
 DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
+OPENER_QUESTION = 0.5  # the core point may open the answer if it says half of what the best says of the question
 # Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
 # or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...").
 _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|however|but|and|also|so|then|here|"
@@ -50,6 +51,7 @@ class Candidate:
     stems: frozenset[str]
     factor: float  # passage rank and the penalties above, multiplied
     typed: bool  # holds a span of the kind the question asks for
+    topic: float = 0.0  # share of its post title's words it says: a sentence that names what the post is about
 
     @property
     def words(self) -> int:
@@ -76,11 +78,13 @@ def parse(text: str) -> Parsed:
 
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
                question: dict[str, float], contexts: dict[int, frozenset[str]],
-               boilerplate: frozenset[str] = frozenset()) -> list[Candidate]:
+               boilerplate: frozenset[str] = frozenset(),
+               titles: dict[int, frozenset[str]] | None = None) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
-    heading. A sentence holds the kind of span asked for only when its context is about the question:
+    heading, `titles` the stems of its post's title. A sentence holds the kind of span asked for only when
+    its context is about the question:
     it names what the question names (a count of Alibaba's orders does not answer a question about
     Amazon's) and holds a fair share of its words.
 
@@ -107,7 +111,9 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= ABOUT_WRITING
             if names_other_versions(expected, sentence.text):
                 factor *= OTHER_VERSION
-            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text)))
+            title = (titles or {}).get(scored.passage.id, frozenset())
+            topic = len(title & stems) / len(title) if title else 0.0
+            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text), topic))
     return out
 
 
@@ -168,7 +174,7 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
         words += best.words
     if not chosen:
         return None
-    ordered = reading_order(chosen)
+    ordered = reading_order(chosen, question, opener=expected.kind == "open")
     # One citation per section: two passages of one long section share its deep link.
     cited = {section(c.source): c.source for c in reversed(ordered)}
     numbers = {key: n for n, key in enumerate(dict.fromkeys(section(c.source) for c in ordered), 1)}
@@ -200,9 +206,22 @@ def _value(c: Candidate, weights: dict[str, float], covered: set[str]) -> float:
     return c.factor * sum(weights.get(t, 0.0) for t in c.stems - covered)
 
 
-def reading_order(chosen: list[Candidate]) -> list[Candidate]:
-    """The best sentence first, then the others passage by passage, each passage's in the blog's order."""
-    first, rest = chosen[0], chosen[1:]
+def reading_order(chosen: list[Candidate], question: dict[str, float] | None = None,
+                  opener: bool = True) -> list[Candidate]:
+    """The core point first, then the others passage by passage, each passage's in the blog's order.
+
+    The core point is the sentence that names what its post is about (`Candidate.topic`) and still says at
+    least OPENER_QUESTION of what the best sentence says of the question: "The testing/synctest package
+    eliminates flaky tests ..." before "The runtime scheduler fast-forwards the clock ...", but never the
+    title line of a neighbouring post. Otherwise, and for typed answers (`opener` off: they open with the
+    span asked for), the best sentence opens.
+    """
+    first = chosen[0]
+    if opener:
+        floor = OPENER_QUESTION * coverage(question or {}, first.stems)
+        core = [c for c in chosen if c.topic > first.topic and coverage(question or {}, c.stems) >= floor]
+        first = max(core, key=lambda c: c.topic, default=first)
+    rest = [c for c in chosen if c is not first]
     passages = [first.source.passage.id, *dict.fromkeys(c.source.passage.id for c in rest)]
     return [first, *sorted(rest, key=lambda c: (passages.index(c.source.passage.id), c.sentence.position))]
 

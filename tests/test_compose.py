@@ -208,3 +208,19 @@ def test_two_figures_for_one_rate_contradict_and_the_answer_states_one() -> None
                        expected(question))
     assert composed is not None
     assert ("544,000" in composed.text) != ("610,000" in composed.text), composed.text
+
+
+def test_the_answer_opens_with_the_sentence_that_names_what_its_post_is_about() -> None:
+    evidence = [scored(0, "posts/harbor.md", "Moving a tenant copies its rows first, then flips its routing entry. "
+                       "Harbor shards tenants by id so one noisy tenant cannot slow the others.", 1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {0: frozenset({"harbor", "tenant", "shard"})}
+    titles = {0: frozenset({"harbor", "shard", "tenant"})}  # "Harbor: sharding tenants"
+    found = candidates(evidence, parsed, expected("how does Harbor move tenants?"), {"tenant": 1.0}, contexts,
+                       titles=titles)
+    assert [round(c.topic, 2) for c in found] == [0.33, 1.0]
+    question = {"tenant": 1.0, "move": 1.0}
+    assert [c.sentence.text for c in reading_order(found, question)] == [found[1].sentence.text,
+                                                                         found[0].sentence.text]
+    assert reading_order(found, question, opener=False)[0] is found[0], "a typed answer opens with its span"
+    assert reading_order(found, {"move": 1.0, "copi": 1.0})[0] is found[0], "not a title line beside the question"
