@@ -101,7 +101,8 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
     if unmatched(wanted.names, frozenset().union(*contexts.values())):
         return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
     pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts,
-                      live.catalog.boilerplate, title_stems(live, evidence))
+                      live.catalog.boilerplate, title_stems(live, evidence),
+                      ranking.posts[0].post.path if ranking.posts else None)
     composed = compose(pool, concept_weights(pool, live.catalog.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
         return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))

@@ -26,6 +26,7 @@ SHARED_BY = 2  # a word is one of the evidence's concepts when at least this man
 QUESTION_WEIGHT = 0.5  # a question word counts as if this share of the evidence passages used it
 LEAD_QUESTION_WEIGHT = 2.5  # ... and this share when choosing the sentence that holds a number, date or name
 PASSAGE_POWER = 2  # a sentence's gain is scaled by its passage's score relative to the best, squared
+TOP_POST = 1.5  # ... and by this in the best post: an answer says one post's points first, others add to them
 STOP_BELOW = 0.1  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value
 MIN_PREFIX = 4  # a name shorter than this must match a word exactly
 TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's section must hold, about a third
@@ -79,11 +80,12 @@ def parse(text: str) -> Parsed:
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
                question: dict[str, float], contexts: dict[int, frozenset[str]],
                boilerplate: frozenset[str] = frozenset(),
-               titles: dict[int, frozenset[str]] | None = None) -> list[Candidate]:
+               titles: dict[int, frozenset[str]] | None = None, top_post: str | None = None) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
-    heading, `titles` the stems of its post's title. A sentence holds the kind of span asked for only when
+    heading, `titles` the stems of its post's title; `top_post` is the best post of the ranking, whose
+    sentences weigh TOP_POST times as much. A sentence holds the kind of span asked for only when
     its context is about the question:
     it names what the question names (a count of Alibaba's orders does not answer a question about
     Amazon's) and holds a fair share of its words.
@@ -104,7 +106,7 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
             if sentence.text in seen or opening(sentence.text) in boilerplate:
                 continue
             seen.add(sentence.text)
-            factor = (scored.score / top) ** PASSAGE_POWER
+            factor = (scored.score / top) ** PASSAGE_POWER * (TOP_POST if scored.passage.post_path == top_post else 1.0)
             if _DANGLING.match(sentence.text):
                 factor *= DANGLING
             if sentence.about_writing:

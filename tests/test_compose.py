@@ -224,3 +224,15 @@ def test_the_answer_opens_with_the_sentence_that_names_what_its_post_is_about() 
                                                                          found[0].sentence.text]
     assert reading_order(found, question, opener=False)[0] is found[0], "a typed answer opens with its span"
     assert reading_order(found, {"move": 1.0, "copi": 1.0})[0] is found[0], "not a title line beside the question"
+
+
+def test_sentences_of_the_best_post_weigh_more() -> None:
+    evidence = [scored(0, "posts/other.md", "Harbor moves a tenant by copying its rows to the new shard first.", 1.0),
+                scored(1, "posts/harbor.md", "Harbor moves a tenant by flipping its routing entry at night.", 1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor", "tenant"}) for s in evidence}
+    question = "how does Harbor move a tenant?"
+    found = candidates(evidence, parsed, expected(question), {"tenant": 1.0}, contexts, top_post="posts/harbor.md")
+    assert [c.factor for c in found] == [1.0, 1.5]
+    composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "move": 1.0}, {"tenant": 1.0}, expected(question))
+    assert composed is not None and composed.chosen[0].source.passage.post_path == "posts/harbor.md"
