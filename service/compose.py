@@ -36,10 +36,10 @@ ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the su
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
 OPENER_QUESTION = 0.5  # the core point may open the answer if it says half of what the best says of the question
 # Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
-# or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...").
+# or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...", "Welcome to ...").
 _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|however|but|and|also|so|then|here|"
                        r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore|"
-                       r"you've|you're|imagine|picture|let's|suppose)\b|"
+                       r"you've|you're|imagine|picture|let's|suppose|welcome)\b|"
                        r"^(?:[\w-]+ ){1,2}(?:this|these|those)\b", re.IGNORECASE)
 
 

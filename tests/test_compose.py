@@ -236,3 +236,17 @@ def test_sentences_of_the_best_post_weigh_more() -> None:
     assert [c.factor for c in found] == [1.0, 1.5]
     composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "move": 1.0}, {"tenant": 1.0}, expected(question))
     assert composed is not None and composed.chosen[0].source.passage.post_path == "posts/harbor.md"
+
+
+@pytest.mark.parametrize("text", [
+    "Welcome to the technical blueprint for moving tenants between Harbor shards without downtime.",
+    "Imagine a tenant whose traffic doubles overnight while its shard is already full.",
+    "This keeps a tenant on one shard while its rows are copied to the next one.",
+])
+def test_scene_setting_and_dangling_openers_weigh_half(text: str) -> None:
+    evidence = [scored(0, "posts/harbor.md", f"{text} Harbor moves a tenant by copying its rows to a new shard first.",
+                       1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    found = candidates(evidence, parsed, expected("how does Harbor move a tenant?"), {"tenant": 1.0},
+                       {0: frozenset({"harbor", "tenant"})})
+    assert [c.factor for c in found] == [0.5, 1.0]
