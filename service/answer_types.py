@@ -227,6 +227,7 @@ def _plain(value: str) -> str:
 _RATE = re.compile(r"^[\s-]*(?:(?:peak|sustained|average|avg|concurrent|total|about|over|~)\s+){0,2}"
                    r"(?:(?P<acronym>tps|qps|rps)\b|(?P<what>[a-z]+(?:\s[a-z]+)?)\s*(?:/\s*s(?:ec(?:ond)?)?\b|per\s+second\b))",
                    re.IGNORECASE)
+_RATE_WORD = re.compile(r"\b(?:tps|qps|rps)\b|/\s*s|\bper\s+second\b", re.IGNORECASE)
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
 
 
@@ -234,6 +235,8 @@ def rates(sentence: str) -> dict[str, float]:
     """The throughput figures a sentence states, by what they count ("tps", "orders/s"): two sentences that
     give different figures for the same one contradict each other, whichever is right."""
     out: dict[str, float] = {}
+    if not _RATE_WORD.search(sentence):
+        return out  # most sentences: no rate word at all, so no regex pass over their numbers
     for match in _NUMBER.finditer(sentence):
         unit = (match.group("unit") or "").lower()
         rest = sentence[match.end():match.end() + 40]
