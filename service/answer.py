@@ -100,7 +100,9 @@ def extract(live: Live, query: str, ranking: Ranking) -> Answer:
     # number of brokers. Confidence 0 says so, rather than a high number beside found=false.
     if unmatched(wanted.names, frozenset().union(*contexts.values())):
         return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
-    pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts)
+    pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts,
+                      live.catalog.boilerplate, title_stems(live, evidence),
+                      ranking.posts[0].post.path if ranking.posts else None)
     composed = compose(pool, concept_weights(pool, live.catalog.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
         return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
@@ -138,6 +140,12 @@ def context_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozen
     posts = live.catalog.version.posts
     return {s.passage.id: frozenset(term_stems(f"{posts[s.passage.post_path].title}\n{s.passage.heading}\n"
                                                f"{s.passage.text}")) for s in evidence}
+
+
+def title_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:
+    """Each evidence passage's post title, as stems."""
+    posts = live.catalog.version.posts
+    return {s.passage.id: frozenset(term_stems(posts[s.passage.post_path].title)) for s in evidence}
 
 
 def prompt_evidence(result: Answer) -> list[ScoredPassage]:

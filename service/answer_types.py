@@ -221,3 +221,37 @@ def _is_version_or_year(match: re.Match[str], sentence: str) -> bool:
 
 def _plain(value: str) -> str:
     return value.replace(",", "")
+
+
+# A throughput figure: "544,000 TPS", "610,000 peak TPS", "583,000 orders/sec", "1.25 million writes per second".
+_RATE = re.compile(r"^[\s-]*(?:(?:peak|sustained|average|avg|concurrent|total|about|over|~)\s+){0,2}"
+                   r"(?:(?P<acronym>tps|qps|rps)\b|(?P<what>[a-z]+(?:\s[a-z]+)?)\s*(?:/\s*s(?:ec(?:ond)?)?\b|per\s+second\b))",
+                   re.IGNORECASE)
+_RATE_WORD = re.compile(r"\b(?:tps|qps|rps)\b|/\s*s|\bper\s+second\b", re.IGNORECASE)
+_SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "b": 1e9, "billion": 1e9}
+
+
+def rates(sentence: str) -> dict[str, float]:
+    """The throughput figures a sentence states, by what they count ("tps", "orders/s"): two sentences that
+    give different figures for the same one contradict each other, whichever is right."""
+    out: dict[str, float] = {}
+    if not _RATE_WORD.search(sentence):
+        return out  # most sentences: no rate word at all, so no regex pass over their numbers
+    for match in _NUMBER.finditer(sentence):
+        unit = (match.group("unit") or "").lower()
+        rest = sentence[match.end():match.end() + 40]
+        if unit in ("tps", "qps", "rps"):
+            key = unit
+        elif unit and unit not in _SCALE:
+            continue
+        elif (rate := _RATE.match(rest)) is not None:
+            key = (rate.group("acronym") or stem(rate.group("what").split()[-1]) + "/s").lower()
+        else:
+            continue
+        out.setdefault(key, float(_plain(match.group("value"))) * _SCALE.get(unit, 1.0))
+    return out
+
+
+def contradicts(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two sentences' throughput figures (see `rates`) differ for the same thing counted."""
+    return any(abs(a[key] - b[key]) > 0.01 * max(a[key], b[key]) for key in a.keys() & b.keys())

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from index import IndexVersion, PostMeta
 from index.spelling import Speller
+from service.sentences import repeated_openings
 
 
 class UnknownName(LookupError):
@@ -46,6 +47,8 @@ class Catalog:
             path: tuple(i for i in ids if version.passages[i].kind != "nav") or ids
             for path, ids in self.passages_by_post.items()
         }
+        # Sentence openings the blog repeats across posts (a stock closing line, link titles): never answer text.
+        self.boilerplate = repeated_openings(version.passages)
         # Every word the blog writes, so a mistyped query word can be read as the blog's word.
         headings = {p.heading for p in version.passages}
         self.speller = Speller.build(

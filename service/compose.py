@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from index.lexical import LexicalSearch
 from index.text import idf, term_stems
-from service.answer_types import Expected, holds, names_other_versions
+from service.answer_types import Expected, contradicts, holds, names_other_versions, rates
 from service.ranking import ScoredPassage
-from service.sentences import Sentence, answer_sentences
+from service.sentences import Sentence, answer_sentences, opening
 
 MAX_SENTENCES = 4
 MAX_WORDS = 80
@@ -26,6 +26,7 @@ SHARED_BY = 2  # a word is one of the evidence's concepts when at least this man
 QUESTION_WEIGHT = 0.5  # a question word counts as if this share of the evidence passages used it
 LEAD_QUESTION_WEIGHT = 2.5  # ... and this share when choosing the sentence that holds a number, date or name
 PASSAGE_POWER = 2  # a sentence's gain is scaled by its passage's score relative to the best, squared
+TOP_POST = 1.5  # ... and by this in the best post: an answer says one post's points first, others add to them
 STOP_BELOW = 0.1  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value
 MIN_PREFIX = 4  # a name shorter than this must match a word exactly
 TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's section must hold, about a third
@@ -33,11 +34,12 @@ TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's sec
 DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
+OPENER_QUESTION = 0.5  # the core point may open the answer if it says half of what the best says of the question
 # Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
-# or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...").
+# or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...", "Welcome to ...").
 _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|however|but|and|also|so|then|here|"
                        r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore|"
-                       r"you've|you're|imagine|picture|let's|suppose)\b|"
+                       r"you've|you're|imagine|picture|let's|suppose|welcome)\b|"
                        r"^(?:[\w-]+ ){1,2}(?:this|these|those)\b", re.IGNORECASE)
 
 
@@ -50,6 +52,7 @@ class Candidate:
     stems: frozenset[str]
     factor: float  # passage rank and the penalties above, multiplied
     typed: bool  # holds a span of the kind the question asks for
+    topic: float = 0.0  # share of its post title's words it says: a sentence that names what the post is about
 
     @property
     def words(self) -> int:
@@ -75,15 +78,24 @@ def parse(text: str) -> Parsed:
 
 
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
-               question: dict[str, float], contexts: dict[int, frozenset[str]]) -> list[Candidate]:
+               question: dict[str, float], contexts: dict[int, frozenset[str]],
+               boilerplate: frozenset[str] = frozenset(),
+               titles: dict[int, frozenset[str]] | None = None, top_post: str | None = None) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
-    heading. A sentence holds the kind of span asked for only when its context is about the question:
+    heading, `titles` the stems of its post's title; `top_post` is the best post of the ranking, whose
+    sentences weigh TOP_POST times as much. A sentence holds the kind of span asked for only when
+    its context is about the question:
     it names what the question names (a count of Alibaba's orders does not answer a question about
     Amazon's) and holds a fair share of its words.
+
+    A sentence is a candidate once: consecutive passages of a section overlap, and a sentence read twice
+    would count its words as shared by two passages. Sentences that open like the blog's boilerplate
+    (`boilerplate`, see `sentences.repeated_openings`) are no candidates at all.
     """
     top = max((s.score for s in evidence), default=0.0) or 1.0
+    seen: set[str] = set()
     out = []
     for scored in evidence:
         if scored.passage.kind == "nav":
@@ -91,14 +103,19 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
         context = contexts[scored.passage.id]
         about = not unmatched(expected.names, context) and coverage(question, context) >= TYPED_CONTEXT
         for sentence, stems in parsed[scored.passage.id]:
-            factor = (scored.score / top) ** PASSAGE_POWER
+            if sentence.text in seen or opening(sentence.text) in boilerplate:
+                continue
+            seen.add(sentence.text)
+            factor = (scored.score / top) ** PASSAGE_POWER * (TOP_POST if scored.passage.post_path == top_post else 1.0)
             if _DANGLING.match(sentence.text):
                 factor *= DANGLING
             if sentence.about_writing:
                 factor *= ABOUT_WRITING
             if names_other_versions(expected, sentence.text):
                 factor *= OTHER_VERSION
-            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text)))
+            title = (titles or {}).get(scored.passage.id, frozenset())
+            topic = len(title & stems) / len(title) if title else 0.0
+            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text), topic))
     return out
 
 
@@ -138,6 +155,7 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
     covered: set[str] = set().union(*(c.stems for c in chosen))
     words = sum(c.words for c in chosen)
     first = _value(chosen[0], weights, set()) if chosen else 0.0
+    figures = {id(c): rates(c.sentence.text) for c in pool}
     while len(chosen) < MAX_SENTENCES:
         best, value = None, 0.0
         for c in pool:
@@ -145,6 +163,8 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
                 continue
             if chosen and not _on_topic(c, chosen, question):
                 continue
+            if any(contradicts(figures[id(c)], figures[id(o)]) for o in chosen):
+                continue  # "610,000 peak TPS" beside "544,000 TPS": two posts' figures for one thing
             gain = _value(c, weights, covered)
             if gain > value:
                 best, value = c, gain
@@ -156,7 +176,7 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
         words += best.words
     if not chosen:
         return None
-    ordered = reading_order(chosen)
+    ordered = reading_order(chosen, question, opener=expected.kind == "open")
     # One citation per section: two passages of one long section share its deep link.
     cited = {section(c.source): c.source for c in reversed(ordered)}
     numbers = {key: n for n, key in enumerate(dict.fromkeys(section(c.source) for c in ordered), 1)}
@@ -188,9 +208,22 @@ def _value(c: Candidate, weights: dict[str, float], covered: set[str]) -> float:
     return c.factor * sum(weights.get(t, 0.0) for t in c.stems - covered)
 
 
-def reading_order(chosen: list[Candidate]) -> list[Candidate]:
-    """The best sentence first, then the others passage by passage, each passage's in the blog's order."""
-    first, rest = chosen[0], chosen[1:]
+def reading_order(chosen: list[Candidate], question: dict[str, float] | None = None,
+                  opener: bool = True) -> list[Candidate]:
+    """The core point first, then the others passage by passage, each passage's in the blog's order.
+
+    The core point is the sentence that names what its post is about (`Candidate.topic`) and still says at
+    least OPENER_QUESTION of what the best sentence says of the question: "The testing/synctest package
+    eliminates flaky tests ..." before "The runtime scheduler fast-forwards the clock ...", but never the
+    title line of a neighbouring post. Otherwise, and for typed answers (`opener` off: they open with the
+    span asked for), the best sentence opens.
+    """
+    first = chosen[0]
+    if opener:
+        floor = OPENER_QUESTION * coverage(question or {}, first.stems)
+        core = [c for c in chosen if c.topic > first.topic and coverage(question or {}, c.stems) >= floor]
+        first = max(core, key=lambda c: c.topic, default=first)
+    rest = [c for c in chosen if c is not first]
     passages = [first.source.passage.id, *dict.fromkeys(c.source.passage.id for c in rest)]
     return [first, *sorted(rest, key=lambda c: (passages.index(c.source.passage.id), c.sentence.position))]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from index import Passage
-from service.answer_types import expected, holds, names_other_versions, new_numbers
+from service.answer_types import contradicts, expected, holds, names_other_versions, new_numbers, rates
 from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
 from service.ranking import ScoredPassage
-from service.sentences import answer_sentences
+from service.sentences import answer_sentences, opening, repeated_openings
 
 PASSAGE = """Answer-first: Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.
 It keeps a routing table in memory and refreshes it every 30 seconds.
@@ -172,3 +172,81 @@ def test_reading_order_keeps_the_best_first_then_each_passage_in_the_blogs_order
 def test_citation_markers_go_before_the_full_stop() -> None:
     assert cite("Keys expire after a day.", 2) == "Keys expire after a day [2]."
     assert cite("A list item without a stop", 1) == "A list item without a stop [1]."
+
+
+def test_an_opening_several_posts_share_is_boilerplate_and_never_a_candidate() -> None:
+    stock = "Implementing this design keeps tail latency under fifty milliseconds in {} region."
+    said = "Harbor routes each tenant to a shard by id."  # in two overlapping passages of one post
+    passages = [Passage(i, "posts/harbor.md" if i < 2 else f"posts/p{i}.md", "", "",
+                        f"{said if i < 2 else ''} {stock.format(word)}", "text", 20)
+                for i, word in enumerate(["every", "each", "any", "one", "a"])]
+    template = repeated_openings(passages)
+    assert template == {opening(stock)}, "a template is known by its opening, whatever its ending"
+    assert repeated_openings(passages[2:]) == frozenset(), "three posts may share an opening by chance"
+    evidence = [ScoredPassage(p, 1.0, 0.5, 1.0) for p in passages[:2]]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor"}) for s in evidence}
+    texts = [c.sentence.text for c in candidates(evidence, parsed, expected("how does Harbor route?"), {"harbor": 1.0},
+                                                 contexts, template)]
+    assert texts == [said], "the template is left out, the repeated sentence kept once"
+
+
+def test_two_figures_for_one_rate_contradict_and_the_answer_states_one() -> None:
+    assert rates("Harbor peaked at 610,000 peak TPS in 2019.") == {"tps": 610000.0}
+    assert rates("It handled 1.25 million writes per second.") == {"write/s": 1250000.0}
+    assert contradicts(rates("It handles 544,000 TPS."), rates("It serves 610,000 peak TPS."))
+    assert not contradicts(rates("It handles 544,000 TPS."), rates("It handles 544k TPS at peak."))
+    assert not contradicts(rates("It handles 544,000 TPS."), rates("Latency stays under 50 ms."))
+    evidence = [scored(0, "posts/harbor.md", "Harbor's ledger handles 544,000 TPS at peak across its shards. "
+                       "Each shard keeps its own write-ahead log on local disks.", 1.0),
+                scored(1, "posts/other.md", "Harbor's ledger handles 610,000 TPS at peak across shards.", 0.9)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor", "ledger"}) for s in evidence}
+    question = "how does Harbor's ledger handle its peak?"
+    found = candidates(evidence, parsed, expected(question), {"harbor": 1.0}, contexts)
+    composed = compose(found, {"ledger": 2.0, "shard": 2.0, "peak": 2.0}, {"ledger": 2.0, "harbor": 1.0},
+                       expected(question))
+    assert composed is not None
+    assert ("544,000" in composed.text) != ("610,000" in composed.text), composed.text
+
+
+def test_the_answer_opens_with_the_sentence_that_names_what_its_post_is_about() -> None:
+    evidence = [scored(0, "posts/harbor.md", "Moving a tenant copies its rows first, then flips its routing entry. "
+                       "Harbor shards tenants by id so one noisy tenant cannot slow the others.", 1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {0: frozenset({"harbor", "tenant", "shard"})}
+    titles = {0: frozenset({"harbor", "shard", "tenant"})}  # "Harbor: sharding tenants"
+    found = candidates(evidence, parsed, expected("how does Harbor move tenants?"), {"tenant": 1.0}, contexts,
+                       titles=titles)
+    assert [round(c.topic, 2) for c in found] == [0.33, 1.0]
+    question = {"tenant": 1.0, "move": 1.0}
+    assert [c.sentence.text for c in reading_order(found, question)] == [found[1].sentence.text,
+                                                                         found[0].sentence.text]
+    assert reading_order(found, question, opener=False)[0] is found[0], "a typed answer opens with its span"
+    assert reading_order(found, {"move": 1.0, "copi": 1.0})[0] is found[0], "not a title line beside the question"
+
+
+def test_sentences_of_the_best_post_weigh_more() -> None:
+    evidence = [scored(0, "posts/other.md", "Harbor moves a tenant by copying its rows to the new shard first.", 1.0),
+                scored(1, "posts/harbor.md", "Harbor moves a tenant by flipping its routing entry at night.", 1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor", "tenant"}) for s in evidence}
+    question = "how does Harbor move a tenant?"
+    found = candidates(evidence, parsed, expected(question), {"tenant": 1.0}, contexts, top_post="posts/harbor.md")
+    assert [c.factor for c in found] == [1.0, 1.5]
+    composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "move": 1.0}, {"tenant": 1.0}, expected(question))
+    assert composed is not None and composed.chosen[0].source.passage.post_path == "posts/harbor.md"
+
+
+@pytest.mark.parametrize("text", [
+    "Welcome to the technical blueprint for moving tenants between Harbor shards without downtime.",
+    "Imagine a tenant whose traffic doubles overnight while its shard is already full.",
+    "This keeps a tenant on one shard while its rows are copied to the next one.",
+])
+def test_scene_setting_and_dangling_openers_weigh_half(text: str) -> None:
+    evidence = [scored(0, "posts/harbor.md", f"{text} Harbor moves a tenant by copying its rows to a new shard first.",
+                       1.0)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    found = candidates(evidence, parsed, expected("how does Harbor move a tenant?"), {"tenant": 1.0},
+                       {0: frozenset({"harbor", "tenant"})})
+    assert [c.factor for c in found] == [0.5, 1.0]
