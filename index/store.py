@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import Precision
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
@@ -181,10 +182,11 @@ class FolderStore:
             self.publish(to)
         return to, current
 
-    def reusable_vectors(self, model: str) -> dict[str, np.ndarray]:
-        """The published version's vectors by embedded-text key, when it was built with `model`; else none."""
+    def reusable_vectors(self, model: str, precision: Precision) -> dict[str, np.ndarray]:
+        """The published version's vectors by embedded-text key, when `model` at `precision` built it; else none."""
         try:
-            if self.manifest().model != model:
+            manifest = self.manifest()
+            if (manifest.model, manifest.precision) != (model, precision):
                 return {}
             version = self.open()
             keys = read_embed_keys(self.path(version.manifest.version) / "meta.sqlite")

@@ -131,7 +131,7 @@ class IndexHolder:
     def _load(self, version_id: str) -> Live | None:
         try:
             version = self.store.open(version_id)
-            embedder = self.embedders.get(version.manifest.model)
+            embedder = self.embedders.get(version.manifest.model, version.manifest.precision)
             if embedder.dim != version.manifest.dim:
                 raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {version.manifest.dim}")
