@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 from service.catalog import Filters
 from service.ranking import Ranking, ScoredPassage, rank
@@ -25,10 +26,11 @@ def run_search(live: Live, query: str, filters: Filters, k: int) -> SearchRespon
 
 def to_response(live: Live, query: str, ranking: Ranking) -> SearchResponse:
     """Turn a ranking into the public response shape."""
+    marked = live.catalog.word_forms.marked(query)
     return SearchResponse(
         query=query,
         took_ms=0.0,
-        passages=[passage_out(live, i + 1, s, query) for i, s in enumerate(ranking.passages)],
+        passages=[passage_out(live, i + 1, s, marked) for i, s in enumerate(ranking.passages)],
         posts=[
             PostOut(path=p.post.path, title=p.post.title, url=p.post.url, series=list(p.post.series),
                     score=round(p.score, 6), date=p.post.date, section=p.post.section)
@@ -42,14 +44,14 @@ def to_response(live: Live, query: str, ranking: Ranking) -> SearchResponse:
     )
 
 
-def passage_out(live: Live, rank_: int, scored: ScoredPassage, query: str) -> PassageOut:
-    """One passage as JSON, with its deep link and highlighted snippet."""
+def passage_out(live: Live, rank_: int, scored: ScoredPassage, marked: Collection[str]) -> PassageOut:
+    """One passage as JSON, with its deep link and a snippet with the `marked` words highlighted."""
     passage = scored.passage
     post = live.catalog.version.posts[passage.post_path]
     return PassageOut(
         rank=rank_, score=round(scored.score, 6), path=post.path, title=post.title,
         url=deep_link(post.url, passage.anchor), heading=passage.heading, series=list(post.series),
-        text=passage.text, snippet=snippet(passage.text, query),
+        text=passage.text, snippet=snippet(passage.text, marked),
     )
 
 

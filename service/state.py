@@ -136,7 +136,7 @@ class IndexHolder:
                 raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {version.manifest.dim}")
             catalog = Catalog(version)
-            version.vectors.prepare()
+            catalog.prepare()
         # Any failure, a model that is not installed included, must leave the running version serving.
         except Exception as e:  # noqa: BLE001
             self.refused += 1
