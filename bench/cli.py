@@ -17,7 +17,7 @@ from index.embedder import Backend
 from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
-SECTIONS = ("ingest", "query", "backend", "http", "load", "scaling", "authors")
+SECTIONS = ("ingest", "query", "backend", "int8", "http", "load", "scaling", "authors")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,8 +84,21 @@ def main(argv: list[str] | None = None) -> int:
         _say("backend: torch vs onnx vectors and dev-set rankings")
         r, _ = query.fidelity(index_dir, queries, facts.get("texts") or _passage_texts(index_dir), runtime)
         rows.extend(r)
+    int8: tuple[Path, float] | None = None
+    if "int8" in only:
+        from bench import precision
+
+        _say("int8: the real blog built and queried with int8 weights, against fp32")
+        r, int8_dir, int8_p50 = precision.run(args.site, args.work, index_dir, args.queries, queries, runtime)
+        rows.extend(r)
+        int8 = (int8_dir, int8_p50)
     if "http" in only or "load" in only:
         _served(args, index_dir, queries, backends, embed_p50, only, rows)
+    if "http" in only and int8 is not None:
+        _say("http: latency [onnx int8]")
+        env = {"CASEBOOK_MODEL_CACHE": str(ROOT / "var" / "models")}
+        with serve(int8[0], args.work / "serve.log", 1, env) as served:
+            rows.extend(http.search_rows(served, queries, "onnx int8", int8[1], default=False))
     if "scaling" in only:
         from bench import scaling
 
@@ -136,7 +149,8 @@ def _served(args: argparse.Namespace, index_dir: Path, queries: list[Json], back
             _say(f"http: start-up and latency [{backend}]")
             with serve(index_dir, args.work / "serve.log", 1, env) as served:
                 rows.extend(http.startup_rows(served, f"{backend}, 1 worker"))
-                rows.extend(http.latency_rows(served, queries, backend, embed_p50.get(backend)))
+                rows.extend(http.latency_rows(served, queries, backend, embed_p50.get(backend),
+                                              default=backend == ModelRuntime().backend))
         if "load" not in only:
             continue
         if not load.have_wrk():

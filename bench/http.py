@@ -20,24 +20,18 @@ def startup_rows(served: Served, label: str) -> list[Row]:
     ]
 
 
-def latency_rows(served: Served, queries: list[Json], label: str, embed_p50: float | None) -> list[Row]:
-    """Sequential cold requests (each text asked once) to /api/search, then /api/ask and /api/related."""
-    rows: list[Row] = []
-    address = urlsplit(served.url)
-    # The standard library's client on one kept-alive connection: httpx spends ~1 ms of Python per
-    # request on this machine, which is the client's time, not the service's.
-    client = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
+# Issue 18: cold /api/search over HTTP on the real blog, with the default model runtime.
+SEARCH_P50_MS = 8.0
+
+
+def latency_rows(served: Served, queries: list[Json], label: str, embed_p50: float | None,
+                 default: bool) -> list[Row]:
+    """Sequential cold requests (each text asked once) to /api/search, then /api/ask and /api/related;
+    `default` says the server runs the default model runtime, which the p50 target is for."""
+    client = _client(served)
     try:
         paths = json.loads(_get(client, "/openapi.json", {})[1])["paths"]
-        _get(client, "/api/search", {"q": "warm up"})
-        search = _timed(client, "/api/search", [{"q": t} for t in cold_texts(queries)])
-        rows.append(Row("http", f"[{label}] GET /api/search, cold", fmt_ms(search), "p50 < 15 ms",
-                        search["p50"] < 15))
-        if embed_p50:
-            ratio = search["p50"] / embed_p50
-            rows.append(Row("http", f"[{label}] /api/search p50 / bare embed p50",
-                            f"{ratio:.2f} (HTTP and pipeline {search['p50'] - embed_p50:.1f} ms)", "<= 1.5",
-                            bool(ratio <= 1.5)))
+        rows = _search_rows(client, queries, label, embed_p50, default)
         rows.append(Row("http", f"[{label}] resident memory after the queries",
                         f"{rss_mb(served.process.pid):.0f} MiB"))
         if "/api/ask" in paths:
@@ -55,6 +49,37 @@ def latency_rows(served: Served, queries: list[Json], label: str, embed_p50: flo
     finally:
         client.close()
     return rows
+
+
+def search_rows(served: Served, queries: list[Json], label: str, embed_p50: float | None,
+                default: bool) -> list[Row]:
+    """Sequential cold requests to /api/search only."""
+    client = _client(served)
+    try:
+        return _search_rows(client, queries, label, embed_p50, default)
+    finally:
+        client.close()
+
+
+def _search_rows(client: http.client.HTTPConnection, queries: list[Json], label: str,
+                 embed_p50: float | None, default: bool) -> list[Row]:
+    _get(client, "/api/search", {"q": "warm up"})
+    search = _timed(client, "/api/search", [{"q": t} for t in cold_texts(queries)])
+    rows = [Row("http", f"[{label}] GET /api/search, cold", fmt_ms(search),
+                f"p50 <= {SEARCH_P50_MS:g} ms" if default else "", search["p50"] <= SEARCH_P50_MS if default else None)]
+    if embed_p50:
+        ratio = search["p50"] / embed_p50
+        rows.append(Row("http", f"[{label}] /api/search p50 / bare embed p50",
+                        f"{ratio:.2f} (HTTP and pipeline {search['p50'] - embed_p50:.1f} ms)", "<= 1.5",
+                        bool(ratio <= 1.5)))
+    return rows
+
+
+def _client(served: Served) -> http.client.HTTPConnection:
+    # The standard library's client on one kept-alive connection: httpx spends ~1 ms of Python per
+    # request on this machine, which is the client's time, not the service's.
+    address = urlsplit(served.url)
+    return http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port, timeout=60)
 
 
 def _get(client: http.client.HTTPConnection, path: str, params: Json) -> tuple[int, bytes]:

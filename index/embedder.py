@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
@@ -17,6 +18,8 @@ from index.errors import ModelUnavailable
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _BUNDLED_NAMES = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2"}
 Backend = Literal["torch", "onnx"]
+# fp32 is the model as trained; int8 is ONNX Runtime's dynamic quantization of its weights (see quantize_onnx).
+Precision = Literal["fp32", "int8"]
 ONNX_FILE = "model.onnx"
 # Besides the ONNX graph, ONNX Runtime needs only the tokenizer and the model's width, window and pooling:
 # these files and the export are all a server without PyTorch (or the model's weights) loads.
@@ -25,11 +28,15 @@ SERVING_FILES = ("tokenizer.json", "config.json", "sentence_bert_config.json", "
 
 @dataclass(frozen=True, kw_only=True)
 class ModelRuntime:
-    """How a model runs: the backend, where its ONNX export is kept, and its thread count (0: all cores)."""
+    """How a model runs: the backend, its weights' precision, where its ONNX files are kept, and its thread count
+    (0: all cores)."""
 
     # ONNX Runtime: 3x faster per query and 2.5x per ingest on 2 cores, with identical dev-set rankings
     # (bench/README.md); torch stays available as the reference.
     backend: Backend = "onnx"
+    # int8 vectors are not fp32's (cosine ~0.993), so an index records the precision that built it and its
+    # queries are embedded the same way; int8 runs on ONNX Runtime only.
+    precision: Precision = "fp32"
     cache_dir: Path = Path("var/models")
     threads: int = 0
 
@@ -63,14 +70,18 @@ class Embedder:
     """One model on the CPU; `encode` returns L2-normalised float32 rows, whichever backend runs it.
 
     Both backends compute the same function (BERT, mean pooling over real tokens, L2 norm), so
-    their vectors agree to cosine > 0.999 and an index built with one can be served by the other.
+    their fp32 vectors agree to cosine > 0.999 and an index built with one can be served by the other.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, runtime: ModelRuntime = ModelRuntime(),
                  exported: Path | None = None) -> None:
-        """Load `model`; on ONNX Runtime from `exported`, a folder of its `serving_files`, when one is given."""
+        """Load `model`; on ONNX Runtime from `exported`, a folder of its `serving_files` (at the runtime's
+        precision), when one is given."""
         self.name = model
         self.runtime = runtime
+        self.precision = runtime.precision
+        if runtime.backend == "torch" and runtime.precision != "fp32":
+            raise ValueError(f"{runtime.precision} weights run on ONNX Runtime only, not on torch")
         self._onnx: Path | None = None
         if runtime.backend == "onnx" and exported is not None:
             self._source = str(exported)
@@ -78,7 +89,7 @@ class Embedder:
         else:
             self._source = _local_model(model)
         if runtime.backend == "onnx":
-            self._onnx = self._onnx or _export(model, Path(self._source), runtime.cache_dir)
+            self._onnx = self._onnx or self._exported()
             self._runner: _Runner = _OnnxRunner(Path(self._source), self._onnx, runtime.threads)
         else:
             self._runner = _TorchRunner(self._source, runtime.threads)
@@ -89,8 +100,13 @@ class Embedder:
 
     def serving_files(self) -> dict[str, Path]:
         """The files ONNX Runtime serves this model from, by name: the ONNX export, tokenizer and configs."""
-        onnx = self._onnx or _export(self.name, Path(self._source), self.runtime.cache_dir)
+        onnx = self._onnx or self._exported()
         return {ONNX_FILE: onnx, **{name: Path(self._source) / name for name in SERVING_FILES}}
+
+    def _exported(self) -> Path:
+        """The model's ONNX file at this precision, exported (and quantized) from the local weights on first use."""
+        onnx = _export(self.name, Path(self._source), self.runtime.cache_dir)
+        return quantize_onnx(onnx) if self.precision == "int8" else onnx
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """Embed texts into an (n, dim) float32 array of unit vectors."""
@@ -275,6 +291,29 @@ def export_onnx(model_dir: Path, cache_dir: Path) -> Path:
     return target
 
 
+def quantize_onnx(exported: Path) -> Path:
+    """The exported model with int8 weights, quantized on first use and cached beside the fp32 file."""
+    target = exported.with_name(f"{exported.stem}-int8.onnx")
+    if target.is_file():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = exported.with_name(f".{target.name}.{os.getpid()}")
+    # Dynamic quantization: weights stored as int8, activations quantized per call, so no calibration set.
+    # One scale per output channel: per-tensor scales cost 0.06 of cosine to fp32 on the real blog's
+    # passages (0.94 vs 0.993 mean) at the same speed (bench/QUALITY.md). Changing this recipe changes
+    # the vectors: give the result a new name (and Precision value), or old int8 indexes mix with new.
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # it advises graph pre-processing, which made no difference here
+    try:
+        quantize_dynamic(exported, partial, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        logger.setLevel(level)
+    os.replace(partial, target)
+    return target
+
+
 def _quiet_transformers() -> None:
     # A progress bar per model load, and a warning per over-long text we only count, are noise here.
     from transformers.utils import logging as hf_logging
@@ -295,12 +334,14 @@ class Embedders:
 
     def __init__(self, runtime: ModelRuntime) -> None:
         self.runtime = runtime
-        self._loaded: dict[str, Embedder] = {}
+        self._loaded: dict[tuple[str, Precision], Embedder] = {}
         self._lock = threading.Lock()
 
-    def get(self, model: str, exported: Path | None = None) -> Embedder:
-        """The named model, loaded on first use (from `exported`, a folder of its serving files, if given)."""
+    def get(self, model: str, precision: Precision | None = None, exported: Path | None = None) -> Embedder:
+        """The named model at a precision (an index's own; the runtime's when None), loaded on first use (from
+        `exported`, a folder of its serving files at that precision, if given)."""
+        precision = precision or self.runtime.precision
         with self._lock:
-            if model not in self._loaded:
-                self._loaded[model] = Embedder(model, self.runtime, exported)
-            return self._loaded[model]
+            if (model, precision) not in self._loaded:
+                self._loaded[model, precision] = Embedder(model, replace(self.runtime, precision=precision), exported)
+            return self._loaded[model, precision]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+from index.embedder import Precision
 from index.errors import IndexCorrupt, IndexMismatch
 from index.vectors import IndexKind
 
@@ -26,6 +27,9 @@ class Manifest:
     content_hash: str  # over every indexed post's path and content hash
     built_at: str  # ISO 8601 UTC
     seconds: float = 0.0
+    # The model's weights that embedded the passages; queries must be embedded the same way. Versions
+    # written before int8 existed have no such field and were all built at fp32.
+    precision: Precision = "fp32"
     format_version: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +51,10 @@ class Manifest:
         found = data.get("format_version")
         if found != FORMAT_VERSION:
             raise IndexMismatch(f"{path}: index format {found!r}, this Casebook reads format {FORMAT_VERSION}")
+        precision = data.get("precision", "fp32")
+        if precision not in get_args(Precision):
+            raise IndexMismatch(f"{path}: vectors embedded at precision {precision!r}; this Casebook runs "
+                                f"{' or '.join(get_args(Precision))}")
         try:
             return cls(**data)
         except TypeError as e:

@@ -14,7 +14,7 @@ from typing import Any, Self
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embedder import Backend, ModelRuntime
+from index.embedder import Backend, ModelRuntime, Precision
 from index.store import FolderStore
 
 _MESSAGES = {
@@ -32,13 +32,16 @@ class SharedSettings(BaseSettings):
 
     index_dir: Path = Field(Path("var/index"), validation_alias="CASEBOOK_INDEX")
     embed_backend: Backend = "onnx"  # ONNX Runtime: 3x faster per query than torch, same vectors (bench/)
+    # What ingest embeds with; the service embeds queries at the precision the index records (bench/QUALITY.md).
+    embed_precision: Precision = "fp32"
     embed_threads: int = Field(0, ge=0)  # 0: the runtime's default (all cores)
     model_cache: Path = Path("var/models")  # where the ONNX export of the model is kept
 
     @property
     def runtime(self) -> ModelRuntime:
         """How to run the embedding model."""
-        return ModelRuntime(backend=self.embed_backend, cache_dir=self.model_cache, threads=self.embed_threads)
+        return ModelRuntime(backend=self.embed_backend, precision=self.embed_precision, cache_dir=self.model_cache,
+                            threads=self.embed_threads)
 
     def store(self) -> FolderStore:
         """The store holding the index versions."""

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.embedder import Precision
 from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
@@ -89,9 +90,9 @@ class FolderStore:
         """The folder of a version: what CI ships and what the bench measures on disk."""
         return self.root / "versions" / version
 
-    def model_path(self, model: str) -> Path | None:
+    def model_path(self, model: str, precision: Precision = "fp32") -> Path | None:
         """The folder of the model's serving files that an ingest left here (`keep_model`), or None."""
-        folder = self.root / "models" / _model_folder(model)
+        folder = self.root / "models" / _model_folder(model, precision)
         return folder if folder.is_dir() else None
 
     def manifest(self, version: str | None = None) -> Manifest:
@@ -164,13 +165,13 @@ class FolderStore:
         _fsync_dir(versions)
         return build.manifest.version
 
-    def keep_model(self, model: str, files: Mapping[str, Path]) -> Path:
+    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> Path:
         """Keep the files the model is served from (name -> file) beside the versions; call under `lock`.
 
         Versions name their model in the manifest, so one copy serves them all; a server that has the
         index folder then runs the model without PyTorch or the model's package.
         """
-        folder = self.root / "models" / _model_folder(model)
+        folder = self.root / "models" / _model_folder(model, precision)
         if folder.is_dir():
             return folder
         tmp = folder.parent / f".tmp-{folder.name}"
@@ -192,7 +193,8 @@ class FolderStore:
         source = self.path(self._resolve(version))
         into = FolderStore(target)
         shutil.copytree(source, into.path(version), copy_function=_link_or_copy, dirs_exist_ok=True)
-        model = self.model_path(self.manifest(version).model)
+        manifest = self.manifest(version)
+        model = self.model_path(manifest.model, manifest.precision)
         if model is not None:
             shutil.copytree(model, target / "models" / model.name, copy_function=_link_or_copy, dirs_exist_ok=True)
         return into.path(version)
@@ -225,10 +227,11 @@ class FolderStore:
             self.publish(to)
         return to, current
 
-    def reusable_vectors(self, model: str) -> dict[str, np.ndarray]:
-        """The published version's vectors by embedded-text key, when it was built with `model`; else none."""
+    def reusable_vectors(self, model: str, precision: Precision) -> dict[str, np.ndarray]:
+        """The published version's vectors by embedded-text key, when `model` at `precision` built it; else none."""
         try:
-            if self.manifest().model != model:
+            manifest = self.manifest()
+            if (manifest.model, manifest.precision) != (model, precision):
                 return {}
             version = self.open()
             keys = read_embed_keys(self.path(version.manifest.version) / "meta.sqlite")
@@ -262,7 +265,7 @@ class FolderStore:
         if not folder.is_dir():
             return
         try:
-            used = {_model_folder(self.manifest(v).model) for v in self.versions()}
+            used = {_model_folder(m.model, m.precision) for m in map(self.manifest, self.versions())}
         except IndexError_:
             return  # a version we cannot read may need any of them
         for path in folder.iterdir():
@@ -270,9 +273,10 @@ class FolderStore:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def _model_folder(model: str) -> str:
-    """A model's name (or path) as one folder name: "all-MiniLM-L6-v2", "org_model"."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+def _model_folder(model: str, precision: Precision) -> str:
+    """A model's name (or path) and precision as one folder name: "all-MiniLM-L6-v2", "org_model-int8"."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
+    return name if precision == "fp32" else f"{name}-{precision}"
 
 
 def _link_or_copy(source: str | Path, target: str | Path) -> None:

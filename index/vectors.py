@@ -50,9 +50,6 @@ class VectorSearch:
     @classmethod
     def load(cls, path: Path) -> VectorSearch:
         """Read a FAISS file written by `save`, to serve queries one at a time."""
-        # One thread scans a blog's vectors in under a millisecond; OpenMP's extra threads only add
-        # start-up cost per query and, on a busy machine, spin against the model's (10x slower seen here).
-        faiss.omp_set_num_threads(1)
         return cls(faiss.read_index(str(path)))
 
     def save(self, path: Path) -> None:
@@ -73,6 +70,11 @@ class VectorSearch:
         """Return the k passages closest to `vector`, best first, restricted to `within` when given."""
         if self.count == 0 or k <= 0 or (within is not None and not within):
             return []
+        # One thread scans a blog's vectors in under a millisecond; OpenMP's extra threads only add
+        # start-up cost per query and then spin for milliseconds against the model's threads and the
+        # next request. The setting belongs to the calling thread, so it is made by the thread that
+        # searches: the service's requests run on pool threads, not on the one that loaded the index.
+        faiss.omp_set_num_threads(1)
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         params = None
         if within is not None:

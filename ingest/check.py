@@ -46,6 +46,8 @@ def check_index(settings: IngestSettings) -> CheckReport:
     problem = None
     if manifest.model != settings.model:
         problem = f"model changed ({manifest.model} -> {settings.model})"
+    elif manifest.precision != settings.embed_precision:
+        problem = f"model precision changed ({manifest.precision} -> {settings.embed_precision})"
     elif manifest.chunker != settings.chunker or manifest.index_kind != settings.index_kind:
         problem = "chunker or index settings changed"
     elif manifest.content_hash != sources.fingerprint and not (added or removed or changed):

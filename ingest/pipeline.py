@@ -78,8 +78,10 @@ class Sources:
             path.relative_to(settings.content_dir).as_posix(): file_digest(path)
             for path in discover_posts(settings.content_dir)
         }
-        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind],
-                          sort_keys=True)
+        # A precision other than fp32 joins the fingerprint, so switching rebuilds; fp32 indexes keep theirs.
+        precision = [] if settings.embed_precision == "fp32" else [settings.embed_precision]
+        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind,
+                           *precision], sort_keys=True)
         return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
 
 
@@ -112,8 +114,9 @@ def run_ingest(
         drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
                                                           lambda s: normalise(s) in boilerplate)]
         # The copy an earlier run left beside the versions loads without PyTorch and exports nothing.
-        embedder = embedder or Embedder(settings.model, settings.runtime, store.model_path(settings.model))
-        known = store.reusable_vectors(settings.model)
+        embedder = embedder or Embedder(settings.model, settings.runtime,
+                                        store.model_path(settings.model, settings.embed_precision))
+        known = store.reusable_vectors(settings.model, settings.embed_precision)
         embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
         drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
         timings["chunk"] = time.perf_counter() - started - timings["parse"]
@@ -133,7 +136,8 @@ def run_ingest(
             chunker=settings.chunker,
             counts={"posts": len(metas), "passages": len(passages), "series": len(series), "skipped": len(skipped)},
             content_hash=sources.fingerprint, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            seconds=round(time.perf_counter() - started, 3), extra={"sources": sources.files},
+            seconds=round(time.perf_counter() - started, 3), precision=settings.embed_precision,
+            extra={"sources": sources.files},
         )
         publish_started = time.perf_counter()
         written = store.write(IndexBuild(
@@ -154,12 +158,12 @@ def run_ingest(
 
 def _keep_model(store: FolderStore, settings: IngestSettings, embedder: TextEncoder | None) -> None:
     """Leave the model's ONNX export and tokenizer beside the versions, so a server without PyTorch runs it."""
-    if store.model_path(settings.model) is not None:
+    if store.model_path(settings.model, settings.embed_precision) is not None:
         return
     embedder = embedder or Embedder(settings.model, settings.runtime)
     serving_files = getattr(embedder, "serving_files", None)  # a stand-in encoder (tests, bench) has none
     if serving_files is not None:
-        store.keep_model(settings.model, serving_files())
+        store.keep_model(settings.model, serving_files(), settings.embed_precision)
 
 
 def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:
@@ -218,7 +222,10 @@ def _fit_model(drafts: list[PassageDraft], embedder: TextEncoder,
 
 
 def _embed_key(settings: IngestSettings, draft: PassageDraft) -> str:
-    blob = f"{settings.model}\0{draft.embed_text}"
+    # The precision is part of the key, so an int8 index never takes an fp32 vector or the other way
+    # round; fp32 keeps the key it had before int8 existed, so those indexes still reuse their vectors.
+    model = settings.model if settings.embed_precision == "fp32" else f"{settings.model}\0{settings.embed_precision}"
+    blob = f"{model}\0{draft.embed_text}"
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

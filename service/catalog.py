@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from index import IndexVersion, PostMeta
 from index.spelling import Speller
 from service.sentences import repeated_openings
+from service.snippets import WordForms
 
 
 class UnknownName(LookupError):
@@ -59,6 +61,16 @@ class Catalog:
         for post in version.posts.values():
             for alias in (urlsplit(post.url).path, *post.aliases):
                 self.by_url_path.setdefault(_norm_path(alias), post.path)
+
+    @cached_property
+    def word_forms(self) -> WordForms:
+        """The passages' words by stem, for snippets; built on first use, or by `prepare`."""
+        return WordForms(p.text for p in self.version.passages)
+
+    def prepare(self) -> None:
+        """Build what searches use now (~0.4 s for the real blog), so the first search does not pay for it."""
+        self.version.vectors.prepare()
+        _ = self.word_forms
 
     def post(self, path: str) -> PostMeta:
         """The post at a content path, or UnknownName."""

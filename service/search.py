@@ -56,6 +56,7 @@ def to_response(live: Live, query: str, ranking: Ranking) -> SearchResponse:
 def passages_out(live: Live, ranking: Ranking) -> list[PassageOut]:
     """The ranked passages as JSON, each with its deep link, highlighted snippet and why it was found."""
     words = query_words(ranking.query)
+    marked = live.catalog.word_forms.marked(ranking.query)
     # What BM25 indexed for each passage (its text under its post title and headings) holds these stems.
     held = live.catalog.version.lexical.holding([stem for _, stem in words], [s.passage.id for s in ranking.passages])
     out = []
@@ -65,7 +66,7 @@ def passages_out(live: Live, ranking: Ranking) -> list[PassageOut]:
         out.append(PassageOut(
             rank=i + 1, score=round(scored.score, 6), path=post.path, title=post.title,
             url=deep_link(post.url, passage.anchor), heading=passage.heading, series=list(post.series),
-            text=passage.text, snippet=snippet(passage.text, ranking.query),
+            text=passage.text, snippet=snippet(passage.text, marked),
             why=why(scored, ranking, [word for word, stem in words if stem in stems]),
         ))
     return out

@@ -4,17 +4,38 @@ from __future__ import annotations
 
 import html
 import re
+from collections import defaultdict
+from collections.abc import Collection, Iterable
 
 from index.text import stem, term_stems
 
 _WORD = re.compile(r"\w+")
 
 
-def snippet(text: str, query: str, width: int = 300) -> str:
-    """Escape `text`, cut it to a window of about `width` characters, and mark the query's words."""
-    terms = term_stems(query)
-    # One pass over the words; `stem` is cached, and most words of a passage repeat or never match.
-    spans = [m.span() for m in _WORD.finditer(text) if stem(m.group()) in terms] if terms else []
+class WordForms:
+    """Every word of an index version's passages, by stem: a query's words to mark, without stemming each word.
+
+    Stemming every word of ten passages per search cost ~0.3 ms; a set lookup per word costs half of
+    that, once this map is built (~0.3 s and a few MB for the real blog's 31,000 distinct words).
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        words: set[str] = set()
+        for text in texts:
+            words.update(_WORD.findall(text))
+        forms: defaultdict[str, list[str]] = defaultdict(list)
+        for word in words:
+            forms[stem(word)].append(word)
+        self._forms = {s: tuple(words) for s, words in forms.items()}
+
+    def marked(self, query: str) -> frozenset[str]:
+        """The passages' words BM25 would match to one of the query's terms, as they are written."""
+        return frozenset(w for term in term_stems(query) for w in self._forms.get(term, ()))
+
+
+def snippet(text: str, marked: Collection[str], width: int = 300) -> str:
+    """Escape `text`, cut it to a window of about `width` characters, and mark the words in `marked`."""
+    spans = [m.span() for m in _WORD.finditer(text) if m.group() in marked] if marked else []
     start = _best_window(text, spans, width)
     end = min(len(text), start + width)
     if end < len(text):  # end on a word boundary

@@ -134,13 +134,14 @@ class IndexHolder:
         try:
             version = self.store.open(version_id)
             # The model's copy that ingest left in the index folder runs without PyTorch (the serving install).
-            model = version.manifest.model
-            embedder = self.embedders.get(model, self.store.model_path(model))
-            if embedder.dim != version.manifest.dim:
-                raise IndexMismatch(f"model {version.manifest.model} gives {embedder.dim}-dimensional "
-                                    f"vectors, the index holds {version.manifest.dim}")
+            manifest = version.manifest
+            embedder = self.embedders.get(manifest.model, manifest.precision,
+                                          self.store.model_path(manifest.model, manifest.precision))
+            if embedder.dim != manifest.dim:
+                raise IndexMismatch(f"model {manifest.model} gives {embedder.dim}-dimensional "
+                                    f"vectors, the index holds {manifest.dim}")
             catalog = Catalog(version, embedder.whole_words())  # the model's words are real words to spelling
-            version.vectors.prepare()
+            catalog.prepare()
         # Any failure, a model that is not installed included, must leave the running version serving.
         except Exception as e:  # noqa: BLE001
             self.refused += 1

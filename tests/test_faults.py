@@ -57,7 +57,7 @@ def stop_here(module, name, before=True, seconds=60.0):
     setattr(module, name, hooked)
 
 if point == "embed":  # embed every passage afresh, so the kill lands inside the real model's forward passes
-    store.FolderStore.reusable_vectors = lambda self, model: {}
+    store.FolderStore.reusable_vectors = lambda self, model, precision: {}
     extra = ["0"]
 else:
     pipeline.Embedder = lambda model, runtime, exported=None: HashEmbedder()

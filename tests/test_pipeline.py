@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from index import FolderStore
+from index import DEFAULT_MODEL, FolderStore
 from ingest.check import check_index
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
+from service.state import IndexHolder
 from tests.conftest import FIXTURE_POSTS
 
 
@@ -118,6 +119,28 @@ def test_check_says_which_posts_differ(tmp_path, index_dir):
 def test_check_reports_a_model_or_chunker_change_as_stale(index_dir):
     settings = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=index_dir, chunk_tokens=120)
     assert check_index(settings).problem == "chunker or index settings changed"
+
+
+def test_switching_precision_reembeds_everything_and_the_service_follows_the_index(tmp_path, index_dir, embedders):
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    int8 = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=target, embed_precision="int8")
+    assert check_index(int8).problem == "model precision changed (fp32 -> int8)"
+
+    report = run_ingest(int8, embedder=embedders.get(DEFAULT_MODEL, "int8"))
+
+    assert (report.up_to_date, report.reused, report.embedded) == (False, 0, report.passages)
+    assert FolderStore(target).manifest().precision == "int8"
+    # The quantized model is kept beside the versions, on its own, for servers without PyTorch.
+    fp32_copy, int8_copy = (FolderStore(target).model_path(DEFAULT_MODEL, p) for p in ("fp32", "int8"))
+    assert fp32_copy is not None and int8_copy is not None
+    assert (int8_copy / "model.onnx").stat().st_size < (fp32_copy / "model.onnx").stat().st_size / 2
+    holder = IndexHolder(FolderStore(target), embedders, cache_size=0)  # a service configured for fp32
+    holder.refresh()
+    assert holder.live is not None and holder.live.embedder.precision == "int8"
+    fp32 = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=target)
+    back = run_ingest(fp32, embedder=embedders.get(DEFAULT_MODEL, "fp32"))
+    assert (back.reused, back.embedded) == (0, back.passages)  # no int8 vector in an fp32 index
 
 
 def test_missing_content_folder_is_a_clear_error(tmp_path):

@@ -57,6 +57,15 @@ def test_manifest_of_another_format_version_is_refused(index_copy):
         FolderStore(index_copy).open()
 
 
+def test_manifest_of_an_unknown_precision_is_refused(index_copy):
+    manifest = _version_dir(index_copy) / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["precision"] = "int4"
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(IndexMismatch, match="precision 'int4'; this Casebook runs fp32 or int8"):
+        FolderStore(index_copy).open()
+
+
 def test_manifest_disagreeing_with_the_vectors_is_refused(index_copy):
     manifest = _version_dir(index_copy) / "manifest.json"
     data = json.loads(manifest.read_text())
