@@ -21,3 +21,7 @@ class IndexMismatch(IndexError_):
 
 class IndexLocked(IndexError_):
     """Another ingest holds the folder's write lock."""
+
+
+class StoreUnavailable(IndexError_):
+    """The store cannot be reached or answered too slowly (a database that is down or restarting)."""

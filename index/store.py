@@ -13,18 +13,23 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.features import evidence_by_post, url_paths
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
 from index.metadata import read_embed_keys, read_metadata, write_metadata
 from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
+from index.scope import Filters, Scope, matches
+from index.spelling import blog_words
 from index.vectors import VectorSearch, build_vectors
 
 KEEP_VERSIONS = 5
@@ -58,6 +63,66 @@ class IndexVersion:
     post_lexical: LexicalSearch  # BM25 over whole posts; row i is post_order[i]
     post_order: list[str]
 
+    # What the service derives from a version, computed on first use (a few ms for the real blog).
+    @cached_property
+    def passages_by_post(self) -> dict[str, tuple[int, ...]]:
+        """Each post's passage ids, in order (posts without passages are absent)."""
+        by_post: dict[str, list[int]] = {}
+        for passage in self.passages:
+            by_post.setdefault(passage.post_path, []).append(passage.id)
+        return {path: tuple(ids) for path, ids in by_post.items()}
+
+    @cached_property
+    def evidence_by_post(self) -> dict[str, tuple[int, ...]]:
+        """What a post says itself: its passages without navigation lists, which only repeat other posts' titles."""
+        return evidence_by_post(self.passages)
+
+    @cached_property
+    def by_url_path(self) -> dict[str, str]:
+        """Post path by normalised URL path and alias."""
+        return url_paths(self.posts.values())
+
+    def scope(self, filters: Filters) -> Scope | None:
+        """Passage ids and post rows (positions in post_order) that satisfy the filters; None when unfiltered."""
+        if not filters.active:
+            return None
+        passages: set[int] = set()
+        rows: set[int] = set()
+        for row, path in enumerate(self.post_order):
+            if matches(self.posts[path], filters):
+                rows.add(row)
+                passages.update(self.passages_by_post.get(path, ()))
+        return Scope(passages=passages, posts=rows)
+
+    def fetch_passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        """Several passages by id."""
+        return {i: self.passages[i] for i in ids}
+
+    def fetch_posts(self, paths: Iterable[str]) -> dict[str, PostMeta]:
+        """The posts among `paths`."""
+        return {p: self.posts[p] for p in paths if p in self.posts}
+
+    def fetch_series(self, slugs: Iterable[str]) -> dict[str, SeriesMeta]:
+        """The series among `slugs`."""
+        return {s: self.series[s] for s in slugs if s in self.series}
+
+    def post_paths(self, rows: Sequence[int]) -> list[str]:
+        """Post paths by row."""
+        return [self.post_order[r] for r in rows]
+
+    def lead_passage(self, path: str) -> int | None:
+        """A post's first passage that is not navigation, where answers find its summary."""
+        ids = self.evidence_by_post.get(path, ())
+        return ids[0] if ids else None
+
+    def vocabulary(self) -> Counter[str]:
+        """Every word the blog writes with its count, for spelling correction."""
+        return blog_words(list(self.posts.values()), self.passages)
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Nothing to hold: everything is in memory."""
+        return nullcontext()
+
 
 class FolderStore:
     """Index versions in one folder: write one, publish one, open the published one, roll back."""
@@ -67,6 +132,9 @@ class FolderStore:
 
     def __str__(self) -> str:
         return str(self.root)
+
+    def close(self) -> None:
+        """Nothing to close: the folder store holds no connections."""
 
     def published(self) -> str | None:
         """The published version's id, or None when nothing was published yet."""

@@ -13,7 +13,6 @@ import numpy as np
 
 from index import (
     Embedder,
-    FolderStore,
     IndexBuild,
     IndexCorrupt,
     IndexMismatch,
@@ -24,6 +23,7 @@ from index import (
     SkippedPost,
 )
 from index.embedder import TextEncoder
+from index.reader import Store, open_store
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -89,9 +89,18 @@ def run_ingest(
 ) -> IngestReport:
     """Build and publish a new index version from the content folder; skip broken posts and report them."""
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     stage = on_stage or (lambda name: None)
     store = settings.store()
+    try:
+        return _run(settings, store, embedder, progress, stage, started)
+    finally:
+        store.close()
+
+
+def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, progress: bool,
+         stage: Callable[[str], None], started: float) -> IngestReport:
+    """The ingest itself, under the store's write lock."""
+    timings: dict[str, float] = {}
     with store.lock(settings.lock_wait_seconds):
         sources = Sources.scan(settings)
         published = _published_manifest(store)
@@ -110,7 +119,7 @@ def run_ingest(
         drafts_ = [d for p in posts for d in chunk_post(p, settings.chunk_tokens, settings.overlap_tokens,
                                                           lambda s: normalise(s) in boilerplate)]
         embedder = embedder or Embedder(settings.model, settings.runtime)
-        known = store.reusable_vectors(settings.model)
+        known = _reusable(store, settings)
         embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
         drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
         timings["chunk"] = time.perf_counter() - started - timings["parse"]
@@ -221,7 +230,19 @@ def _embed(drafts: list[PassageDraft], keys: list[str], embedder: TextEncoder, s
     return vectors, len(drafts) - len(missing)
 
 
-def _published_manifest(store: FolderStore) -> Manifest | None:
+def _reusable(store: Store, settings: IngestSettings) -> dict[str, np.ndarray]:
+    """Vectors the published version (and `reuse_vectors_from`, when set) embedded, by embedded-text key."""
+    known = store.reusable_vectors(settings.model)
+    if settings.reuse_vectors_from:
+        other = open_store(settings.reuse_vectors_from)
+        try:
+            known = {**other.reusable_vectors(settings.model), **known}
+        finally:
+            other.close()
+    return known
+
+
+def _published_manifest(store: Store) -> Manifest | None:
     """The published version's manifest, or None when there is none this code can read."""
     try:
         return store.manifest()

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index.lexical import LexicalSearch
+from index.reader import TermIndex
 from index.text import idf, term_stems
 from service.answer_types import Expected, holds, names_other_versions
 from service.ranking import ScoredPassage
@@ -108,7 +108,7 @@ def unmatched(names: frozenset[str], stems: frozenset[str]) -> set[str]:
     return {n for n in missing if len(n) < MIN_PREFIX or not any(t.startswith(n) for t in stems)}
 
 
-def concept_weights(pool: list[Candidate], lexical: LexicalSearch) -> dict[str, float]:
+def concept_weights(pool: list[Candidate], lexical: TermIndex) -> dict[str, float]:
     """Weight of each concept, a word several evidence passages share: (passages using it) x IDF."""
     by_passage: dict[int, set[str]] = {}
     for c in pool:
