@@ -27,14 +27,15 @@ log = logging.getLogger("casebook.index")
 Row = tuple[Any, ...]
 
 POOL_MAX = 8  # connections per process; a request holds one (see `reading`)
-POOL_WAIT_SECONDS = 5.0  # a request waits this long for a connection, then gets a 503
+POOL_WAIT_SECONDS = 2.0  # a request waits this long for a connection, then gets a 503
+POLL_WAIT_SECONDS = 1.0  # the published-version poll waits less: readiness turns 503 within a second or two
 CONNECT_SECONDS = 3
 STATEMENT_MS = 10_000  # service queries; ingest's writes have no limit
 RECONNECT_SECONDS = 10.0  # after this, the next request starts a new connection attempt
 EMBEDDING = "halfvec"  # the type of the embedding column (bench/README.md, store: halfvec vs vector)
 # Dense search: candidates scanned by HNSW (>= the 50 the ranking asks for), and iterative scans so a
 # filter that drops most of them still yields enough (pgvector 0.8).
-HNSW_SETTINGS = {"hnsw.ef_search": "100", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000"}
+HNSW_SETTINGS = {"hnsw.ef_search": "400", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000"}
 
 
 def conninfo(url: str, **defaults: Any) -> dict[str, Any]:
@@ -51,8 +52,7 @@ def translated(url: str) -> Iterator[None]:
     try:
         yield
     except PoolTimeout as e:
-        raise StoreUnavailable(f"{_where(url)}: no database connection within {POOL_WAIT_SECONDS:.0f} s "
-                               f"(is PostgreSQL up?): {e}") from e
+        raise StoreUnavailable(f"{_where(url)}: no database connection (is PostgreSQL up?): {e}") from e
     except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as e:
         raise IndexMissing(f"{_where(url)}: the index version's tables are gone (pruned?): "
                            f"{e.diag.message_primary}") from e
@@ -105,13 +105,13 @@ class Database:
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Row]]:
+    def connection(self, wait: float = POOL_WAIT_SECONDS) -> Iterator[psycopg.Connection[Row]]:
         """The connection this thread holds while `reading`, or one from the pool for this call."""
         held = getattr(self._held, "conn", None)
         if held is not None:
             yield held
             return
-        with translated(self.url), self.pool().connection() as conn:
+        with translated(self.url), self.pool().connection(timeout=wait) as conn:
             if not codec.registered(conn):  # opened before the first ingest created the extension
                 codec.register(conn, EMBEDDING, required=False)
             yield conn
@@ -130,9 +130,10 @@ class Database:
             finally:
                 self._held.conn = None
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *, binary: bool = False) -> list[Row]:
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *, binary: bool = False,
+             wait: float = POOL_WAIT_SECONDS) -> list[Row]:
         """Run one query and return every row."""
-        with self.connection() as conn, translated(self.url):
+        with self.connection(wait) as conn, translated(self.url):
             with conn.cursor(binary=binary) as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()

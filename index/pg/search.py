@@ -21,7 +21,7 @@ from index.scope import PassageRanges, PassageWithin, RowSet
 from index.text import idf, query_terms
 
 # The graph is walked for this many candidates (hnsw.ef_search); they are scored again exactly and the best kept.
-CANDIDATES = 100
+CANDIDATES = 400
 # A filter keeping at most this many passages (or a 50th of the version) is scanned exactly: cheap
 # for so few, and an approximate walk would have to visit most of the graph to find them.
 EXACT_UP_TO = 10_000

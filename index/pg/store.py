@@ -19,7 +19,7 @@ import psycopg
 from index.errors import IndexLocked, IndexMismatch, IndexMissing
 from index.manifest import Manifest
 from index.pg import schema
-from index.pg.db import STATEMENT_MS, Database, Row, translated, writer_connection
+from index.pg.db import POLL_WAIT_SECONDS, STATEMENT_MS, Database, Row, translated, writer_connection
 from index.pg.version import PostgresVersion
 from index.pg.writer import write_version
 from index.store import KEEP_VERSIONS, IndexBuild
@@ -41,13 +41,16 @@ class PostgresStore:
         return str(self.db)
 
     def _state(self) -> tuple[int | None, str | None]:
-        """The schema version and the published version's name (None, None before the first ingest)."""
-        rows = self.db.rows("SELECT to_regclass('casebook.schema_version') IS NOT NULL")
-        if not rows[0][0]:
+        """The schema version and the published version's name (None, None before the first ingest).
+
+        One query: every service process asks it several times a second.
+        """
+        try:
+            found = self.db.rows("SELECT s.version, v.name FROM casebook.schema_version s "
+                                 "LEFT JOIN casebook.published p ON true "
+                                 "LEFT JOIN casebook.versions v ON v.id = p.version_id", wait=POLL_WAIT_SECONDS)
+        except IndexMissing:  # no casebook tables: nothing was ever ingested here
             return None, None
-        found = self.db.rows("SELECT s.version, v.name FROM casebook.schema_version s "
-                             "LEFT JOIN casebook.published p ON true "
-                             "LEFT JOIN casebook.versions v ON v.id = p.version_id")
         return (int(found[0][0]), found[0][1]) if found else (None, None)
 
     def published(self) -> str | None:
