@@ -2,15 +2,17 @@
 
 A database that is down, restarting or too slow becomes `StoreUnavailable` (the service answers
 503 with its message); a version whose tables are gone becomes `IndexMissing`. The pool checks a
-connection before handing it out, so after a restart no request is given a dead one, and it gives
-up reconnecting after a few seconds, so the next request starts a fresh attempt instead of waiting
-out a long back-off.
+connection that sat idle before handing it out, so after a restart no request is given a dead one,
+and it gives up reconnecting after a few seconds, so the next request starts a fresh attempt instead
+of waiting out a long back-off.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +34,9 @@ POLL_WAIT_SECONDS = 1.0  # the published-version poll waits less: readiness turn
 CONNECT_SECONDS = 3
 STATEMENT_MS = 10_000  # service queries; ingest's writes have no limit
 RECONNECT_SECONDS = 10.0  # after this, the next request starts a new connection attempt
+# A connection returned to the pool less than this ago is handed out unchecked: a check is a round trip,
+# and a connection in steady use has just shown it works (one used while the database was away is discarded).
+CHECK_IDLE_SECONDS = 1.0
 EMBEDDING = "halfvec"  # the type of the embedding column (bench/README.md, store: halfvec vs vector)
 # Dense search: candidates scanned by HNSW (>= the 50 the ranking asks for), and iterative scans so a
 # filter that drops most of them still yields enough (pgvector 0.8).
@@ -79,6 +84,7 @@ class Database:
         self._pool: ConnectionPool[psycopg.Connection[Row]] | None = None
         self._lock = threading.Lock()
         self._held = threading.local()
+        self._returned: weakref.WeakKeyDictionary[psycopg.Connection[Row], float] = weakref.WeakKeyDictionary()
 
     def __str__(self) -> str:
         return _where(self.url)
@@ -91,10 +97,18 @@ class Database:
                     kwargs=conninfo(self.url, connect_timeout=CONNECT_SECONDS, application_name="casebook",
                                     autocommit=True),
                     min_size=1, max_size=self.pool_max, timeout=POOL_WAIT_SECONDS, open=False,
-                    configure=self._configure, check=ConnectionPool.check_connection,
+                    configure=self._configure, check=self._check, reset=self._returned_now,
                     reconnect_timeout=RECONNECT_SECONDS, name="casebook")
                 self._pool.open(wait=False)
             return self._pool
+
+    def _returned_now(self, conn: psycopg.Connection[Row]) -> None:
+        self._returned[conn] = time.monotonic()
+
+    def _check(self, conn: psycopg.Connection[Row]) -> None:
+        returned = self._returned.get(conn)
+        if returned is None or time.monotonic() - returned >= CHECK_IDLE_SECONDS:
+            ConnectionPool.check_connection(conn)
 
     def _configure(self, conn: psycopg.Connection[Row]) -> None:
         codec.register(conn, EMBEDDING, required=False)

@@ -20,8 +20,9 @@ from index.records import Hit
 from index.scope import PassageRanges, PassageWithin, RowSet
 from index.text import idf, query_terms
 
-# The graph is walked for this many candidates (hnsw.ef_search); they are scored again exactly and the best kept.
-CANDIDATES = 400
+# The best this many of the graph walk's candidates (hnsw.ef_search, 400) are scored again exactly and the best
+# kept: a graph walk returns its candidates best first, and reading fewer rows is most of a query's time.
+CANDIDATES = 100
 # A filter keeping at most this many passages (or a 50th of the version) is scanned exactly: cheap
 # for so few, and an approximate walk would have to visit most of the graph to find them.
 EXACT_UP_TO = 10_000
