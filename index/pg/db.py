@@ -161,7 +161,7 @@ class Database:
 
 
 def writer_connection(url: str) -> psycopg.Connection[Row]:
-    """A connection of its own for one ingest: no statement timeout, and the server notices a killed client.
+    """A connection of its own for one ingest: no statement timeout, and the server notices a killed client (14+).
 
     The server aborts a statement (an index build) within a second of the client going away, rolling
     back the version and releasing the ingest lock, instead of finishing work nobody will commit.
@@ -172,5 +172,6 @@ def writer_connection(url: str) -> psycopg.Connection[Row]:
     except psycopg.OperationalError as e:
         raise StoreUnavailable(f"{_where(url)}: cannot connect: {str(e).strip()}") from e
     conn.execute("SET client_connection_check_interval = 1000")
+    conn.execute("SET statement_timeout = 0")  # an index build may take minutes, whatever the role's default
     conn.commit()
     return conn
