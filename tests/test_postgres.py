@@ -27,11 +27,12 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
-from index import DEFAULT_MODEL, IndexBuild, IndexLocked, IndexMismatch, Manifest, Passage, PostMeta
+from index import DEFAULT_MODEL, FolderStore, IndexBuild, IndexLocked, IndexMismatch, Manifest, Passage, PostMeta
 from index.pg import search as pg_search
 from index.pg.store import PostgresStore
 from index.reader import open_store
 from index.scope import Filters
+from index.text import query_terms
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
@@ -126,6 +127,23 @@ def test_catalog_routes_and_related_posts_match_the_folder_store(client, pg_clie
     assert pg_client.get("/api/posts/posts/nope.md").status_code == 404
     assert pg_client.get("/api/search", params={"q": "x", "series": "nope"}).json()["detail"] == \
         "unknown series 'nope'"
+
+
+@pytest.mark.parametrize("share", [0, 10**9], ids=["summed-over-rows", "summed-into-an-array"])
+def test_bm25_from_stored_postings_is_the_folder_stores_to_the_last_bit(index_dir, pg_index, monkeypatch, share):
+    monkeypatch.setattr(pg_search, "DENSE_SUM_SHARE", share)
+    folder, mine = FolderStore(index_dir).open(), open_store(pg_index, for_service=True).open()
+    for q in QUESTIONS:
+        for filters in (Filters(), Filters(section="posts"), Filters(series="lighthouse")):
+            theirs, ours = folder.scope(filters), mine.scope(filters)
+            assert mine.lexical.search(q, 100, ours.passages if ours else None) == \
+                folder.lexical.search(q, 100, theirs.passages if theirs else None)
+            terms = dict.fromkeys(query_terms(q), 1.0) | {"ledger": 0.5, "redi": 0.5}
+            assert mine.post_lexical.search_terms(terms, 100, ours.posts if ours else None) == \
+                folder.post_lexical.search_terms(terms, 100, theirs.posts if theirs else None)
+        stems = list(query_terms(q))
+        assert mine.lexical.holding(stems, range(20)) == folder.lexical.holding(stems, range(20))
+        assert mine.lexical.document_frequency(stems) == folder.lexical.document_frequency(stems)
 
 
 @pytest.mark.parametrize("exact", [True, False], ids=["exact-scan", "hnsw-iterative-scan"])
@@ -380,6 +398,7 @@ def test_the_database_stopped_and_started_under_a_running_service(postgres: Post
                 refused = http.get("/api/search", params={"q": "a question never asked before"})
                 assert refused.status_code == 503 and refused.json()["detail"].startswith("index unavailable: ")
                 assert http.get("/healthz").status_code == 200
+                assert "casebook_index_store_reachable 0.0" in http.get("/metrics").text
                 cached = http.get("/api/search", params={"q": "ledger entries"})
                 assert cached.status_code == 200  # answered from the result cache
             finally:

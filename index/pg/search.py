@@ -27,9 +27,12 @@ CANDIDATES = 100
 # for so few, and an approximate walk would have to visit most of the graph to find them.
 EXACT_UP_TO = 10_000
 EXACT_SHARE = 50
-POSTINGS_CACHE_BYTES = 32 * 2**20
+POSTINGS_CACHE_BYTES = 64 * 2**20
+# Postings summed into an array as long as the version when they are at least this share of it (the
+# folder store's way, fastest for common words); fewer are summed over the rows they hold only.
+DENSE_SUM_SHARE = 8
 FREQUENCY_CACHE = 16_384
-_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 Postings = tuple[np.ndarray, np.ndarray]
 
 
@@ -105,7 +108,7 @@ class PgTerms:
                              (self._field, stems))
         found = {stem: _EMPTY for stem in stems}
         for term, ids, scores in rows:
-            found[term] = (np.frombuffer(ids, dtype="<i4").astype(np.int64), np.frombuffer(scores, dtype="<f4"))
+            found[term] = (np.frombuffer(ids, dtype="<i4"), np.frombuffer(scores, dtype="<f4"))
         return found
 
     def postings(self, stems: Sequence[str]) -> list[Postings]:
@@ -149,10 +152,11 @@ class PgTerms:
         return self.search_terms(dict.fromkeys(query_terms(query), 1.0), k, within)
 
     def search_terms(self, terms: Mapping[str, float], k: int, within: PassageWithin | None = None) -> list[Hit]:
-        """BM25 for weighted stems, summed over the rows that hold them only (never an array per passage).
+        """BM25 for weighted stems from their postings.
 
         The sums, the order of ties and the coverage are the folder store's (`LexicalSearch.search_terms`):
-        the same postings summed in the same order, the candidates in the same ascending order.
+        the same postings summed in the same order, the candidates in the same ascending order. Rare words
+        are summed over the rows that hold them; common ones into an array per row, as the folder does.
         """
         stems = list(terms)
         postings = self.postings(stems)
@@ -160,10 +164,15 @@ class PgTerms:
         if not frequency.any():
             return []
         weights = np.array([terms[stem] for stem in stems])
-        rows = np.concatenate([r for r, _ in postings])
+        rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
         per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
-        ids, inverse = np.unique(rows, return_inverse=True)
-        scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
+        if len(rows) * DENSE_SUM_SHARE >= self.count:
+            inverse = rows
+            scores = np.bincount(rows, weights=per_entry, minlength=self.count)
+            ids = np.arange(self.count)
+        else:
+            ids, inverse = np.unique(rows, return_inverse=True)
+            scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
         if within is not None:
             scores = np.where(_keep(within, ids), scores, 0.0)
         candidates = np.flatnonzero(scores > 0)
