@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench import store
 
         _say("store: the folder and PostgreSQL stores at 1x and the synthetic scales")
-        rows += store.run(args.site, index_dir, args.work, embedder, queries,
-                          [int(s) for s in args.scales.split(",") if s], facts["avg_bytes"])
+        store.run(args.site, index_dir, args.work, embedder, queries, [int(s) for s in args.scales.split(",") if s],
+                  facts["avg_bytes"], rows)
     rows.append(Row("machine", "load average at end", load_average()))
     rows.append(Row("machine", "bench wall time", f"{(time.perf_counter() - started) / 60:.1f} min"))
     table = render(rows)

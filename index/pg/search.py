@@ -65,6 +65,8 @@ class PgDense:
             sql = (f"SELECT id, {score} AS d FROM (SELECT id, embedding FROM {s}.passages "
                    f"ORDER BY embedding <#> %(q)s LIMIT %(n)s) hits ORDER BY d, id DESC LIMIT %(k)s")
             rows = self._db.rows(sql, {"q": q, "exact": exact, "k": k, "n": max(k, CANDIDATES)})
+        elif isinstance(within, PassageRanges) and within.count >= self._count:  # a filter every post passes
+            return self.search(vector, k)
         elif isinstance(within, PassageRanges):
             if within.count == 0:
                 return []
