@@ -172,6 +172,7 @@ def _judge(offer: _Offer) -> Unanswered | None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)  # with the index in a database, its folder may not exist
     con = sqlite3.connect(path, timeout=2.0)  # the workers of one service share the file
     try:
         con.execute("PRAGMA journal_mode=WAL")
