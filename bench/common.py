@@ -102,8 +102,9 @@ class Served:
 
 @contextmanager
 def serve(index: Path, log: Path, workers: int = 1, env: dict[str, str] | None = None,
-          timeout: float = 180.0) -> Iterator[Served]:
-    """Start `casebook serve`, wait for /readyz, yield it, and always stop it (SIGTERM, then SIGKILL)."""
+          timeout: float = 180.0, store: str | None = None) -> Iterator[Served]:
+    """Start `casebook serve` (over `store`, a database URL, when given), wait for /readyz, yield it, and always
+    stop it (SIGTERM, then SIGKILL)."""
     import httpx
 
     port = free_port()
@@ -111,7 +112,8 @@ def serve(index: Path, log: Path, workers: int = 1, env: dict[str, str] | None =
     # The server's log goes to a file: a pipe nobody reads fills up and blocks the event loop.
     log_file = open(log, "w", encoding="utf-8")  # noqa: SIM115
     process = subprocess.Popen(
-        [*CASEBOOK, "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
+        [*CASEBOOK, "serve", *(["--store", store] if store else ["--index", str(index)]), "--port", str(port),
+         "--workers", str(workers),
          "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=log_file,
     )

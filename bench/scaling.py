@@ -93,10 +93,10 @@ def _ingest_scale(scale: int, content: Path, work: Path, embedder: Embedder, bas
     settings = IngestSettings.from_env(content_dir=site / "content", index_dir=site / "index")
     fake = PerturbedEmbedder(embedder, base)
     report = run_ingest(settings, embedder=fake)
-    model_tokens = sum(embedder.count_tokens([p.text for p in settings.store().open().passages]))
+    model_tokens = sum(embedder.count_tokens([p.text for p in FolderStore(settings.index_dir).open().passages]))
     model_seconds = model_tokens / model_rate if model_rate else float("nan")
     before = rss()
-    store = settings.store()
+    store = FolderStore(settings.index_dir)
     version = store.open()
     loaded = rss() - before
     label = f"{scale}x"

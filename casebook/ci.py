@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index.errors import IndexError_
+from index.store import FolderStore
 from ingest.cli import summary
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
@@ -58,9 +59,12 @@ def run(args: argparse.Namespace) -> int:
     shutil.rmtree(out / "index", ignore_errors=True)  # an earlier run's artifact must not ship again
     (out / "VERSION").unlink(missing_ok=True)
     if not report.skipped and report.version:
-        shipped = store.export(report.version, out / "index")
         (out / "VERSION").write_text(report.version + "\n", encoding="utf-8")
-        print(f"deploy artifact: {shipped} (and its model under {out / 'index' / 'models'})")
+        if isinstance(store, FolderStore):
+            shipped = store.export(report.version, out / "index")
+            print(f"deploy artifact: {shipped} (and its model under {out / 'index' / 'models'})")
+        else:  # a database store: the servers reading it switch to the published version themselves
+            print(f"published version {report.version} to {settings.store_label}; no artifact to ship")
     parts = [_ingest_markdown(report)]
     if args.since is not None or args.changed is not None:
         try:

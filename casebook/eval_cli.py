@@ -49,6 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(with Hugo's related content as the baseline; needs --site) instead of questions")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-i", "--index", type=Path, help="index to search in-process (default var/index)")
+    where.add_argument("--store", metavar="URL_OR_DIR",
+                       help="a postgresql:// URL (or index folder) to search in-process (env CASEBOOK_STORE)")
     where.add_argument("--url", help="a running service to query over HTTP, e.g. http://127.0.0.1:8000")
     parser.add_argument("--site", type=Path, help="Hugo site root the baselines are built from")
     parser.add_argument("--baselines", action="store_true", help="also run BM25 over posts and naive dense")
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"casebook eval: {e}", file=sys.stderr)
         return 2
     systems: dict[str, System] = {}
-    casebook = http_system(args.url) if args.url else local_system(args.index)
+    casebook = http_system(args.url) if args.url else local_system(args.index, args.store)
     if casebook is None:
         return 2
     systems["casebook"] = casebook
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         systems["bm25-posts"] = Bm25Posts(corpus)
         systems["naive-dense"] = NaiveDense(corpus, SharedSettings.from_env().runtime, cache_dir=args.cache)
     # Near-copies count as one document, for Casebook and the baselines alike, as the index groups them.
-    original = http_originals(args.url) if args.url else index_originals(args.index)
+    original = http_originals(args.url) if args.url else index_originals(args.index, args.store)
     runs: list[dict[str, Any]] = []
     for path, questions in files:
         results = {name: run_system(system, questions, original) for name, system in systems.items()}
@@ -147,12 +149,15 @@ def lead_outcome(outcome: Outcome) -> Outcome:
                    None, outcome.latency_ms, outcome.top_score)
 
 
-def index_originals(index_dir: Path | None) -> Original:
+def index_originals(index_dir: Path | None, store: str | None = None) -> Original:
     """Each near-copy's original, as the index records it (PostMeta.duplicate_of)."""
     from index.settings import SharedSettings
 
-    posts = SharedSettings.from_env(index_dir=index_dir).store().open().posts
-    copies = {p.path: p.duplicate_of for p in posts.values() if p.duplicate_of}
+    opened = SharedSettings.from_env(index_dir=index_dir, store_location=store).store()
+    try:
+        copies = {p.path: p.duplicate_of for p in opened.open().posts.values() if p.duplicate_of}
+    finally:
+        opened.close()
     return lambda path: copies.get(path, path)
 
 
@@ -204,7 +209,7 @@ def _ratio(value: float | int | None, base: float | int | None) -> str:
     return f"{value / base:.3f}" if value is not None and base else "n/a"
 
 
-def local_system(index_dir: Path | None) -> System | None:
+def local_system(index_dir: Path | None, store: str | None = None) -> System | None:
     """Casebook in-process over an index folder: run_search for the ranking, run_ask for the answer."""
     from index.errors import IndexError_
     from index.settings import SharedSettings
@@ -214,7 +219,7 @@ def local_system(index_dir: Path | None) -> System | None:
     from service.state import open_live
 
     try:
-        live = open_live(SharedSettings.from_env(index_dir=index_dir))
+        live = open_live(SharedSettings.from_env(index_dir=index_dir, store_location=store))
     except (IndexError_, ValueError) as e:
         print(f"casebook eval: {e}", file=sys.stderr)
         return None

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if not any(p.links for p in posts):
         print(f"casebook eval: no post with links in {args.related}", file=sys.stderr)
         return 2
-    casebook = http_related(args.url) if args.url else local_related(args.index)
+    casebook = http_related(args.url) if args.url else local_related(args.index, args.store)
     if casebook is None:
         return 2
     hugo = HugoRelated(read_pages(args.site / "content"))
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def local_related(index_dir: Path | None) -> RelatedSystem | None:
+def local_related(index_dir: Path | None, store: str | None = None) -> RelatedSystem | None:
     """Casebook's related posts in-process over an index folder (the stored vectors; no model loaded)."""
     from index.errors import IndexError_
     from index.settings import SharedSettings
@@ -52,7 +52,7 @@ def local_related(index_dir: Path | None) -> RelatedSystem | None:
     from service.related import PassageSpace, related_posts
 
     try:
-        catalog = Catalog(SharedSettings.from_env(index_dir=index_dir).store().open())
+        catalog = Catalog(SharedSettings.from_env(index_dir=index_dir, store_location=store).store().open())
     except (IndexError_, ValueError) as e:
         print(f"casebook eval: {e}", file=sys.stderr)
         return None

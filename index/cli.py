@@ -8,10 +8,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.errors import IndexCorrupt, IndexError_, IndexMismatch
 from index.manifest import Manifest
+from index.reader import Store
 from index.settings import SharedSettings
-from index.store import FolderStore
+
+STORE_HELP = ("where the index is: a postgresql://user@host/db URL, or an index folder "
+              "(env CASEBOOK_STORE; default: the --index folder)")
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    """The `--store` flag every command reading or writing the index has."""
+    parser.add_argument("--store", metavar="URL_OR_DIR", help=STORE_HELP)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rollback = actions.add_parser("rollback", help="publish an older version again (the service reloads it)")
     for sub in (listing, rollback):
         sub.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX; var/index)")
+        add_store_argument(sub)
     listing.add_argument("--json", action="store_true", help="print the versions as JSON")
     rollback.add_argument("--to", metavar="VERSION", help="the version to publish (default: the one before)")
     rollback.add_argument("--wait", type=float, default=10.0, help="seconds to wait for an ingest's lock")
@@ -29,11 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the action; errors become one printed line and exit code 2."""
     try:
-        store = SharedSettings.from_env(index_dir=args.index).store()
-        return list_command(store, args.json) if args.action == "list" else rollback(store, args.to, args.wait)
-    except (IndexMissing, IndexCorrupt, IndexMismatch, IndexLocked, ValueError) as e:
+        store = SharedSettings.from_env(index_dir=args.index, store_location=args.store).store()
+    except ValueError as e:
         print(f"casebook index: {e}", file=sys.stderr)
         return 2
+    try:
+        return list_command(store, args.json) if args.action == "list" else rollback(store, args.to, args.wait)
+    except (IndexError_, ValueError) as e:
+        print(f"casebook index: {e}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,7 @@ class VersionRow:
                 f"{counts.get('passages', '?')} passages  {self.manifest.model}")
 
 
-def list_command(store: FolderStore, as_json: bool) -> int:
+def list_command(store: Store, as_json: bool) -> int:
     """Print every complete version with its size, model and build time."""
     current = store.published()
     rows = [_describe(store, version, version == current) for version in store.versions()]
@@ -75,14 +90,14 @@ def list_command(store: FolderStore, as_json: bool) -> int:
     return 0
 
 
-def rollback(store: FolderStore, target: str | None, wait: float) -> int:
+def rollback(store: Store, target: str | None, wait: float) -> int:
     """Publish `target`, or the newest version older than the published one."""
     published, previous = store.rollback(target, wait)
     print(f"published {published} (was {previous}); a running service switches to it within its reload interval")
     return 0
 
 
-def _describe(store: FolderStore, version: str, is_current: bool) -> VersionRow:
+def _describe(store: Store, version: str, is_current: bool) -> VersionRow:
     try:
         return VersionRow(version, is_current, store.manifest(version))
     except (IndexCorrupt, IndexMismatch) as e:

@@ -25,3 +25,7 @@ class IndexLocked(IndexError_):
 
 class ModelUnavailable(IndexError_):
     """The embedding model cannot run: no exported copy beside the index, and no PyTorch here to export one."""
+
+
+class StoreUnavailable(IndexError_):
+    """The store cannot be reached or answered too slowly (a database that is down or restarting)."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import bm25s
 import numpy as np
 
 from index.records import Hit
+from index.scope import PassageWithin, passage_ids
 from index.text import idf, query_terms, tokenize
 
 _EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -67,6 +68,16 @@ class LexicalSearch:
         stems = list(stems)
         return {stem: len(rows) for stem, (rows, _) in zip(stems, self._postings(stems), strict=True)}
 
+    def postings(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Every stem with its rows (ascending) and BM25 scores: what a database store keeps per stem."""
+        if not self.count:
+            return
+        matrix = self._bm25.scores
+        starts, rows, scores = matrix["indptr"], matrix["indices"], matrix["data"]
+        for stem, t in self._bm25.vocab_dict.items():
+            if t + 1 < len(starts):
+                yield stem, rows[starts[t]:starts[t + 1]], scores[starts[t]:starts[t + 1]]
+
     def _postings(self, stems: list[str] | tuple[str, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each stem's posting list: the passages containing it and their BM25 scores for it.
 
@@ -86,11 +97,11 @@ class LexicalSearch:
                 found.append((rows[starts[t] : starts[t + 1]], scores[starts[t] : starts[t + 1]]))
         return found
 
-    def search(self, query: str, k: int, within: Collection[int] | None = None) -> list[Hit]:
+    def search(self, query: str, k: int, within: PassageWithin | None = None) -> list[Hit]:
         """Return up to k passages with a positive BM25 score, best first, with their query coverage."""
         return self.search_terms(dict.fromkeys(query_terms(query), 1.0), k, within)
 
-    def search_terms(self, terms: Mapping[str, float], k: int, within: Collection[int] | None = None) -> list[Hit]:
+    def search_terms(self, terms: Mapping[str, float], k: int, within: PassageWithin | None = None) -> list[Hit]:
         """BM25 for weighted stems: each term's score counts `weight` times (a query's own terms weigh 1)."""
         stems = list(terms)
         postings = self._postings(stems)
@@ -103,7 +114,7 @@ class LexicalSearch:
         scores = np.bincount(rows, weights=per_entry, minlength=self.count)
         if within is not None:
             mask = np.zeros(self.count, dtype=bool)
-            mask[np.fromiter(within, dtype=np.int64)] = True
+            mask[np.fromiter(passage_ids(within), dtype=np.int64)] = True
             scores = np.where(mask, scores, 0.0)
         candidates = np.flatnonzero(scores > 0)
         k = min(k, len(candidates))

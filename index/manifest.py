@@ -46,16 +46,21 @@ class Manifest:
             raise IndexCorrupt(f"{path}: manifest missing") from e
         except (OSError, ValueError) as e:
             raise IndexCorrupt(f"{path}: manifest unreadable: {e}") from e
+        return cls.from_dict(data, str(path))
+
+    @classmethod
+    def from_dict(cls, data: object, where: str) -> Manifest:
+        """Validate a manifest read from anywhere (a file, a database row); `where` names it in errors."""
         if not isinstance(data, dict):
-            raise IndexCorrupt(f"{path}: manifest is not a JSON object")
+            raise IndexCorrupt(f"{where}: manifest is not a JSON object")
         found = data.get("format_version")
         if found != FORMAT_VERSION:
-            raise IndexMismatch(f"{path}: index format {found!r}, this Casebook reads format {FORMAT_VERSION}")
+            raise IndexMismatch(f"{where}: index format {found!r}, this Casebook reads format {FORMAT_VERSION}")
         precision = data.get("precision", "fp32")
         if precision not in get_args(Precision):
-            raise IndexMismatch(f"{path}: vectors embedded at precision {precision!r}; this Casebook runs "
+            raise IndexMismatch(f"{where}: vectors embedded at precision {precision!r}; this Casebook runs "
                                 f"{' or '.join(get_args(Precision))}")
         try:
             return cls(**data)
         except TypeError as e:
-            raise IndexCorrupt(f"{path}: manifest fields: {e}") from e
+            raise IndexCorrupt(f"{where}: manifest fields: {e}") from e

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import Backend, ModelRuntime, Precision
-from index.store import FolderStore
+from index.reader import Store, open_store, redact
 
 _MESSAGES = {
     "int_parsing": "Not a valid int.", "int_from_float": "Not a valid int.", "float_parsing": "Not a valid number.",
@@ -25,12 +25,14 @@ _MESSAGES = {
 
 
 class SharedSettings(BaseSettings):
-    """The index folder and the model runtime, shared by ingest, the service and the author tools."""
+    """The index (folder or database) and the model runtime, shared by ingest, the service and the author tools."""
 
     model_config = SettingsConfigDict(env_prefix="CASEBOOK_", frozen=True, validate_by_name=True,
                                       extra="forbid")
 
     index_dir: Path = Field(Path("var/index"), validation_alias="CASEBOOK_INDEX")
+    # Where the versions live: a postgresql:// URL, or a folder; unset means the folder `index_dir`.
+    store_location: str | None = Field(None, validation_alias="CASEBOOK_STORE")
     embed_backend: Backend = "onnx"  # ONNX Runtime: 3x faster per query than torch, same vectors (bench/)
     # What ingest embeds with; the service embeds queries at the precision the index records (bench/QUALITY.md).
     embed_precision: Precision = "fp32"
@@ -43,13 +45,31 @@ class SharedSettings(BaseSettings):
         return ModelRuntime(backend=self.embed_backend, precision=self.embed_precision, cache_dir=self.model_cache,
                             threads=self.embed_threads)
 
-    def store(self) -> FolderStore:
-        """The store holding the index versions."""
-        return FolderStore(self.index_dir)
+    def store(self, for_service: bool = False) -> Store:
+        """The store holding the index versions: `CASEBOOK_STORE` (a database or a folder), else the index folder.
+
+        `for_service` gives a database store the service's statement timeout.
+        """
+        return open_store(self.store_location or self.index_dir, for_service=for_service, model_cache=self.model_cache)
+
+    @property
+    def store_label(self) -> str:
+        """Where the index is, for messages: the folder, or the database URL without its password."""
+        return redact(self.store_location) if self.store_location else str(self.index_dir)
+
+    @field_validator("store_location", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return value or None
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
-        """Settings from CASEBOOK_* variables with the given values (flags) on top; None means "not given"."""
+        """Settings from CASEBOOK_* variables with the given values (flags) on top; None means "not given".
+
+        An index folder given as a flag wins over a `CASEBOOK_STORE` from the environment.
+        """
+        if overrides.get("index_dir") is not None and overrides.get("store_location") is None:
+            overrides["store_location"] = ""
         try:
             return cls(**{k: v for k, v in overrides.items() if v is not None})
         except ValidationError as e:

@@ -16,10 +16,29 @@ from typing import NamedTuple
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from index.records import Passage, PostMeta
 from index.text import is_stopword, spellable_words, stem, word_counts
 
 MIN_LETTERS = 5  # shorter words have too many neighbours one edit away ("hred": red, herd, shred)
 TWO_EDITS_FROM = 9  # from this length a word can take two edits and still have one likely reading
+
+
+def blog_words(posts: Collection[PostMeta], passages: Collection[Passage]) -> Counter[str]:
+    """Every word the blog writes, as written, with its count: titles, descriptions, headings and passages."""
+    headings = dict.fromkeys(p.heading for p in passages)  # each heading once, in order
+    return word_counts([*(p.title for p in posts), *(p.description for p in posts), *headings,
+                        *(p.text for p in passages)])
+
+
+def word_ranks(counts: Counter[str]) -> dict[str, int]:
+    """Each lower-case word's rank by count (1 = most used; ties in first-seen order).
+
+    A store that keeps a bounded vocabulary keeps the words ranked up to its limit.
+    """
+    totals: Counter[str] = Counter()
+    for word, n in counts.items():
+        totals[word.lower()] += n
+    return {word: rank for rank, (word, _) in enumerate(totals.most_common(), 1)}
 
 
 def max_edits(word: str) -> int:

@@ -15,19 +15,25 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from index.embedder import Precision
 from index.errors import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
+from index.features import evidence_by_post, url_paths
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
 from index.metadata import read_embed_keys, read_metadata, read_skipped, write_metadata
 from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
+from index.scope import Filters, Scope, matches
+from index.spelling import blog_words
+from index.text import repeated_openings
 from index.vectors import VectorSearch, build_vectors
 
 KEEP_VERSIONS = 5
@@ -61,6 +67,71 @@ class IndexVersion:
     post_lexical: LexicalSearch  # BM25 over whole posts; row i is post_order[i]
     post_order: list[str]
 
+    # What the service derives from a version, computed on first use (a few ms for the real blog).
+    @cached_property
+    def passages_by_post(self) -> dict[str, tuple[int, ...]]:
+        """Each post's passage ids, in order (posts without passages are absent)."""
+        by_post: dict[str, list[int]] = {}
+        for passage in self.passages:
+            by_post.setdefault(passage.post_path, []).append(passage.id)
+        return {path: tuple(ids) for path, ids in by_post.items()}
+
+    @cached_property
+    def evidence_by_post(self) -> dict[str, tuple[int, ...]]:
+        """What a post says itself: its passages without navigation lists, which only repeat other posts' titles."""
+        return evidence_by_post(self.passages)
+
+    @cached_property
+    def by_url_path(self) -> dict[str, str]:
+        """Post path by normalised URL path and alias."""
+        return url_paths(self.posts.values())
+
+    @cached_property
+    def boilerplate(self) -> frozenset[str]:
+        """Sentence openings the blog repeats across posts (`text.repeated_openings`): never answer text."""
+        return repeated_openings(self.passages)
+
+    def scope(self, filters: Filters) -> Scope | None:
+        """Passage ids and post rows (positions in post_order) that satisfy the filters; None when unfiltered."""
+        if not filters.active:
+            return None
+        passages: set[int] = set()
+        rows: set[int] = set()
+        for row, path in enumerate(self.post_order):
+            if matches(self.posts[path], filters):
+                rows.add(row)
+                passages.update(self.passages_by_post.get(path, ()))
+        return Scope(passages=passages, posts=rows)
+
+    def fetch_passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        """Several passages by id."""
+        return {i: self.passages[i] for i in ids}
+
+    def fetch_posts(self, paths: Iterable[str]) -> dict[str, PostMeta]:
+        """The posts among `paths`."""
+        return {p: self.posts[p] for p in paths if p in self.posts}
+
+    def fetch_series(self, slugs: Iterable[str]) -> dict[str, SeriesMeta]:
+        """The series among `slugs`."""
+        return {s: self.series[s] for s in slugs if s in self.series}
+
+    def post_paths(self, rows: Sequence[int]) -> list[str]:
+        """Post paths by row."""
+        return [self.post_order[r] for r in rows]
+
+    def lead_passage(self, path: str) -> int | None:
+        """A post's first passage that is not navigation, where answers find its summary."""
+        ids = self.evidence_by_post.get(path, ())
+        return ids[0] if ids else None
+
+    def vocabulary(self) -> Counter[str]:
+        """Every word the blog writes with its count, for spelling correction."""
+        return blog_words(list(self.posts.values()), self.passages)
+
+    def reading(self) -> AbstractContextManager[None]:
+        """Nothing to hold: everything is in memory."""
+        return nullcontext()
+
 
 class FolderStore:
     """Index versions in one folder: write one, publish one, open the published one, roll back."""
@@ -70,6 +141,9 @@ class FolderStore:
 
     def __str__(self) -> str:
         return str(self.root)
+
+    def close(self) -> None:
+        """Nothing to close: the folder store holds no connections."""
 
     def published(self) -> str | None:
         """The published version's id, or None when nothing was published yet."""
@@ -92,7 +166,7 @@ class FolderStore:
 
     def model_path(self, model: str, precision: Precision = "fp32") -> Path | None:
         """The folder of the model's serving files that an ingest left here (`keep_model`), or None."""
-        folder = self.root / "models" / _model_folder(model, precision)
+        folder = self.root / "models" / model_folder(model, precision)
         return folder if folder.is_dir() else None
 
     def manifest(self, version: str | None = None) -> Manifest:
@@ -165,15 +239,15 @@ class FolderStore:
         _fsync_dir(versions)
         return build.manifest.version
 
-    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> Path:
+    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> None:
         """Keep the files the model is served from (name -> file) beside the versions; call under `lock`.
 
         Versions name their model in the manifest, so one copy serves them all; a server that has the
         index folder then runs the model without PyTorch or the model's package.
         """
-        folder = self.root / "models" / _model_folder(model, precision)
+        folder = self.root / "models" / model_folder(model, precision)
         if folder.is_dir():
-            return folder
+            return
         tmp = folder.parent / f".tmp-{folder.name}"
         shutil.rmtree(tmp, ignore_errors=True)
         for name, source in files.items():
@@ -182,7 +256,6 @@ class FolderStore:
         _fsync_tree(tmp)
         os.rename(tmp, folder)
         _fsync_dir(folder.parent)
-        return folder
 
     def export(self, version: str, target: Path) -> Path:
         """Lay a version and its model out under `target` as in an index folder, unpublished: what CI ships.
@@ -265,7 +338,7 @@ class FolderStore:
         if not folder.is_dir():
             return
         try:
-            used = {_model_folder(m.model, m.precision) for m in map(self.manifest, self.versions())}
+            used = {model_folder(m.model, m.precision) for m in map(self.manifest, self.versions())}
         except IndexError_:
             return  # a version we cannot read may need any of them
         for path in folder.iterdir():
@@ -273,10 +346,27 @@ class FolderStore:
                 shutil.rmtree(path, ignore_errors=True)
 
 
-def _model_folder(model: str, precision: Precision) -> str:
+def model_folder(model: str, precision: Precision) -> str:
     """A model's name (or path) and precision as one folder name: "all-MiniLM-L6-v2", "org_model-int8"."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", model).strip("._") or "model"
     return name if precision == "fp32" else f"{name}-{precision}"
+
+
+def unpack_model(folder: Path, files: Mapping[str, bytes]) -> None:
+    """Write a model's files (name -> content) as `folder`, whole or not at all, even with workers racing."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".tmp-{folder.name}.{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, data in files.items():
+        (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / name).write_bytes(data)
+    _fsync_tree(tmp)
+    try:
+        os.rename(tmp, folder)
+    except OSError:  # another process unpacked it first
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not folder.is_dir():
+            raise
 
 
 def _link_or_copy(source: str | Path, target: str | Path) -> None:

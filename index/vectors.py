@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +10,7 @@ import faiss
 import numpy as np
 
 from index.records import Hit
+from index.scope import PassageWithin, passage_ids
 
 IndexKind = Literal["flat", "hnsw"]
 
@@ -66,9 +66,10 @@ class VectorSearch:
         """Vector dimension."""
         return int(self.index.d)
 
-    def search(self, vector: np.ndarray, k: int, within: Collection[int] | None = None) -> list[Hit]:
+    def search(self, vector: np.ndarray, k: int, within: PassageWithin | None = None) -> list[Hit]:
         """Return the k passages closest to `vector`, best first, restricted to `within` when given."""
-        if self.count == 0 or k <= 0 or (within is not None and not within):
+        allowed = None if within is None else passage_ids(within)
+        if self.count == 0 or k <= 0 or (allowed is not None and not allowed):
             return []
         # One thread scans a blog's vectors in under a millisecond; OpenMP's extra threads only add
         # start-up cost per query and then spin for milliseconds against the model's threads and the
@@ -77,8 +78,8 @@ class VectorSearch:
         faiss.omp_set_num_threads(1)
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         params = None
-        if within is not None:
-            selector = faiss.IDSelectorBatch(np.fromiter(within, dtype=np.int64))
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.fromiter(allowed, dtype=np.int64))
             params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]  # the stubs lack `sel`
         scores, ids = self._scan.search(query, min(k, self.count), params=params)
         return [Hit(i, s) for i, s in zip(ids[0].tolist(), scores[0].tolist(), strict=True) if i >= 0]

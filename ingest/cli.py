@@ -9,7 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
-from index.errors import ModelUnavailable
+from index.cli import add_store_argument
+from index.errors import ModelUnavailable, StoreUnavailable
 from ingest.check import check_index
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
@@ -22,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("-s", "--site", type=Path, help="Hugo site root (hugo.toml + content/)")
     where.add_argument("-c", "--content", type=Path, help="content folder alone (default: ./content)")
     parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    add_store_argument(parser)
+    parser.add_argument("--reuse-vectors-from", metavar="URL_OR_DIR",
+                        help="another store whose published vectors may be reused (a folder when moving to "
+                             "PostgreSQL): passages it embedded are not embedded again")
     parser.add_argument("--check", action="store_true", help="exit 1 when the index is stale; change nothing")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any post was skipped as broken")
     parser.add_argument("--drafts", action="store_true", help="index draft posts too")
@@ -39,7 +44,8 @@ def settings_from_args(args: argparse.Namespace) -> IngestSettings:
     site = args.site
     content = site / "content" if site else (args.content or Path("content"))
     return IngestSettings.from_env(
-        content_dir=content, site_dir=site, index_dir=args.index, model=args.model, chunk_tokens=args.chunk_tokens,
+        content_dir=content, site_dir=site, index_dir=args.index, store_location=args.store,
+        reuse_vectors_from=args.reuse_vectors_from, model=args.model, chunk_tokens=args.chunk_tokens,
         overlap_tokens=args.overlap_tokens, index_kind=args.index_kind, drafts=args.drafts or None,
         lock_wait_seconds=args.wait,
     )
@@ -54,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(asdict(report), indent=2) if args.json else report.describe())
             return 0 if report.current else 1
         result = run_ingest(settings, progress=not (args.quiet or args.json) and sys.stderr.isatty())
-    except (IngestError, IndexLocked, ModelUnavailable, ValueError) as e:
+    except (IngestError, IndexLocked, ModelUnavailable, StoreUnavailable, ValueError) as e:
         print(f"casebook ingest: {e}", file=sys.stderr)
         return 2
     except (IndexMissing, IndexCorrupt, IndexMismatch) as e:
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 def summary(report: IngestReport, settings: IngestSettings) -> str:
     """The one-paragraph summary for humans, with one line per skipped post."""
     if report.up_to_date:
-        head = (f"Index {settings.index_dir} is up to date (version {report.version}: {report.posts} posts, "
+        head = (f"Index {settings.store_label} is up to date (version {report.version}: {report.posts} posts, "
                 f"{report.passages} passages, {report.series} series); nothing to do.")
     else:
         head = (
@@ -76,7 +82,7 @@ def summary(report: IngestReport, settings: IngestSettings) -> str:
             f"{report.split_for_model} split to fit the model, {report.truncated} truncated; "
             f"{report.boilerplate_sentences} boilerplate sentences left out, {report.near_duplicates} near-duplicate "
             f"posts grouped; {report.drafts} drafts not indexed; {len(report.skipped)} skipped as broken. "
-            f"Published version {report.version} in {settings.index_dir}."
+            f"Published version {report.version} in {settings.store_label}."
         )
     return "\n".join([head, *(f"  skipped {error}" for error in report.skipped)])
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from index import (
     Embedder,
-    FolderStore,
     IndexBuild,
     IndexCorrupt,
     IndexMismatch,
@@ -24,6 +23,7 @@ from index import (
     SkippedPost,
 )
 from index.embedder import TextEncoder
+from index.reader import Store, open_store
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -91,9 +91,18 @@ def run_ingest(
 ) -> IngestReport:
     """Build and publish a new index version from the content folder; skip broken posts and report them."""
     started = time.perf_counter()
-    timings: dict[str, float] = {}
     stage = on_stage or (lambda name: None)
     store = settings.store()
+    try:
+        return _run(settings, store, embedder, progress, stage, started)
+    finally:
+        store.close()
+
+
+def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, progress: bool,
+         stage: Callable[[str], None], started: float) -> IngestReport:
+    """The ingest itself, under the store's write lock."""
+    timings: dict[str, float] = {}
     with store.lock(settings.lock_wait_seconds):
         sources = Sources.scan(settings)
         published = _published_manifest(store)
@@ -116,7 +125,7 @@ def run_ingest(
         # The copy an earlier run left beside the versions loads without PyTorch and exports nothing.
         embedder = embedder or Embedder(settings.model, settings.runtime,
                                         store.model_path(settings.model, settings.embed_precision))
-        known = store.reusable_vectors(settings.model, settings.embed_precision)
+        known = _reusable(store, settings)
         embedded_before = {i for i, d in enumerate(drafts_) if _embed_key(settings, d) in known}
         drafts_, split_count, truncated = _fit_model(drafts_, embedder, embedded_before)
         timings["chunk"] = time.perf_counter() - started - timings["parse"]
@@ -156,8 +165,8 @@ def run_ingest(
     )
 
 
-def _keep_model(store: FolderStore, settings: IngestSettings, embedder: TextEncoder | None) -> None:
-    """Leave the model's ONNX export and tokenizer beside the versions, so a server without PyTorch runs it."""
+def _keep_model(store: Store, settings: IngestSettings, embedder: TextEncoder | None) -> None:
+    """Keep the model's ONNX export and tokenizer with the index, so a server without PyTorch runs it."""
     if store.model_path(settings.model, settings.embed_precision) is not None:
         return
     embedder = embedder or Embedder(settings.model, settings.runtime)
@@ -243,7 +252,19 @@ def _embed(drafts: list[PassageDraft], keys: list[str], embedder: TextEncoder, s
     return vectors, len(drafts) - len(missing)
 
 
-def _published_manifest(store: FolderStore) -> Manifest | None:
+def _reusable(store: Store, settings: IngestSettings) -> dict[str, np.ndarray]:
+    """Vectors the published version (and `reuse_vectors_from`, when set) embedded, by embedded-text key."""
+    known = store.reusable_vectors(settings.model, settings.embed_precision)
+    if settings.reuse_vectors_from:
+        other = open_store(settings.reuse_vectors_from)
+        try:
+            known = {**other.reusable_vectors(settings.model, settings.embed_precision), **known}
+        finally:
+            other.close()
+    return known
+
+
+def _published_manifest(store: Store) -> Manifest | None:
     """The published version's manifest, or None when there is none this code can read."""
     try:
         return store.manifest()

@@ -25,6 +25,8 @@ class IngestSettings(SharedSettings):
     drafts: bool = False
     batch_size: int = Field(64, ge=1)
     lock_wait_seconds: float = Field(0.0, ge=0)
+    # Another store (a folder, when moving to PostgreSQL) whose published vectors this ingest may reuse.
+    reuse_vectors_from: str | None = None
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IngestSettings:

@@ -53,7 +53,8 @@ def run_ask(live: Live, query: str, filters: Filters, k: int, exact: bool = Fals
     key = ("ask", query, filters, k, exact)
     cached = live.cache.get(key)
     if not isinstance(cached, AnswerResponse):  # None: not cached yet (an "ask" key only ever holds answers)
-        cached = to_response(live, query, answer(live, query, filters, k, exact))
+        with live.catalog.version.reading():  # a database store: one connection for the whole answer
+            cached = to_response(live, query, answer(live, query, filters, k, exact))
         live.cache.put(key, cached)
     took = round((time.perf_counter() - started) * 1000, 2)
     return cached.model_copy(update={"took_ms": took})
@@ -115,10 +116,10 @@ def evidence_passages(live: Live, ranking: Ranking) -> list[ScoredPassage]:
     have = {s.passage.id for s in evidence}
     version = live.catalog.version
     for post in ranking.posts[:LEAD_POSTS]:
-        ids = live.catalog.evidence_by_post.get(post.post.path, ())
-        if ids and ids[0] not in have and post.passages:
-            evidence.append(ScoredPassage(version.passages[ids[0]], post.passages[0].score, 0.0, 0.0))
-            have.add(ids[0])
+        lead = version.lead_passage(post.post.path)
+        if lead is not None and lead not in have and post.passages:
+            evidence.append(ScoredPassage(version.passages[lead], post.passages[0].score, 0.0, 0.0))
+            have.add(lead)
     return evidence
 
 

@@ -1,4 +1,4 @@
-"""create_app: the FastAPI app over one index folder, reloading when ingest publishes a new version."""
+"""create_app: the FastAPI app over one index (folder or database), reloading when ingest publishes a new version."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from index.embedder import Embedders
+from index.errors import IndexError_
 from service.catalog import UnknownName
 from service.gaps import GapLog
 from service.llm import LlmClient
@@ -44,7 +45,8 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     `embedders` lets several apps in one process share loaded models (tests do); by default the app
     loads its own.
     """
-    holder = IndexHolder(settings.store(), embedders or Embedders(settings.runtime), settings.cache_size)
+    holder = IndexHolder(settings.store(for_service=True), embedders or Embedders(settings.runtime),
+                         settings.cache_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,6 +63,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
             if app.state.llm is not None:
                 await app.state.llm.aclose()
             await run_in_threadpool(app.state.gaps.close)
+            await run_in_threadpool(holder.close)
 
     app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
     app.state.settings = settings
@@ -88,6 +91,13 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     @app.exception_handler(UnknownName)
     async def unknown_name(request: Request, exc: UnknownName) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    # A database store that is down, restarting or too slow, or a version pruned under a lagging reader:
+    # this request cannot be served now, and the next poll or reconnection puts things right.
+    @app.exception_handler(IndexError_)
+    async def index_unavailable(request: Request, exc: IndexError_) -> JSONResponse:
+        log.warning("request failed on the index store: %s", exc)
+        return JSONResponse({"detail": f"index unavailable: {exc}"}, status_code=503, headers={"Retry-After": "1"})
 
     # Added innermost first: a request meets the security headers, the log, the size limits, the rate limit.
     if settings.cors_origins:
@@ -117,7 +127,7 @@ def _openapi_with_message_errors(app: FastAPI, build: Callable[[], dict[str, Any
 
 
 async def _watch(holder: IndexHolder, every: float) -> None:
-    """Poll CURRENT and load a newly published version off the event loop.
+    """Poll the published version (CURRENT, or the database's pointer row) and load a new one off the event loop.
 
     Once a version serves, its related-posts passage space is built here too (seconds on the real
     blog), so the first author to ask for related posts does not wait for it, and a swap never does.
@@ -127,7 +137,7 @@ async def _watch(holder: IndexHolder, every: float) -> None:
         try:
             if holder.live is not None and holder.live is not warmed:
                 warmed = holder.live
-                await run_in_threadpool(warmed.passage_space)
+                await run_in_threadpool(warmed.related_space)
         except Exception:  # a request will try again, and say what went wrong
             log.exception("building the related-posts passage space failed")
         await asyncio.sleep(every)

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from index.cli import add_store_argument
 from index.errors import IndexError_
 from service.catalog import Filters, UnknownName
 from service.settings import ServiceSettings
@@ -17,6 +18,7 @@ from service.state import open_live
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook serve`."""
     parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    add_store_argument(parser)
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("-p", "--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("-w", "--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
@@ -28,7 +30,8 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     try:
-        settings = ServiceSettings.from_env(index_dir=args.index)  # a bad variable fails here, named
+        # a bad variable fails here, named
+        settings = ServiceSettings.from_env(index_dir=args.index, store_location=args.store)
     except ValueError as e:
         print(f"casebook serve: {e}", file=sys.stderr)
         return 2
@@ -41,8 +44,8 @@ def serve(args: argparse.Namespace) -> int:
                     access_log=False)
         return 0
     # uvicorn starts worker processes from an import string, so they read their settings from the
-    # environment: run it in place of this process, with --index passed as the variable it overrides.
-    env = {**os.environ, "CASEBOOK_INDEX": str(settings.index_dir)}
+    # environment: run it in place of this process, with --index and --store passed as the variables they override.
+    env = {**os.environ, "CASEBOOK_INDEX": str(settings.index_dir), "CASEBOOK_STORE": settings.store_location or ""}
     os.execve(sys.executable, [sys.executable, "-m", "uvicorn", "service.asgi:app_from_env", "--factory",
                                "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
                                "--log-level", args.log_level, "--no-access-log"], env)
@@ -52,6 +55,7 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook search`."""
     parser.add_argument("query", help="the question or keywords")
     parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    add_store_argument(parser)
     parser.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
     parser.add_argument("--series", help="only this series (slug)")
     parser.add_argument("--section", help="only this section")
@@ -64,7 +68,7 @@ def search(args: argparse.Namespace) -> int:
     from service.search import run_search
 
     try:
-        live = open_live(ServiceSettings.from_env(index_dir=args.index))
+        live = open_live(ServiceSettings.from_env(index_dir=args.index, store_location=args.store))
         result = run_search(live, args.query, Filters(series=args.series, section=args.section), args.k, args.exact)
     except (IndexError_, UnknownName, ValueError) as e:
         print(f"casebook search: {e}", file=sys.stderr)

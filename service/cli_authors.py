@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from index.cli import add_store_argument
 from index.errors import IndexError_
 from index.settings import SharedSettings
 from service.catalog import Catalog, Filters, UnknownName
@@ -17,20 +18,21 @@ from service.state import Live, open_live
 
 def _index_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX; var/index)")
+    add_store_argument(parser)
 
 
-def _open(command: str, index: Path | None) -> Live | None:
+def _open(command: str, args: argparse.Namespace) -> Live | None:
     try:
-        return open_live(SharedSettings.from_env(index_dir=index))
+        return open_live(SharedSettings.from_env(index_dir=args.index, store_location=args.store))
     except (IndexError_, ValueError) as e:
         print(f"casebook {command}: {e}", file=sys.stderr)
         return None
 
 
-def _catalog(command: str, index: Path | None) -> Catalog | None:
+def _catalog(command: str, args: argparse.Namespace) -> Catalog | None:
     # related and crosslinks need only the stored vectors, so they skip loading the embedding model.
     try:
-        return Catalog(SharedSettings.from_env(index_dir=index).store().open())
+        return Catalog(SharedSettings.from_env(index_dir=args.index, store_location=args.store).store().open())
     except (IndexError_, ValueError) as e:
         print(f"casebook {command}: {e}", file=sys.stderr)
         return None
@@ -48,7 +50,7 @@ def ask(args: argparse.Namespace) -> int:
     """Print the answer and its citations, or the closest passages when there is none; exit 1 if none."""
     from service.answer import run_ask
 
-    live = _open("ask", args.index)
+    live = _open("ask", args)
     if live is None:
         return 2
     result = run_ask(live, " ".join(args.question.split()), Filters(), args.k)
@@ -76,9 +78,9 @@ def add_related_arguments(parser: argparse.ArgumentParser) -> None:
 
 def related(args: argparse.Namespace) -> int:
     """Print the posts worth linking from a post, marking those it already links to."""
-    from service.related import PassageSpace, reason, related_posts, to_response
+    from service.related import reason, related_posts, related_space, to_response
 
-    catalog = _catalog("related", args.index)
+    catalog = _catalog("related", args)
     if catalog is None:
         return 2
     try:
@@ -87,7 +89,7 @@ def related(args: argparse.Namespace) -> int:
         print(f"casebook related: {e}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    found = related_posts(catalog, PassageSpace(catalog), source.path, args.k)
+    found = related_posts(catalog, related_space(catalog), source.path, args.k)
     if args.json:
         took = round((time.perf_counter() - started) * 1000, 2)
         print(json.dumps(to_response(source, found, took).model_dump(), indent=2, ensure_ascii=False))
@@ -125,7 +127,7 @@ def crosslinks(args: argparse.Namespace) -> int:
     from service.crosslinks import crosslinks as build
     from service.crosslinks import to_json, to_markdown
 
-    catalog = _catalog("crosslinks", args.index)
+    catalog = _catalog("crosslinks", args)
     if catalog is None:
         return 2
     try:
@@ -165,7 +167,7 @@ def gaps(args: argparse.Namespace) -> int:
     from service.gap_report import GapReport, build_report, to_json, to_markdown
     from service.gaps import read_unanswered
 
-    settings = ServiceSettings.from_env(index_dir=args.index, gap_log=args.log)
+    settings = ServiceSettings.from_env(index_dir=args.index, store_location=args.store, gap_log=args.log)
     if settings.gap_log is None:
         print("casebook gaps: the gap log is off (CASEBOOK_GAP_LOG=off); nothing was recorded", file=sys.stderr)
         return 2
@@ -187,7 +189,7 @@ def gaps(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(to_json(GapReport(str(settings.gap_log), since, 0, None, ())))
         return 0
-    live = _open("gaps", args.index)
+    live = _open("gaps", args)
     if live is None:
         return 2
     report = build_report(live, rows, str(settings.gap_log), since)

@@ -13,11 +13,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index.lexical import LexicalSearch
-from index.text import idf, term_stems
+from index.reader import TermIndex
+from index.text import idf, opening, term_stems
 from service.answer_types import Expected, contradicts, holds, names_other_versions, rates
 from service.ranking import ScoredPassage
-from service.sentences import Sentence, answer_sentences, opening
+from service.sentences import Sentence, answer_sentences
 
 MAX_SENTENCES = 4
 MAX_WORDS = 80
@@ -92,7 +92,7 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
 
     A sentence is a candidate once: consecutive passages of a section overlap, and a sentence read twice
     would count its words as shared by two passages. Sentences that open like the blog's boilerplate
-    (`boilerplate`, see `sentences.repeated_openings`) are no candidates at all.
+    (`boilerplate`, see `index.text.repeated_openings`) are no candidates at all.
     """
     top = max((s.score for s in evidence), default=0.0) or 1.0
     seen: set[str] = set()
@@ -125,7 +125,7 @@ def unmatched(names: frozenset[str], stems: frozenset[str]) -> set[str]:
     return {n for n in missing if len(n) < MIN_PREFIX or not any(t.startswith(n) for t in stems)}
 
 
-def concept_weights(pool: list[Candidate], lexical: LexicalSearch) -> dict[str, float]:
+def concept_weights(pool: list[Candidate], lexical: TermIndex) -> dict[str, float]:
     """Weight of each concept, a word several evidence passages share: (passages using it) x IDF."""
     by_passage: dict[int, set[str]] = {}
     for c in pool:

@@ -93,8 +93,10 @@ def closest_posts(live: Live, vector: np.ndarray) -> list[PostRef]:
     """The distinct posts whose passages come nearest a vector, best first."""
     version = live.catalog.version
     found: dict[str, float] = {}
-    for hit in version.vectors.search(vector, CLOSEST_PASSAGES):
-        post = version.posts[version.passages[hit.passage_id].post_path]
+    hits = version.vectors.search(vector, CLOSEST_PASSAGES)
+    passages = version.fetch_passages(h.passage_id for h in hits)
+    for hit in hits:
+        post = version.posts[passages[hit.passage_id].post_path]
         path = post.duplicate_of or post.path  # one post per near-copy group, as search shows
         if path not in found:
             found[path] = hit.score

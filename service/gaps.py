@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from index.errors import IndexError_
 from service.state import Live
 
 log = logging.getLogger("casebook.gaps")
@@ -158,15 +159,20 @@ def _key(query: str) -> str:
 
 def _judge(offer: _Offer) -> Unanswered | None:
     """The row to keep for a question the blog could not answer, or None when it could."""
-    hits = offer.live.catalog.version.vectors.search(offer.live.embed_query(offer.query), 1)
+    try:
+        hits = offer.live.catalog.version.vectors.search(offer.live.embed_query(offer.query), 1)
+        closest = offer.live.catalog.version.passages[hits[0].passage_id].post_path if hits else None
+    except IndexError_ as e:  # a database store that is down: the question cannot be judged, so it is not kept
+        log.warning("gap log: question not judged (%s)", e)
+        return None
     top = round(hits[0].score, 4) if hits else 0.0
     if offer.found is None and top >= WEAK_BELOW:
         return None
-    closest = offer.live.catalog.version.passages[hits[0].passage_id].post_path if hits else None
     return Unanswered(offer.asked_at, offer.endpoint, offer.query, top, closest)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)  # with the index in a database, its folder may not exist
     con = sqlite3.connect(path, timeout=2.0)  # the workers of one service share the file
     try:
         con.execute("PRAGMA journal_mode=WAL")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -38,7 +38,7 @@ class Prompt:
     tokens: int
 
 
-def build_prompt(query: str, passages: list[ScoredPassage], posts: dict[str, PostMeta],
+def build_prompt(query: str, passages: list[ScoredPassage], posts: Mapping[str, PostMeta],
                  budget: int = PROMPT_TOKENS) -> Prompt:
     """Number the best passages as sources until the token budget is spent (the first one always fits)."""
     enc = encoding()

@@ -49,6 +49,10 @@ class IndexCollector(Collector):
         ready = GaugeMetricFamily("casebook_index_ready", "1 while an index version is loaded")
         ready.add_metric([], 1.0 if live else 0.0)
         yield ready
+        reachable = GaugeMetricFamily("casebook_index_store_reachable",
+                                      "1 while the index store answers (a database store: 0 while it is away)")
+        reachable.add_metric([], 0.0 if self.holder.unavailable else 1.0)
+        yield reachable
         refused = CounterMetricFamily("casebook_index_refused", "versions refused as corrupt or incompatible")
         refused.add_metric([], float(self.holder.refused))
         yield refused

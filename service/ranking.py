@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from index import Hit, IndexVersion, Passage, PostMeta, SeriesMeta
+from index import Hit, Passage, PostMeta, SeriesMeta
+from index.reader import IndexReader
 from index.text import idf, query_terms
 from service.catalog import Catalog, Filters
 
@@ -87,25 +88,28 @@ class Ranking:
 def rank(catalog: Catalog, query: str, query_vector: np.ndarray, filters: Filters, k: int) -> Ranking:
     """Run the retrievers within the filters, fuse them, and roll passages up into posts and series."""
     version = catalog.version
-    allowed = catalog.allowed(filters)
-    passage_ids, post_rows = allowed if allowed is not None else (None, None)
-    dense = version.vectors.search(query_vector, DENSE_CANDIDATES, within=passage_ids)
-    lexical = version.lexical.search(query, LEXICAL_CANDIDATES, within=passage_ids)
-    scored = fuse(version.passages, dense, lexical)
+    scope = catalog.scope(filters)
+    within = scope.passages if scope is not None else None
+    dense = version.vectors.search(query_vector, DENSE_CANDIDATES, within=within)
+    lexical = version.lexical.search(query, LEXICAL_CANDIDATES, within=within)
+    found = version.fetch_passages(dict.fromkeys([h.passage_id for h in dense] + [h.passage_id for h in lexical]))
+    scored = fuse(found, dense, lexical)
     terms = dict.fromkeys(query_terms(query), 1.0)
     borrowed: dict[str, float] = {}
     if max((h.coverage for h in lexical[:FEEDBACK_FIRST_HITS]), default=0.0) < FEEDBACK_BELOW_COVERAGE:
-        borrowed = feedback_terms(version, query, dense)
-    post_hits = version.post_lexical.search_terms(terms | borrowed, LEXICAL_CANDIDATES, post_rows)
-    whole_posts = [version.post_order[h.passage_id] for h in post_hits]
-    posts = rank_posts(version.posts, scored, whole_posts)
+        borrowed = feedback_terms(version, query, dense, found)
+    post_hits = version.post_lexical.search_terms(terms | borrowed, LEXICAL_CANDIDATES,
+                                                  scope.posts if scope is not None else None)
+    whole_posts = version.post_paths([h.passage_id for h in post_hits])
+    posts = rank_posts(version.fetch_posts([*whole_posts, *(s.passage.post_path for s in scored)]), scored,
+                       whole_posts)
     # none from a hidden near-duplicate, and a post's navigation only when nothing it says matched
     passages = [s for p in posts for s in shown_passages(p.passages)[:PASSAGES_PER_POST]]
     passages.sort(key=_by_score, reverse=True)
     return Ranking(
         passages=passages[:k],
         posts=posts[:k],
-        series=rank_series(version.series, posts)[:k],
+        series=rank_series(version.fetch_series({slug: None for p in posts for slug in p.post.series}), posts)[:k],
         query=query,
         feedback=tuple(borrowed),
         whole_post_ranks={path: position + 1 for position, path in enumerate(whole_posts)},
@@ -122,10 +126,13 @@ def shown_passages(hits: tuple[ScoredPassage, ...]) -> tuple[ScoredPassage, ...]
     return content or hits
 
 
-def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[str, float]:
+def feedback_terms(version: IndexReader, query: str, dense: list[Hit],
+                   passages: Mapping[int, Passage] | None = None) -> dict[str, float]:
     """The stems most typical of the top dense passages that the query lacks, with their weight."""
     own = set(query_terms(query))
-    texts = [version.passages[hit.passage_id].text for hit in dense[:FEEDBACK_PASSAGES]]
+    top = [hit.passage_id for hit in dense[:FEEDBACK_PASSAGES]]
+    found = passages if passages is not None else version.fetch_passages(top)
+    texts = [found[i].text for i in top]
     seen = Counter(t for text in texts for t in set(query_terms(text)))
     shared = {t: n for t, n in seen.items() if n >= FEEDBACK_MIN_PASSAGES and t not in own}
     frequency = version.lexical.document_frequency(shared)
@@ -135,7 +142,7 @@ def feedback_terms(version: IndexVersion, query: str, dense: list[Hit]) -> dict[
     return dict.fromkeys(best, FEEDBACK_WEIGHT)
 
 
-def fuse(passages: list[Passage], dense: list[Hit], lexical: list[Hit]) -> list[ScoredPassage]:
+def fuse(passages: Mapping[int, Passage], dense: list[Hit], lexical: list[Hit]) -> list[ScoredPassage]:
     """Reciprocal-rank fusion of the two hit lists, weighted by passage kind."""
     fused: defaultdict[int, float] = defaultdict(float)
     cosine: dict[int, tuple[float, int]] = {}
@@ -157,7 +164,7 @@ def fuse(passages: list[Passage], dense: list[Hit], lexical: list[Hit]) -> list[
     return scored
 
 
-def rank_posts(posts: dict[str, PostMeta], scored: list[ScoredPassage], whole_posts: list[str]) -> list[ScoredPost]:
+def rank_posts(posts: Mapping[str, PostMeta], scored: list[ScoredPassage], whole_posts: list[str]) -> list[ScoredPost]:
     """Posts by their passages' evidence fused with BM25 over whole posts; one post per near-duplicate group.
 
     Whole-post BM25 sees a post's vocabulary at once, which wins on questions whose words are spread
@@ -188,7 +195,7 @@ def post_score(hits: list[ScoredPassage]) -> float:
     return sum([w * s.score for w, s in zip(POST_DECAY, hits, strict=False)])
 
 
-def rank_series(series: dict[str, SeriesMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
+def rank_series(series: Mapping[str, SeriesMeta], ranked: list[ScoredPost]) -> list[ScoredSeries]:
     """Series by the evidence of their posts (hubs count for their own series)."""
     by_series: defaultdict[str, list[tuple[int, ScoredPost]]] = defaultdict(list)
     for position, post in enumerate(ranked):

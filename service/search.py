@@ -18,7 +18,8 @@ def run_search(live: Live, query: str, filters: Filters, k: int, exact: bool = F
     key = (query, filters, k, exact)
     cached = live.cache.get(key)
     if cached is None:
-        cached = to_response(live, query, ranked(live, query, filters, k, exact))
+        with live.catalog.version.reading():  # a database store: one connection for the whole search
+            cached = to_response(live, query, ranked(live, query, filters, k, exact))
         live.cache.put(key, cached)
     return cached.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
 

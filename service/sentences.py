@@ -7,18 +7,13 @@ line, one line per table row, and code after a `[code]` or `[diagram]` marker li
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from index import Passage
 from index.text import split_sentences
 
 MIN_WORDS = 6  # shorter lines are list stubs, labels or fragments, not something to read as an answer
 MAX_WORDS = 60  # longer "sentences" are run-on lists or text that lost its punctuation
 MIN_WORDS_UNPUNCTUATED = 10  # a list item without a full stop is a stub unless it says a whole thing
-OPENING_WORDS = 6  # a sentence's opening: its first words, lower-cased
-TEMPLATE_POSTS = 4  # an opening that starts sentences in this many posts is a template, not something said
 _CODE_MARKERS = ("[code]", "[diagram]")
 # The blog's own summary of a section: "Answer-first: ...", "TL;DR: ...". The label is not answer text.
 _SUMMARY_LABEL = re.compile(
@@ -140,27 +135,3 @@ def _reads_as_prose(line: str) -> bool:
     words = _WORD.findall(line)
     return (len(words) >= MIN_WORDS and line[:1].isupper() and line.endswith((".", "!", "?", ":", '"', ")"))
             and len(_CODE_CHARS.findall(line)) <= 2)
-
-
-def opening(text: str) -> str:
-    """A sentence's first OPENING_WORDS words, lower-cased: what a template repeats ("Implementing this
-    architecture enforces sub-50ms P99 ..."); empty for a sentence too short to tell."""
-    words = text.split()
-    return " ".join(words[:OPENING_WORDS]).lower() if len(words) > OPENING_WORDS + 1 else ""
-
-
-def repeated_openings(passages: Iterable[Passage]) -> frozenset[str]:
-    """The openings that start sentences in TEMPLATE_POSTS or more posts: the blog's boilerplate (a stock
-    closing line, "Prerequisite: ...", link titles of a series). Never answer text, whatever its words.
-
-    Ingest already leaves out a sentence repeated word for word in 5 % of the posts; a template whose ending
-    varies from post to post ("... and automated observability pipelines." / "... isolation,.") survives
-    that, and is known here by its opening (the real blog: 76 openings, 0.3 s once per index version)."""
-    posts: defaultdict[str, set[str]] = defaultdict(set)
-    for passage in passages:
-        for line in passage.text.split("\n"):
-            for piece in split_sentences(line.lstrip("-*+ ")):
-                key = opening(piece)
-                if key:
-                    posts[key].add(passage.post_path)
-    return frozenset(key for key, where in posts.items() if len(where) >= TEMPLATE_POSTS)

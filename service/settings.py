@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
+from index.reader import is_postgres
 from index.settings import SharedSettings
 
 Profile = Literal["local", "production"]
@@ -19,6 +20,7 @@ PROFILES: dict[str, dict[str, object]] = {
     "production": {"rate_limit_per_minute": 120, "log_queries": False,
                    "trusted_proxies": ("127.0.0.1", "::1"), "gap_log_max_rows": 50_000, "gap_log_max_days": 90},
 }
+DATABASE_RELOAD_SECONDS = 0.25
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" in the environment, not JSON
 
 
@@ -29,7 +31,9 @@ class ServiceSettings(SharedSettings):
     max_k: int = Field(50, ge=1)
     max_query_chars: int = Field(500, ge=1)
     cors_origins: CommaList = ()
-    reload_seconds: float = Field(1.0, gt=0)  # how often to look for a newly published index version
+    # How often to look for a newly published index version: a file read for a folder; for a database, one
+    # tiny query, asked four times a second so every process serves a new version within a second.
+    reload_seconds: float = Field(1.0, gt=0)
     cache_size: int = Field(1024, ge=0)  # search results kept per index version
     rate_limit_per_minute: int = Field(0, ge=0, validation_alias="CASEBOOK_RATE_LIMIT")  # per client; 0 = off
     # Peers whose X-Forwarded-For names the real client (your reverse proxy); anyone else could forge it.
@@ -48,6 +52,14 @@ class ServiceSettings(SharedSettings):
     gap_log: Path | None = None
     gap_log_max_rows: int = Field(100_000, ge=0)  # retention: the newest rows kept (0 = no limit)
     gap_log_max_days: int = Field(365, ge=0, validation_alias="CASEBOOK_GAP_LOG_DAYS")  # older ones deleted
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_polled_often(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "reload_seconds" in data or "CASEBOOK_RELOAD_SECONDS" in data:
+            return data
+        store = data.get("store_location") or data.get("CASEBOOK_STORE")
+        return {**data, "reload_seconds": DATABASE_RELOAD_SECONDS} if store and is_postgres(str(store)) else data
 
     @model_validator(mode="before")
     @classmethod

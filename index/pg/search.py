@@ -1,0 +1,197 @@
+"""The two retrievers over PostgreSQL: pgvector's HNSW for meaning, BM25 from stored postings for words.
+
+Dense: the HNSW index returns the nearest passages; under a filter, pgvector 0.8's iterative scan
+keeps walking the graph until enough passages pass the filter, and a narrow filter (a series, a
+tag) scans its few passages exactly instead. Lexical: each stem's postings, as bm25s computed them
+at ingest, are read for the query's stems only (and kept in a bounded cache) and summed exactly as
+the folder store sums them, so both stores give the same BM25 hits, scores and coverage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from index.pg.cache import Lru
+from index.pg.codec import Embedding, FullVector
+from index.pg.db import Database
+from index.records import Hit
+from index.scope import PassageRanges, PassageWithin, RowSet
+from index.text import idf, query_terms
+
+# The best this many of the graph walk's candidates (hnsw.ef_search, 400) are scored again exactly and the best
+# kept: a graph walk returns its candidates best first, and reading fewer rows is most of a query's time.
+CANDIDATES = 100
+# A filter keeping at most this many passages (or a 50th of the version) is scanned exactly: cheap
+# for so few, and an approximate walk would have to visit most of the graph to find them.
+EXACT_UP_TO = 10_000
+EXACT_SHARE = 50
+POSTINGS_CACHE_BYTES = 64 * 2**20
+# Postings summed into an array as long as the version when they are at least this share of it (the
+# folder store's way, fastest for common words); fewer are summed over the rows they hold only.
+DENSE_SUM_SHARE = 8
+FREQUENCY_CACHE = 16_384
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+Postings = tuple[np.ndarray, np.ndarray]
+
+
+class PgDense:
+    """Nearest passages by inner product (cosine: the vectors are unit length)."""
+
+    def __init__(self, db: Database, schema: str, count: int) -> None:
+        self._db, self._s, self._count = db, schema, count
+
+    @property
+    def count(self) -> int:
+        """Number of passages."""
+        return self._count
+
+    def prepare(self) -> None:
+        """Nothing to build: the HNSW index lives in the database."""
+
+    def search(self, vector: np.ndarray, k: int, within: PassageWithin | None = None) -> list[Hit]:
+        """The k passages closest to `vector`, best first, restricted to `within` when given."""
+        if self._count == 0 or k <= 0:
+            return []
+        vector = np.asarray(vector, dtype=np.float32)
+        q, exact = Embedding(vector), FullVector(vector)
+        s = self._s
+        # Scores are the stored vectors (as float32) times the float32 query, as the folder store's scan
+        # computes them, and equal scores come later passage first, as FAISS orders them; the graph is
+        # walked with the query in the column's type.
+        score = "embedding::vector <#> %(exact)s"
+        if within is None:
+            sql = (f"SELECT id, {score} AS d FROM (SELECT id, embedding FROM {s}.passages "
+                   f"ORDER BY embedding <#> %(q)s LIMIT %(n)s) hits ORDER BY d, id DESC LIMIT %(k)s")
+            rows = self._db.rows(sql, {"q": q, "exact": exact, "k": k, "n": max(k, CANDIDATES)})
+        elif isinstance(within, PassageRanges) and within.count >= self._count:  # a filter every post passes
+            return self.search(vector, k)
+        elif isinstance(within, PassageRanges):
+            if within.count == 0:
+                return []
+            params = {"q": q, "exact": exact, "k": k, "n": max(k, CANDIDATES), "rows": within.rows.tolist()}
+            if within.count <= max(EXACT_UP_TO, self._count // EXACT_SHARE):
+                # Materialised, so the planner cannot walk the HNSW graph for a few thousand passages.
+                sql = (f"WITH scope AS MATERIALIZED (SELECT id, embedding FROM {s}.passages "
+                       f"WHERE post_row = ANY(%(rows)s)) SELECT id, {score} AS d FROM scope "
+                       f"ORDER BY d, id DESC LIMIT %(k)s")
+            else:
+                # The iterative scan walks on until enough candidates pass the filter (relaxed order: sorted after).
+                sql = (f"SELECT id, {score} AS d FROM (SELECT id, embedding FROM {s}.passages "
+                       f"WHERE post_row = ANY(%(rows)s) ORDER BY embedding <#> %(q)s LIMIT %(n)s) hits "
+                       f"ORDER BY d, id DESC LIMIT %(k)s")
+            rows = self._db.rows(sql, params)
+        else:
+            ids = sorted(int(i) for i in within)
+            if not ids:
+                return []
+            sql = (f"WITH scope AS MATERIALIZED (SELECT id, embedding FROM {s}.passages WHERE id = ANY(%(ids)s)) "
+                   f"SELECT id, {score} AS d FROM scope ORDER BY d, id DESC LIMIT %(k)s")
+            rows = self._db.rows(sql, {"exact": exact, "k": k, "ids": ids})
+        return [Hit(int(i), -float(d)) for i, d in rows]
+
+    def all_vectors(self) -> np.ndarray:
+        """Every vector in id order (the author tools and incremental ingest read them all)."""
+        rows = self._db.rows(f"SELECT embedding FROM {self._s}.passages ORDER BY id", binary=True)
+        return np.vstack([r[0] for r in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+class PgTerms:
+    """BM25 over passages (field 0) or whole posts (field 1, ids are post rows), from stored postings."""
+
+    def __init__(self, db: Database, schema: str, field: int, count: int) -> None:
+        self._db, self._s, self._field, self.count = db, schema, field, count
+        self._postings: Lru[str, Postings] = Lru(POSTINGS_CACHE_BYTES, weigh=lambda p: p[0].nbytes + p[1].nbytes + 100)
+        self._frequency: Lru[str, int] = Lru(FREQUENCY_CACHE)
+
+    def _load_postings(self, stems: list[str]) -> dict[str, Postings]:
+        rows = self._db.rows(f"SELECT term, rows, scores FROM {self._s}.terms WHERE field = %s AND term = ANY(%s)",
+                             (self._field, stems))
+        found = {stem: _EMPTY for stem in stems}
+        for term, ids, scores in rows:
+            found[term] = (np.frombuffer(ids, dtype="<i4"), np.frombuffer(scores, dtype="<f4"))
+        return found
+
+    def postings(self, stems: Sequence[str]) -> list[Postings]:
+        """Each stem's rows (ascending) and BM25 scores; empty for a stem no text holds."""
+        if not self.count:
+            return [_EMPTY] * len(stems)
+        found = self._postings.fetch(stems, self._load_postings)
+        return [found[stem] for stem in stems]
+
+    def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
+        """How many passages (or posts) contain each stem (0 for a stem it never saw)."""
+        stems = list(stems)
+
+        def load(missing: list[str]) -> dict[str, int]:
+            found = dict.fromkeys(missing, 0)
+            found.update(self._db.rows(f"SELECT term, df FROM {self._s}.terms WHERE field = %s AND term = ANY(%s)",
+                                       (self._field, missing)))
+            return found
+
+        found = self._frequency.fetch(stems, load) if self.count else {}
+        return {stem: int(found.get(stem, 0)) for stem in stems}
+
+    def knows(self, stem: str) -> bool:
+        """Whether any indexed text holds this stem."""
+        return self.document_frequency([stem])[stem] > 0
+
+    def holding(self, stems: Sequence[str], rows: Sequence[int]) -> list[set[str]]:
+        """For each row, which of `stems` its indexed text holds, read off the posting lists."""
+        found: list[set[str]] = [set() for _ in rows]
+        wanted = np.asarray(rows, dtype=np.int64)
+        for stem, (posting, _) in zip(stems, self.postings(list(stems)), strict=True):
+            if not len(posting):
+                continue
+            at = np.minimum(np.searchsorted(posting, wanted), len(posting) - 1)
+            for i in np.flatnonzero(posting[at] == wanted).tolist():
+                found[i].add(stem)
+        return found
+
+    def search(self, query: str, k: int, within: PassageWithin | None = None) -> list[Hit]:
+        """Up to k rows with a positive BM25 score, best first, with their query coverage."""
+        return self.search_terms(dict.fromkeys(query_terms(query), 1.0), k, within)
+
+    def search_terms(self, terms: Mapping[str, float], k: int, within: PassageWithin | None = None) -> list[Hit]:
+        """BM25 for weighted stems from their postings.
+
+        The sums, the order of ties and the coverage are the folder store's (`LexicalSearch.search_terms`):
+        the same postings summed in the same order, the candidates in the same ascending order. Rare words
+        are summed over the rows that hold them; common ones into an array per row, as the folder does.
+        """
+        stems = list(terms)
+        postings = self.postings(stems)
+        frequency = np.array([len(r) for r, _ in postings])
+        if not frequency.any():
+            return []
+        weights = np.array([terms[stem] for stem in stems])
+        rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+        per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
+        if len(rows) * DENSE_SUM_SHARE >= self.count:
+            inverse = rows
+            scores = np.bincount(rows, weights=per_entry, minlength=self.count)
+            ids = np.arange(self.count)
+        else:
+            ids, inverse = np.unique(rows, return_inverse=True)
+            scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
+        if within is not None:
+            scores = np.where(_keep(within, ids), scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        k = min(k, len(candidates))
+        if k <= 0:
+            return []
+        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        weight = weights * idf(self.count, frequency)
+        matched = np.bincount(inverse, weights=np.repeat(weight, frequency), minlength=len(ids))
+        coverage = matched[top] / weight.sum()
+        return [Hit(*hit) for hit in zip(ids[top].tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
+
+
+def _keep(within: PassageWithin, ids: np.ndarray) -> np.ndarray:
+    if isinstance(within, PassageRanges):
+        return within.contains(ids)
+    if isinstance(within, RowSet):
+        return within.mask(ids)
+    return np.isin(ids, np.fromiter(within, dtype=np.int64))

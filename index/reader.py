@@ -1,0 +1,158 @@
+"""The two narrow interfaces every store implements: `Store` (versions) and `IndexReader` (one version).
+
+The service, the author tools and the ranking read an index only through these, so they never know
+whether it lives in a folder (`FolderStore`, the default, everything in memory) or in PostgreSQL
+(`PostgresStore`, nothing of the corpus in the service's memory beyond bounded caches). `open_store`
+picks one from a location: a `postgresql://` URL, or a folder path.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from index.embedder import Precision
+from index.manifest import Manifest
+from index.records import Hit, Passage, PostMeta, SeriesMeta, SkippedPost
+from index.scope import Filters, PassageWithin, Scope
+
+if TYPE_CHECKING:
+    from index.store import IndexBuild
+
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+class PassageTable(Protocol):
+    """Passages by id (0..n-1)."""
+
+    def __getitem__(self, passage_id: int, /) -> Passage: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Passage]: ...
+
+
+class DenseIndex(Protocol):
+    """Nearest passages to a query vector."""
+
+    @property
+    def count(self) -> int: ...
+    def search(self, vector: np.ndarray, k: int, within: PassageWithin | None = None) -> list[Hit]: ...
+    def all_vectors(self) -> np.ndarray: ...
+    def prepare(self) -> None: ...
+
+
+class TermIndex(Protocol):
+    """BM25 over passages (or whole posts: then ids are post rows)."""
+
+    @property
+    def count(self) -> int: ...
+    def knows(self, stem: str) -> bool: ...
+    def holding(self, stems: Sequence[str], rows: Sequence[int]) -> list[set[str]]: ...
+    def document_frequency(self, stems: Iterable[str]) -> dict[str, int]: ...
+    def search(self, query: str, k: int, within: PassageWithin | None = None) -> list[Hit]: ...
+    def search_terms(self, terms: Mapping[str, float], k: int,
+                     within: PassageWithin | None = None) -> list[Hit]: ...
+
+
+class IndexReader(Protocol):
+    """One opened version: what ranking, answers, related posts and the routes read."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+    @property
+    def posts(self) -> Mapping[str, PostMeta]: ...
+    @property
+    def series(self) -> Mapping[str, SeriesMeta]: ...
+    @property
+    def passages(self) -> PassageTable: ...
+    @property
+    def vectors(self) -> DenseIndex: ...
+    @property
+    def lexical(self) -> TermIndex: ...
+    @property
+    def post_lexical(self) -> TermIndex: ...
+    @property
+    def passages_by_post(self) -> Mapping[str, tuple[int, ...]]: ...
+    @property
+    def evidence_by_post(self) -> Mapping[str, tuple[int, ...]]:
+        """A post's passages without its navigation lists (all of them when it has nothing else)."""
+    @property
+    def by_url_path(self) -> Mapping[str, str]:
+        """Post path by normalised URL path or alias (`scope.norm_url_path`)."""
+    @property
+    def boilerplate(self) -> frozenset[str]:
+        """Sentence openings the blog repeats across posts (`text.repeated_openings`): never answer text."""
+
+    def scope(self, filters: Filters) -> Scope | None:
+        """What a search with these filters may return; None when no filter is set."""
+    def fetch_passages(self, ids: Iterable[int]) -> dict[int, Passage]:
+        """Several passages at once (one round trip for a database)."""
+    def fetch_posts(self, paths: Iterable[str]) -> dict[str, PostMeta]:
+        """The posts among `paths` (unknown paths are left out)."""
+    def fetch_series(self, slugs: Iterable[str]) -> dict[str, SeriesMeta]:
+        """The series among `slugs` (unknown slugs are left out)."""
+    def post_paths(self, rows: Sequence[int]) -> list[str]:
+        """The paths of posts by row (whole-post BM25 returns rows)."""
+    def lead_passage(self, path: str) -> int | None:
+        """A post's first passage that is not navigation (where answers find its summary)."""
+    def vocabulary(self) -> Counter[str]:
+        """The words spelling correction may suggest, with their counts (see index/spelling.py)."""
+    def reading(self) -> AbstractContextManager[None]:
+        """Hold what one request reads through (a database connection), so its queries share it."""
+
+
+class Store(Protocol):
+    """Index versions: write one, publish one, open the published one, roll back, prune."""
+
+    def published(self) -> str | None: ...
+    def versions(self) -> list[str]: ...
+    def manifest(self, version: str | None = None) -> Manifest: ...
+    def open(self, version: str | None = None) -> IndexReader: ...
+    def lock(self, wait_seconds: float = 0.0) -> AbstractContextManager[None]: ...
+    def write(self, build: IndexBuild) -> str: ...
+    def publish(self, version: str) -> None: ...
+    def rollback(self, to: str | None = None, wait_seconds: float = 0.0) -> tuple[str, str | None]: ...
+    def reusable_vectors(self, model: str, precision: Precision) -> dict[str, np.ndarray]: ...
+    def skipped(self, version: str | None = None) -> list[SkippedPost]: ...
+    def model_path(self, model: str, precision: Precision = "fp32") -> Path | None:
+        """A local folder of the model's serving files that ingest kept with the index, or None."""
+    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> None:
+        """Keep the model's serving files (name -> file) with the index, so servers need no PyTorch."""
+    def prune(self, keep: int) -> None: ...
+    def close(self) -> None: ...
+
+
+def redact(location: str) -> str:
+    """A store location fit for logs and messages: a database URL's password replaced by ***."""
+    if not is_postgres(location):
+        return location
+    parts = urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether a store location names a PostgreSQL database."""
+    return isinstance(location, str) and location.startswith(POSTGRES_PREFIXES)
+
+
+def open_store(location: str | Path, *, for_service: bool = False, model_cache: Path = Path("var/models")) -> Store:
+    """The store at a location: a `postgresql://` URL, or an index folder.
+
+    `for_service` gives database queries the service's statement timeout (ingest's writes have none);
+    a database store unpacks the model it keeps into `model_cache`.
+    """
+    if is_postgres(location):
+        from index.pg.store import PostgresStore  # psycopg is imported only when a database is used
+
+        return PostgresStore(str(location), for_service=for_service, model_cache=model_cache)
+    from index.store import FolderStore
+
+    return FolderStore(Path(location))
