@@ -27,7 +27,17 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
-from index import DEFAULT_MODEL, Embedder, FolderStore, IndexBuild, IndexLocked, IndexMismatch, Manifest, Passage, PostMeta
+from index import (
+    DEFAULT_MODEL,
+    Embedder,
+    FolderStore,
+    IndexBuild,
+    IndexLocked,
+    IndexMismatch,
+    Manifest,
+    Passage,
+    PostMeta,
+)
 from index.embedder import ModelRuntime
 from index.pg import search as pg_search
 from index.pg.store import PostgresStore
