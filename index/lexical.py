@@ -9,8 +9,13 @@ import bm25s
 import numpy as np
 
 from index.records import Hit
-from index.scope import PassageWithin, passage_ids
+from index.scope import PassageWithin, keeps
 from index.text import idf, query_terms, tokenize
+
+Postings = tuple[np.ndarray, np.ndarray]  # a stem's rows (ascending) and its BM25 score in each
+# Postings are summed into an array as long as the index when they cover at least an eighth of it (fastest
+# for common words); fewer are summed over the rows they hold only, which a large index needs.
+DENSE_SUM_SHARE = 8
 
 _EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
@@ -52,16 +57,7 @@ class LexicalSearch:
 
     def holding(self, stems: Sequence[str], rows: Sequence[int]) -> list[set[str]]:
         """For each row, which of `stems` its indexed text holds, read off the posting lists (no text re-read)."""
-        found: list[set[str]] = [set() for _ in rows]
-        wanted = np.asarray(rows, dtype=np.int64)
-        for stem, (posting, _) in zip(stems, self._postings(list(stems)), strict=True):
-            if not len(posting):
-                continue
-            # Posting lists are in row order: bm25s keeps its score matrix in canonical CSC form.
-            at = np.minimum(np.searchsorted(posting, wanted), len(posting) - 1)
-            for i in np.flatnonzero(posting[at] == wanted).tolist():
-                found[i].add(stem)
-        return found
+        return rows_holding(stems, self._postings(list(stems)), rows)
 
     def document_frequency(self, stems: Iterable[str]) -> dict[str, int]:
         """How many passages contain each stem, read off the index (0 for a stem it never saw)."""
@@ -103,29 +99,54 @@ class LexicalSearch:
 
     def search_terms(self, terms: Mapping[str, float], k: int, within: PassageWithin | None = None) -> list[Hit]:
         """BM25 for weighted stems: each term's score counts `weight` times (a query's own terms weigh 1)."""
-        stems = list(terms)
-        postings = self._postings(stems)
-        frequency = np.array([len(r) for r, _ in postings])
-        if not frequency.any():  # no query term known, or only stop words ("*", "how")
-            return []
-        weights = np.array([terms[stem] for stem in stems])
-        rows = np.concatenate([r for r, _ in postings])
-        per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
-        scores = np.bincount(rows, weights=per_entry, minlength=self.count)
-        if within is not None:
-            mask = np.zeros(self.count, dtype=bool)
-            mask[np.fromiter(passage_ids(within), dtype=np.int64)] = True
-            scores = np.where(mask, scores, 0.0)
-        candidates = np.flatnonzero(scores > 0)
-        k = min(k, len(candidates))
-        if k <= 0:
-            return []
-        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
-        # word is a weak lexical hit, however high it ranks among other weak hits.
-        weight = weights * idf(self.count, frequency)
-        matched = np.bincount(rows, weights=np.repeat(weight, frequency), minlength=self.count)
-        coverage = matched[top] / weight.sum()
-        return [Hit(*hit) for hit in zip(top.tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
+        return top_bm25(terms, self._postings(list(terms)), self.count, k, within)
 
+
+def rows_holding(stems: Sequence[str], postings: Sequence[Postings], rows: Sequence[int]) -> list[set[str]]:
+    """For each of `rows`, which of `stems` it holds, given each stem's postings (rows ascending)."""
+    found: list[set[str]] = [set() for _ in rows]
+    wanted = np.asarray(rows, dtype=np.int64)
+    for stem, (posting, _) in zip(stems, postings, strict=True):
+        if not len(posting):
+            continue
+        at = np.minimum(np.searchsorted(posting, wanted), len(posting) - 1)
+        for i in np.flatnonzero(posting[at] == wanted).tolist():
+            found[i].add(stem)
+    return found
+
+
+def top_bm25(terms: Mapping[str, float], postings: Sequence[Postings], count: int, k: int,
+             within: PassageWithin | None = None) -> list[Hit]:
+    """The k best of `count` rows by BM25 for weighted stems, from each stem's postings (in `terms` order), with
+    their query coverage; every store sums the same postings in the same order, so they rank alike.
+
+    Common words are summed into an array as long as the index; rare ones over the rows that hold them only
+    (the sums and the order of ties are the same either way).
+    """
+    frequency = np.array([len(r) for r, _ in postings])
+    if not frequency.any():  # no query term known, or only stop words ("*", "how")
+        return []
+    weights = np.array(list(terms.values()))
+    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+    per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
+    if len(rows) * DENSE_SUM_SHARE >= count:
+        inverse = rows
+        scores = np.bincount(rows, weights=per_entry, minlength=count)
+        ids = np.arange(count)
+    else:
+        ids, inverse = np.unique(rows, return_inverse=True)
+        scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
+    if within is not None:
+        scores = np.where(keeps(within, ids), scores, 0.0)
+    candidates = np.flatnonzero(scores > 0)
+    k = min(k, len(candidates))
+    if k <= 0:
+        return []
+    top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
+    # word is a weak lexical hit, however high it ranks among other weak hits.
+    weight = weights * idf(count, frequency)
+    matched = np.bincount(inverse, weights=np.repeat(weight, frequency), minlength=len(ids))
+    coverage = matched[top] / weight.sum()
+    return [Hit(*hit) for hit in zip(ids[top].tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]

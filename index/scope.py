@@ -108,6 +108,15 @@ class Scope:
     posts: Collection[int]  # rows of the matching posts (positions in the version's post order)
 
 
+def keeps(within: PassageWithin, ids: np.ndarray) -> np.ndarray:
+    """A boolean mask: which of `ids` a `within` holds, whichever form it has."""
+    if isinstance(within, PassageRanges):
+        return within.contains(ids)
+    if isinstance(within, RowSet):
+        return within.mask(ids)
+    return np.isin(ids, np.fromiter(within, dtype=np.int64))
+
+
 def passage_ids(within: PassageWithin) -> Collection[int]:
     """The ids of a `within`, whichever form it has."""
     return within.ids().tolist() if isinstance(within, PassageRanges) else within

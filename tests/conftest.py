@@ -23,6 +23,7 @@ from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
 
+ROOT = Path(__file__).resolve().parents[1]  # the repository: child processes run from it to import `tests`
 FIXTURE_POSTS = Path(__file__).parent / "posts"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

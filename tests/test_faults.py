@@ -25,26 +25,17 @@ from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS
+from tests.conftest import FIXTURE_POSTS, ROOT
 
 # A child ingest, through the real CLI, that prints a marker at one named point and then sleeps until killed.
 # Except at "embed", vectors come from a hashing stand-in: these tests are about files and locks, not meaning.
 DRIVER = r"""
-import sys, time, hashlib
-import numpy as np
+import sys, time
 from index import embedder, store
 from ingest import cli, pipeline
+from tests.stand_ins import HashEmbedder
 
 point, content, index, *extra = sys.argv[1:]
-
-class HashEmbedder:
-    name, dim, max_tokens = "all-MiniLM-L6-v2", 384, 256
-    def encode(self, texts, batch_size=64, progress=False):
-        rows = [np.frombuffer(hashlib.sha512(t.encode()).digest() * 6, dtype=np.uint8)[:384] for t in texts]
-        vectors = np.asarray(rows, dtype=np.float32) + 1
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    def count_tokens(self, texts):
-        return [len(t.split()) + 2 for t in texts]
 
 def stop_here(module, name, before=True, seconds=60.0):
     real = getattr(module, name)
@@ -83,7 +74,7 @@ def _content(tmp_path: Path, name: str, extra_post: str) -> Path:
 
 
 def _start(point: str, content: Path, index: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", DRIVER, point, str(content), str(index), *extra],
+    return subprocess.Popen([sys.executable, "-c", DRIVER, point, str(content), str(index), *extra], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from index import Embedder, FolderStore
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
+from tests.stand_ins import HashEmbedder
 
 GOOD = "---\ntitle: {title}\n---\n## Notes\n\n{title} survives its hostile neighbours.\n"
 
@@ -40,22 +39,6 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
     "heading-flood.md": (b"---\ntitle: flood\n---\n" + b"".join(b"## H%d\n\nx\n\n" % i for i in range(1200)),
                          "1200 sections by heading; the limit is 1000"),
 }
-
-
-class HashEmbedder:
-    """Deterministic vectors from a hash: for plumbing tests where meaning does not matter."""
-
-    name, dim, max_tokens = "all-MiniLM-L6-v2", 384, 256
-
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """One unit vector per text."""
-        rows = [np.frombuffer(hashlib.sha512(t.encode()).digest() * 6, dtype=np.uint8)[:384] for t in texts]
-        vectors = np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim) + 1
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    def count_tokens(self, texts: list[str]) -> list[int]:
-        """Roughly one token per word."""
-        return [len(t.split()) + 2 for t in texts]
 
 
 @pytest.fixture(scope="module")

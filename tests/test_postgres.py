@@ -37,18 +37,20 @@ from index import (
     Manifest,
     Passage,
     PostMeta,
+    lexical,
 )
 from index.embedder import ModelRuntime
 from index.pg import search as pg_search
 from index.pg.store import PostgresStore
-from index.reader import open_store
+from index.reader import IndexReader, open_store
+from index.records import Hit
 from index.scope import Filters
 from index.text import query_terms
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS, Postgres
+from tests.conftest import FIXTURE_POSTS, ROOT, Postgres
 
 pytestmark = pytest.mark.postgres
 
@@ -59,21 +61,12 @@ FILTERS: list[dict[str, str]] = [{}, {"section": "posts"}, {"series": "lighthous
 # A child ingest through the real CLI that stops (and prints a marker) inside its write transaction,
 # after the rows are copied and before the commit, then sleeps until killed. Vectors from a hash.
 DRIVER = r"""
-import hashlib, sys, time
-import numpy as np
+import sys, time
 from index.pg import writer
 from ingest import cli, pipeline
+from tests.stand_ins import HashEmbedder
 
 content, url = sys.argv[1:]
-
-class HashEmbedder:
-    name, dim, max_tokens = "all-MiniLM-L6-v2", 384, 256
-    def encode(self, texts, batch_size=64, progress=False):
-        rows = [np.frombuffer(hashlib.sha512(t.encode()).digest() * 6, dtype=np.uint8)[:384] for t in texts]
-        vectors = np.asarray(rows, dtype=np.float32) + 1
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    def count_tokens(self, texts):
-        return [len(t.split()) + 2 for t in texts]
 
 real = writer._copy
 def copy(cursor, table, columns, rows):
@@ -142,16 +135,20 @@ def test_catalog_routes_and_related_posts_match_the_folder_store(client, pg_clie
 
 @pytest.mark.parametrize("share", [0, 10**9], ids=["summed-over-rows", "summed-into-an-array"])
 def test_bm25_from_stored_postings_is_the_folder_stores_to_the_last_bit(index_dir, pg_index, monkeypatch, share):
-    monkeypatch.setattr(pg_search, "DENSE_SUM_SHARE", share)
     folder, mine = FolderStore(index_dir).open(), open_store(pg_index, for_service=True).open()
+    cases = [(q, f) for q in QUESTIONS for f in (Filters(), Filters(section="posts"), Filters(series="lighthouse"))]
+    weighted = {q: dict.fromkeys(query_terms(q), 1.0) | {"ledger": 0.5, "redi": 0.5} for q in QUESTIONS}
+
+    def ranked(version: IndexReader, q: str, filters: Filters) -> tuple[list[Hit], list[Hit]]:
+        scope = version.scope(filters)
+        return (version.lexical.search(q, 100, scope.passages if scope else None),
+                version.post_lexical.search_terms(weighted[q], 100, scope.posts if scope else None))
+
+    expected = {(q, f): ranked(folder, q, f) for q, f in cases}  # the folder's default way of summing
+    monkeypatch.setattr(lexical, "DENSE_SUM_SHARE", share)
+    for q, f in cases:
+        assert ranked(mine, q, f) == expected[q, f]
     for q in QUESTIONS:
-        for filters in (Filters(), Filters(section="posts"), Filters(series="lighthouse")):
-            theirs, ours = folder.scope(filters), mine.scope(filters)
-            assert mine.lexical.search(q, 100, ours.passages if ours else None) == \
-                folder.lexical.search(q, 100, theirs.passages if theirs else None)
-            terms = dict.fromkeys(query_terms(q), 1.0) | {"ledger": 0.5, "redi": 0.5}
-            assert mine.post_lexical.search_terms(terms, 100, ours.posts if ours else None) == \
-                folder.post_lexical.search_terms(terms, 100, theirs.posts if theirs else None)
         stems = list(query_terms(q))
         assert mine.lexical.holding(stems, range(20)) == folder.lexical.holding(stems, range(20))
         assert mine.lexical.document_frequency(stems) == folder.lexical.document_frequency(stems)
@@ -295,7 +292,7 @@ def test_a_killed_ingest_leaves_the_published_version_serving_and_the_next_one_s
     before = _schemas(url)
     with TestClient(create_app(ServiceSettings(store_location=url, reload_seconds=0.1, gap_log=None))) as app:
         child = subprocess.Popen([sys.executable, "-c", DRIVER, str(_content(tmp_path, "k", "killed-drill")), url],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert child.stdout is not None
         ready, _, _ = select.select([child.stdout], [], [], 120)
         marker = child.stdout.readline() if ready else ""

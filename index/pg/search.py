@@ -13,12 +13,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from index.lexical import Postings, rows_holding, top_bm25
 from index.pg.cache import Lru
 from index.pg.codec import Embedding, FullVector
 from index.pg.db import Database
 from index.records import Hit
-from index.scope import PassageRanges, PassageWithin, RowSet
-from index.text import idf, query_terms
+from index.scope import PassageRanges, PassageWithin
+from index.text import query_terms
 
 # The best this many of the graph walk's candidates (hnsw.ef_search, 400) are scored again exactly and the best
 # kept: a graph walk returns its candidates best first, and reading fewer rows is most of a query's time.
@@ -28,12 +29,8 @@ CANDIDATES = 100
 EXACT_UP_TO = 10_000
 EXACT_SHARE = 50
 POSTINGS_CACHE_BYTES = 64 * 2**20
-# Postings summed into an array as long as the version when they are at least this share of it (the
-# folder store's way, fastest for common words); fewer are summed over the rows they hold only.
-DENSE_SUM_SHARE = 8
 FREQUENCY_CACHE = 16_384
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
-Postings = tuple[np.ndarray, np.ndarray]
 
 
 class PgDense:
@@ -139,59 +136,14 @@ class PgTerms:
 
     def holding(self, stems: Sequence[str], rows: Sequence[int]) -> list[set[str]]:
         """For each row, which of `stems` its indexed text holds, read off the posting lists."""
-        found: list[set[str]] = [set() for _ in rows]
-        wanted = np.asarray(rows, dtype=np.int64)
-        for stem, (posting, _) in zip(stems, self.postings(list(stems)), strict=True):
-            if not len(posting):
-                continue
-            at = np.minimum(np.searchsorted(posting, wanted), len(posting) - 1)
-            for i in np.flatnonzero(posting[at] == wanted).tolist():
-                found[i].add(stem)
-        return found
+        return rows_holding(stems, self.postings(list(stems)), rows)
 
     def search(self, query: str, k: int, within: PassageWithin | None = None) -> list[Hit]:
         """Up to k rows with a positive BM25 score, best first, with their query coverage."""
         return self.search_terms(dict.fromkeys(query_terms(query), 1.0), k, within)
 
     def search_terms(self, terms: Mapping[str, float], k: int, within: PassageWithin | None = None) -> list[Hit]:
-        """BM25 for weighted stems from their postings.
-
-        The sums, the order of ties and the coverage are the folder store's (`LexicalSearch.search_terms`):
-        the same postings summed in the same order, the candidates in the same ascending order. Rare words
-        are summed over the rows that hold them; common ones into an array per row, as the folder does.
-        """
-        stems = list(terms)
-        postings = self.postings(stems)
-        frequency = np.array([len(r) for r, _ in postings])
-        if not frequency.any():
-            return []
-        weights = np.array([terms[stem] for stem in stems])
-        rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
-        per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
-        if len(rows) * DENSE_SUM_SHARE >= self.count:
-            inverse = rows
-            scores = np.bincount(rows, weights=per_entry, minlength=self.count)
-            ids = np.arange(self.count)
-        else:
-            ids, inverse = np.unique(rows, return_inverse=True)
-            scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
-        if within is not None:
-            scores = np.where(_keep(within, ids), scores, 0.0)
-        candidates = np.flatnonzero(scores > 0)
-        k = min(k, len(candidates))
-        if k <= 0:
-            return []
-        top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        weight = weights * idf(self.count, frequency)
-        matched = np.bincount(inverse, weights=np.repeat(weight, frequency), minlength=len(ids))
-        coverage = matched[top] / weight.sum()
-        return [Hit(*hit) for hit in zip(ids[top].tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
+        """BM25 for weighted stems from their stored postings, summed as the folder store sums them (`top_bm25`)."""
+        return top_bm25(terms, self.postings(list(terms)), self.count, k, within)
 
 
-def _keep(within: PassageWithin, ids: np.ndarray) -> np.ndarray:
-    if isinstance(within, PassageRanges):
-        return within.contains(ids)
-    if isinstance(within, RowSet):
-        return within.mask(ids)
-    return np.isin(ids, np.fromiter(within, dtype=np.int64))
