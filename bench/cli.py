@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import cast, get_args
 
 from bench import http, load, query
 from bench.common import ROOT, Json, Row, Served, load_average, read_queries, serve
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {args.site}/content or {args.queries} is not here; skipping (needs ../shared)")
         return 0
     only = set(args.only.split(","))
-    backends: list[Backend] = [b for b in ("torch", "onnx") if b in args.backends.split(",")]
+    # In the order given: the first builds the indexes (onnx by default, as served).
+    backends: list[Backend] = [cast(Backend, b) for b in args.backends.split(",") if b in get_args(Backend)]
     runtime = SharedSettings.from_env().runtime
     args.work.mkdir(parents=True, exist_ok=True)
     queries = read_queries(args.queries)
