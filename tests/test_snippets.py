@@ -19,6 +19,8 @@ def test_marked_words_are_exactly_those_that_stem_to_a_query_term(index_dir):
         for passage in passages:
             words = re.findall(r"\w+", passage.text)
             assert [w for w in words if w in marked] == [w for w in words if stem(w) in terms]
+            shown = snippet(passage.text, marked, width=10**6)  # the whole passage: every marked word in it
+            assert re.findall(r"<mark>(.*?)</mark>", shown) == [w for w in words if w in marked]
     assert forms.marked("how is it") == frozenset()  # stop words only
     assert forms.marked("p99 of the caches") >= {"p99", "caches"}  # as typed when it holds a digit
 
