@@ -182,6 +182,8 @@ def test_cli_commands_read_the_database(pg_index, capsys):
     assert '"orphans"' in capsys.readouterr().out
     assert main(["index", "list", "--store", pg_index]) == 0
     assert capsys.readouterr().out.startswith("* ")
+    assert main(["ask", "what is a double-entry ledger", "--store", pg_index, "--json"]) == 0
+    assert '"found": true' in capsys.readouterr().out
 
 
 # --- versions: ingest, publish, rollback, prune, schema ------------------------------------------------
