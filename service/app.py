@@ -46,7 +46,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     loads its own.
     """
     holder = IndexHolder(settings.store(for_service=True), embedders or Embedders(settings.runtime),
-                         settings.cache_size)
+                         settings.cache_size, warm_related=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -129,17 +129,10 @@ def _openapi_with_message_errors(app: FastAPI, build: Callable[[], dict[str, Any
 async def _watch(holder: IndexHolder, every: float) -> None:
     """Poll the published version (CURRENT, or the database's pointer row) and load a new one off the event loop.
 
-    Once a version serves, its related-posts passage space is built here too (seconds on the real
-    blog), so the first author to ask for related posts does not wait for it, and a swap never does.
+    A new version is made ready to serve (its related-posts space included) before it is swapped in, while
+    the old one keeps serving.
     """
-    warmed = None
     while True:
-        try:
-            if holder.live is not None and holder.live is not warmed:
-                warmed = holder.live
-                await run_in_threadpool(warmed.related_space)
-        except Exception:  # a request will try again, and say what went wrong
-            log.exception("building the related-posts passage space failed")
         await asyncio.sleep(every)
         try:
             await run_in_threadpool(holder.refresh)

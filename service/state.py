@@ -95,10 +95,14 @@ class Live:
 class IndexHolder:
     """Holds the live version; `refresh` loads a newly published one and swaps it in atomically."""
 
-    def __init__(self, store: Store, embedders: Embedders, cache_size: int) -> None:
+    def __init__(self, store: Store, embedders: Embedders, cache_size: int, warm_related: bool = False) -> None:
+        """Args: warm_related: build each version's related-posts space before it serves (the service does: its
+        seconds of work on the real blog would otherwise compete with the first queries after a start or a swap;
+        a one-off command does not need it)."""
         self.store = store
         self.embedders = embedders
         self.cache_size = cache_size
+        self.warm_related = warm_related
         self.live: Live | None = None
         self.last_error: str | None = None
         self.refused = 0  # versions refused since start, for /metrics
@@ -181,7 +185,15 @@ class IndexHolder:
             self.last_error = f"version {version_id} refused: {kind}{e}"
             log.error("refusing index version %s: %s%s", version_id, kind, e)
             return None
-        return Live(catalog, embedder, LruCache(self.cache_size))
+        live = Live(catalog, embedder, LruCache(self.cache_size))
+        if self.warm_related:
+            try:
+                live.related_space()
+            except StoreUnavailable:
+                raise
+            except Exception:  # related posts will try again when asked, and say what went wrong
+                log.exception("building the related-posts space of version %s failed", version_id)
+        return live
 
     def _fallback(self, refused: str) -> Live | None:
         """At start-up, when the published version is refused, serve the newest older one that opens."""
