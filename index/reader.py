@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from index.embedder import Precision
+from index.errors import IndexMissing
 from index.manifest import Manifest
 from index.records import Hit, Passage, PostMeta, SeriesMeta, SkippedPost
 from index.scope import Filters, PassageWithin, Scope
@@ -125,6 +126,23 @@ class Store(Protocol):
         """Keep the model's serving files (name -> file) with the index, so servers need no PyTorch."""
     def prune(self, keep: int) -> None: ...
     def close(self) -> None: ...
+
+
+def roll_back(store: Store, to: str | None = None, wait_seconds: float = 0.0) -> tuple[str, str | None]:
+    """Publish `to`, or the newest version older than the published one, under the store's lock; (new, old).
+
+    The version is opened first, so one this code cannot read is refused before anyone is sent to it.
+    """
+    with store.lock(wait_seconds):
+        current = store.published()
+        if to is None:
+            older = [v for v in store.versions() if current is None or v < current]
+            if not older:
+                raise IndexMissing(f"{store}: no version older than {current} to roll back to")
+            to = older[-1]
+        store.open(to)
+        store.publish(to)
+    return to, current
 
 
 def redact(location: str) -> str:

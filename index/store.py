@@ -30,6 +30,7 @@ from index.features import evidence_by_post, url_paths
 from index.lexical import LexicalSearch
 from index.manifest import Manifest
 from index.metadata import read_embed_keys, read_metadata, read_skipped, write_metadata
+from index.reader import roll_back
 from index.records import Passage, PostMeta, SeriesMeta, SkippedPost
 from index.scope import Filters, Scope, matches
 from index.spelling import blog_words
@@ -289,16 +290,7 @@ class FolderStore:
         """Publish `to`, or the newest version older than the published one; returns (new, old)."""
         if not (self.root / "versions").is_dir():
             raise IndexMissing(f"{self.root}: no index here (run `casebook ingest`)")
-        with self.lock(wait_seconds):
-            current = self.published()
-            if to is None:
-                older = [v for v in self.versions() if current is None or v < current]
-                if not older:
-                    raise IndexMissing(f"{self.root}: no version older than {current} to roll back to")
-                to = older[-1]
-            self.open(to)  # refuse a damaged version before anyone is sent to it
-            self.publish(to)
-        return to, current
+        return roll_back(self, to, wait_seconds)
 
     def reusable_vectors(self, model: str, precision: Precision) -> dict[str, np.ndarray]:
         """The published version's vectors by embedded-text key, when `model` at `precision` built it; else none."""

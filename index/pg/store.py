@@ -24,6 +24,7 @@ from index.pg import schema
 from index.pg.db import POLL_WAIT_SECONDS, STATEMENT_MS, Database, Row, translated, writer_connection
 from index.pg.version import PostgresVersion
 from index.pg.writer import write_version
+from index.reader import roll_back
 from index.records import SkippedPost
 from index.store import KEEP_VERSIONS, IndexBuild, model_folder, unpack_model
 
@@ -155,16 +156,7 @@ class PostgresStore:
 
     def rollback(self, to: str | None = None, wait_seconds: float = 0.0) -> tuple[str, str | None]:
         """Publish `to`, or the newest version older than the published one; returns (new, old)."""
-        with self.lock(wait_seconds):
-            current = self.published()
-            if to is None:
-                older = [v for v in self.versions() if current is None or v < current]
-                if not older:
-                    raise IndexMissing(f"{self}: no version older than {current} to roll back to")
-                to = older[-1]
-            self.open(to)  # refuse a version this code cannot read before anyone is sent to it
-            self.publish(to)
-        return to, current
+        return roll_back(self, to, wait_seconds)
 
     def reusable_vectors(self, model: str, precision: Precision) -> dict[str, np.ndarray]:
         """The published version's vectors by embedded-text key, when `model` at `precision` built it; else none."""
