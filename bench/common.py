@@ -101,10 +101,10 @@ class Served:
 
 
 @contextmanager
-def serve(index: Path, log: Path, workers: int = 1, env: dict[str, str] | None = None,
+def serve(index: Path | None, log: Path, workers: int = 1, env: dict[str, str] | None = None,
           timeout: float = 180.0, store: str | None = None) -> Iterator[Served]:
-    """Start `casebook serve` (over `store`, a database URL, when given), wait for /readyz, yield it, and always
-    stop it (SIGTERM, then SIGKILL)."""
+    """Start `casebook serve` (over `store`, a database URL, when given; else the `index` folder), wait for
+    /readyz, yield it, and always stop it (SIGTERM, then SIGKILL)."""
     import httpx
 
     port = free_port()

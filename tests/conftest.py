@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from index import DEFAULT_MODEL, Embedder, Embedders
@@ -75,22 +78,90 @@ def client(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[
         yield test_client
 
 
-@pytest.fixture(scope="session")
-def live_server(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[str]:
-    """A real uvicorn server on a free 127.0.0.1 port, for the browser and load tests."""
+def content_with(tmp_path: Path, name: str, extra_post: str) -> Path:
+    """A copy of the fixture blog under `tmp_path/name` with one more post, `posts/<extra_post>.md`."""
+    content = tmp_path / name
+    shutil.copytree(FIXTURE_POSTS, content)
+    (content / "posts" / f"{extra_post}.md").write_text(
+        f"---\ntitle: {extra_post}\n---\n## Drill\n\nQuokka wranglers rehearse {extra_post}.\n")
+    return content
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> float:
+    """Poll `condition` until it holds (failing the test after `timeout` s); the seconds it took."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, "condition not met in time"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Run `app` in a real uvicorn server on a free 127.0.0.1 port, in a thread; yield its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(service_settings, embedders), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+class Traffic:
+    """Requests sent round and round from threads (per base URL) until the block ends: what a swap must not fail.
+
+    `{n}` in a path becomes a running number, so a search is new to the result cache each time.
+    """
+
+    def __init__(self, bases: list[str], paths: list[str], threads_per_base: int, limit_seconds: float = 60.0):
+        self.failures: list[str] = []
+        self.done = 0
+        self._paths = paths
+        self._stop = threading.Event()
+        self._deadline = time.monotonic() + limit_seconds  # bounded even if what is awaited never comes
+        self._threads = [threading.Thread(target=self._send, args=(base, i))
+                         for base in bases for i in range(threads_per_base)]
+
+    def __enter__(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _send(self, base: str, offset: int) -> None:
+        with httpx.Client(base_url=base, timeout=20) as http:
+            n = offset
+            while not self._stop.is_set() and time.monotonic() < self._deadline:
+                n += 1
+                path = self._paths[n % len(self._paths)].format(n=n)
+                try:
+                    status = http.get(path).status_code
+                except httpx.HTTPError as e:
+                    self.failures.append(f"{base}{path}: {e!r}")
+                    continue
+                self.done += 1
+                if status != 200:
+                    self.failures.append(f"{base}{path}: {status}")
+
+
+@pytest.fixture(scope="session")
+def live_server(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[str]:
+    """A real uvicorn server on a free 127.0.0.1 port, for the browser and load tests."""
+    with serving(create_app(service_settings, embedders)) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from index import FolderStore
@@ -25,7 +20,7 @@ from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS, ROOT
+from tests.conftest import ROOT, Traffic, content_with, serving, wait_until
 
 # A child ingest, through the real CLI, that prints a marker at one named point and then sleeps until killed.
 # Except at "embed", vectors come from a hashing stand-in: these tests are about files and locks, not meaning.
@@ -65,14 +60,6 @@ sys.exit(cli.main(["-c", content, "-i", index, "-q", *extra[1:]]))
 """
 
 
-def _content(tmp_path: Path, name: str, extra_post: str) -> Path:
-    content = tmp_path / name
-    shutil.copytree(FIXTURE_POSTS, content)
-    (content / "posts" / f"{extra_post}.md").write_text(
-        f"---\ntitle: {extra_post}\n---\n## Drill\n\nQuokka wranglers rehearse {extra_post}.\n")
-    return content
-
-
 def _start(point: str, content: Path, index: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", DRIVER, point, str(content), str(index), *extra], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -87,13 +74,6 @@ def _wait_for_marker(child: subprocess.Popen[str], marker: str, timeout: float =
         raise AssertionError(f"child never reached {marker!r}: {line!r} {child.communicate()[1][-2000:]}")
 
 
-def _wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def _served(client: TestClient) -> str:
     return str(client.get("/readyz").json()["version"])
 
@@ -103,30 +83,30 @@ def test_ingest_killed_at_any_point_leaves_a_serving_index_and_the_next_ingest_s
         point, index_copy, tmp_path, embedder):
     old = FolderStore(index_copy).published()
     with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
-        child = _start(point, _content(tmp_path, "killed", "killed-drill"), index_copy)
+        child = _start(point, content_with(tmp_path, "killed", "killed-drill"), index_copy)
         _wait_for_marker(child, point)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
         published = FolderStore(index_copy).published()
         assert (published != old) if point == "switched" else (published == old)
-        _wait_until(lambda: _served(client) == published)
+        wait_until(lambda: _served(client) == published)
         assert client.get("/api/search", params={"q": "ledger entries"}).status_code == 200
         assert FolderStore(index_copy).open().manifest.version == published
         assert all(not v.startswith(".") for v in FolderStore(index_copy).versions())
 
-        report = run_ingest(IngestSettings(content_dir=_content(tmp_path, "next", "next-drill"),
+        report = run_ingest(IngestSettings(content_dir=content_with(tmp_path, "next", "next-drill"),
                                            index_dir=index_copy), embedder=embedder)
         assert not report.up_to_date and FolderStore(index_copy).published() == report.version
         assert not list((index_copy / "versions").glob(".tmp-*"))  # the killed run's leftovers are gone
-        _wait_until(lambda: _served(client) == report.version)
+        wait_until(lambda: _served(client) == report.version)
         body = client.get("/api/search", params={"q": "quokka wranglers"}).json()
         assert body["posts"][0]["path"] == "posts/next-drill.md"
 
 
 def test_a_second_ingest_fails_clearly_while_one_is_writing(index_copy, tmp_path):
-    first = _start("metadata", _content(tmp_path, "a", "first-writer"), index_copy)
+    first = _start("metadata", content_with(tmp_path, "a", "first-writer"), index_copy)
     _wait_for_marker(first, "metadata")
-    second = _start("none", _content(tmp_path, "b", "second-writer"), index_copy)
+    second = _start("none", content_with(tmp_path, "b", "second-writer"), index_copy)
     try:
         _, err = second.communicate(timeout=60)
         assert second.returncode == 2 and "another ingest is writing this index" in err
@@ -136,9 +116,9 @@ def test_a_second_ingest_fails_clearly_while_one_is_writing(index_copy, tmp_path
 
 
 def test_a_second_ingest_with_wait_runs_after_the_first_and_never_mixes(index_copy, tmp_path):
-    first = _start("metadata", _content(tmp_path, "a", "first-writer"), index_copy, "1.5")
+    first = _start("metadata", content_with(tmp_path, "a", "first-writer"), index_copy, "1.5")
     _wait_for_marker(first, "metadata")
-    second = _start("none", _content(tmp_path, "b", "second-writer"), index_copy, "0", "--wait", "60")
+    second = _start("none", content_with(tmp_path, "b", "second-writer"), index_copy, "0", "--wait", "60")
     assert first.wait(timeout=60) == 0 and second.wait(timeout=60) == 0
     version = FolderStore(index_copy).open()  # counts of manifest, database and vectors agree
     assert "posts/second-writer.md" in version.posts and "posts/first-writer.md" not in version.posts
@@ -180,7 +160,7 @@ def test_a_damaged_version_is_refused_with_a_log_line_and_the_old_one_keeps_serv
     old = FolderStore(index_copy).published()
     with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
         bad = _publish_damaged(index_copy, how)
-        _wait_until(lambda: bad in (client.get("/readyz").json()["detail"] or ""))
+        wait_until(lambda: bad in (client.get("/readyz").json()["detail"] or ""))
         ready = client.get("/readyz").json()
         assert ready["ready"] is True and ready["version"] == old
         assert client.get("/api/search", params={"q": "ledger"}).status_code == 200
@@ -211,60 +191,21 @@ def test_start_up_with_a_damaged_published_version_serves_the_newest_older_one(i
         assert ready["version"] == old and f"published version {bad} was refused" in ready["detail"]
 
 
-@contextlib.contextmanager
-def _uvicorn(settings: ServiceSettings) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait_until(lambda: server.started, timeout=30)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_switching_versions_under_load_fails_no_request(index_copy, tmp_path, embedder):
     old = FolderStore(index_copy).published()
     paths = ["/api/search?q=ledger+entries", "/api/search?q=consumer+lag&k=3", "/api/series", "/readyz",
              "/api/posts/series/lighthouse/part-2-idempotency-keys.md"]
-    failures: list[str] = []
-    done = [0]
-    stop = threading.Event()
-    with _uvicorn(ServiceSettings(index_dir=index_copy, reload_seconds=0.1)) as base:
-
-        def hammer(offset: int) -> None:
-            with httpx.Client(base_url=base, timeout=10) as http:
-                deadline = time.monotonic() + 30  # bounded even if the switch never came
-                while not stop.is_set() and time.monotonic() < deadline:
-                    path = paths[(done[0] + offset) % len(paths)]
-                    try:
-                        status = http.get(path).status_code
-                    except httpx.HTTPError as e:
-                        failures.append(f"{path}: {e!r}")
-                        continue
-                    done[0] += 1
-                    if status != 200:
-                        failures.append(f"{path}: {status}")
+    with serving(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as base:
 
         def served() -> str:
             return str(httpx.get(base + "/readyz").json()["version"])
 
-        workers = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
-        for worker in workers:
-            worker.start()
-        time.sleep(0.5)
-        content = _content(tmp_path, "c", "load-drill")
-        new = run_ingest(IngestSettings(content_dir=content, index_dir=index_copy), embedder=embedder).version
-        _wait_until(lambda: served() == new)
-        FolderStore(index_copy).publish(old)  # and straight back, as `casebook index rollback` does
-        _wait_until(lambda: served() == old)
-        time.sleep(0.3)
-        stop.set()
-        for worker in workers:
-            worker.join()
-    assert failures == [] and done[0] > 50
+        with Traffic([base], paths, threads_per_base=4) as traffic:
+            time.sleep(0.5)
+            content = content_with(tmp_path, "c", "load-drill")
+            new = run_ingest(IngestSettings(content_dir=content, index_dir=index_copy), embedder=embedder).version
+            wait_until(lambda: served() == new)
+            FolderStore(index_copy).publish(old)  # and straight back, as `casebook index rollback` does
+            wait_until(lambda: served() == old)
+            time.sleep(0.3)
+    assert traffic.failures == [] and traffic.done > 50

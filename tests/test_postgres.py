@@ -6,26 +6,20 @@ that writes gets a database of its own. Skipped with the reason when the server 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import psycopg
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
+from bench.common import serve
 from casebook.cli import main
 from index import (
     DEFAULT_MODEL,
@@ -50,7 +44,7 @@ from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS, ROOT, Postgres
+from tests.conftest import FIXTURE_POSTS, ROOT, Postgres, Traffic, content_with, serving, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -86,22 +80,6 @@ def _body(response: httpx.Response) -> Any:
     if isinstance(body, dict):
         body.pop("took_ms", None)
     return body
-
-
-def _content(tmp_path: Path, name: str, extra_post: str) -> Path:
-    content = tmp_path / name
-    shutil.copytree(FIXTURE_POSTS, content)
-    (content / "posts" / f"{extra_post}.md").write_text(
-        f"---\ntitle: {extra_post}\n---\n## Drill\n\nQuokka wranglers rehearse {extra_post}.\n")
-    return content
-
-
-def _wait_until(condition, timeout: float = 20.0) -> float:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, "condition not met in time"
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def _schemas(url: str) -> list[str]:
@@ -221,7 +199,7 @@ def test_ingest_publish_rollback_and_reuse_of_unchanged_vectors(postgres: Postgr
 
     first = run_ingest(IngestSettings(content_dir=FIXTURE_POSTS, store_location=url), embedder=Counting())
     again = run_ingest(IngestSettings(content_dir=FIXTURE_POSTS, store_location=url), embedder=Counting())
-    second = run_ingest(IngestSettings(content_dir=_content(tmp_path, "c", "new-drill"), store_location=url),
+    second = run_ingest(IngestSettings(content_dir=content_with(tmp_path, "c", "new-drill"), store_location=url),
                         embedder=Counting())
     assert again.up_to_date and counted[0] == first.passages
     assert (second.embedded, second.reused) == (1, first.passages) and counted[1:] == [1]  # only the new post
@@ -232,7 +210,7 @@ def test_ingest_publish_rollback_and_reuse_of_unchanged_vectors(postgres: Postgr
             "posts/new-drill.md"
         assert main(["index", "rollback", "--store", url]) == 0
         assert store.published() == first.version
-        _wait_until(lambda: app.get("/readyz").json()["version"] == first.version)
+        wait_until(lambda: app.get("/readyz").json()["version"] == first.version)
         found = app.get("/api/search", params={"q": "quokka wranglers"}).json()["posts"]
         assert "posts/new-drill.md" not in {p["path"] for p in found}
     assert store.reusable_vectors(DEFAULT_MODEL, "fp32") and not store.reusable_vectors("another-model", "fp32")
@@ -293,7 +271,7 @@ def test_a_killed_ingest_leaves_the_published_version_serving_and_the_next_one_s
                                       reuse_vectors_from=str(index_dir)), embedder=embedder)
     before = _schemas(url)
     with TestClient(create_app(ServiceSettings(store_location=url, reload_seconds=0.1, gap_log=None))) as app:
-        child = subprocess.Popen([sys.executable, "-c", DRIVER, str(_content(tmp_path, "k", "killed-drill")), url],
+        child = subprocess.Popen([sys.executable, "-c", DRIVER, str(content_with(tmp_path, "k", "killed-drill")), url],
                                  cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert child.stdout is not None
         ready, _, _ = select.select([child.stdout], [], [], 120)
@@ -310,45 +288,17 @@ def test_a_killed_ingest_leaves_the_published_version_serving_and_the_next_one_s
         assert store.published() == first.version and store.versions() == [first.version]
         assert _schemas(url) == before  # the killed transaction's tables went with it
         assert app.get("/api/search", params={"q": "ledger entries"}).status_code == 200
-        settings = IngestSettings(content_dir=_content(tmp_path, "n", "next-drill"), store_location=url,
+        settings = IngestSettings(content_dir=content_with(tmp_path, "n", "next-drill"), store_location=url,
                                   lock_wait_seconds=10, reuse_vectors_from=str(index_dir))
         report = run_ingest(settings, embedder=embedder)
         assert store.published() == report.version
-        _wait_until(lambda: app.get("/readyz").json()["version"] == report.version)
+        wait_until(lambda: app.get("/readyz").json()["version"] == report.version)
         assert app.get("/api/search", params={"q": "quokka wranglers"}).json()["posts"][0]["path"] == \
             "posts/next-drill.md"
         store.close()
 
 
 # --- several processes, one database; the database going away ----------------------------------------
-
-@contextlib.contextmanager
-def _serve(url: str, log: Path) -> Iterator[str]:
-    with __import__("socket").socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "CASEBOOK_GAP_LOG": "off", "CASEBOOK_ACCESS_LOG": "0"}
-    with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "casebook", "serve", "--store", url, "--port", str(port),
-                                    "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=out)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        def up() -> bool:
-            assert process.poll() is None, log.read_text()[-2000:]
-            try:
-                return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        _wait_until(up, timeout=120)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
 
 def test_two_service_processes_share_one_database_and_switch_versions_under_load(postgres: Postgres, tmp_path,
                                                                                   embedder, index_dir, capsys):
@@ -358,84 +308,53 @@ def test_two_service_processes_share_one_database_and_switch_versions_under_load
     paths = ["/api/search?q=ledger+entries+{n}", "/api/ask?q=what+is+a+write+ahead+log+{n}", "/api/series",
              "/api/related?path=series/lighthouse/part-1-double-entry.md", "/api/search?q=consumer+lag&section=posts",
              "/readyz"]
-    failures: list[str] = []
-    done = [0]
-    stop = threading.Event()
-    with _serve(url, tmp_path / "a.log") as a, _serve(url, tmp_path / "b.log") as b:
-
-        def hammer(base: str, offset: int) -> None:
-            with httpx.Client(base_url=base, timeout=20) as http:
-                n = offset
-                while not stop.is_set():
-                    n += 1
-                    path = paths[n % len(paths)].format(n=n)
-                    try:
-                        status = http.get(path).status_code
-                    except httpx.HTTPError as e:
-                        failures.append(f"{base}{path}: {e!r}")
-                        continue
-                    done[0] += 1
-                    if status != 200:
-                        failures.append(f"{base}{path}: {status}")
+    quiet = {"CASEBOOK_GAP_LOG": "off", "CASEBOOK_ACCESS_LOG": "0"}
+    with serve(None, tmp_path / "a.log", env=quiet, store=url) as a_, serve(None, tmp_path / "b.log", env=quiet,
+                                                                             store=url) as b_:
+        a, b = a_.url, b_.url
 
         def served(base: str) -> str:
             return str(httpx.get(f"{base}/readyz", timeout=5).json()["version"])
 
-        workers = [threading.Thread(target=hammer, args=(base, i)) for base in (a, b) for i in range(3)]
-        for worker in workers:
-            worker.start()
-        time.sleep(1.0)
-        new = run_ingest(IngestSettings(content_dir=_content(tmp_path, "c", "load-drill"), store_location=url,
-                                        reuse_vectors_from=str(index_dir)), embedder=embedder).version
-        switched = [_wait_until(lambda base=base: served(base) == new) for base in (a, b)]  # type: ignore[misc]
-        PostgresStore(url).rollback()
-        back = [_wait_until(lambda base=base: served(base) == first.version) for base in (a, b)]  # type: ignore[misc]
-        time.sleep(0.5)
-        stop.set()
-        for worker in workers:
-            worker.join()
+        with Traffic([a, b], paths, threads_per_base=3) as traffic:
+            time.sleep(1.0)
+            new = run_ingest(IngestSettings(content_dir=content_with(tmp_path, "c", "load-drill"), store_location=url,
+                                            reuse_vectors_from=str(index_dir)), embedder=embedder).version
+            switched = [wait_until(lambda base=base: served(base) == new) for base in (a, b)]  # type: ignore[misc]
+            PostgresStore(url).rollback()
+            back = [wait_until(lambda base=base: served(base) == first.version)  # type: ignore[misc]
+                    for base in (a, b)]
+            time.sleep(0.5)
     with capsys.disabled():
-        print(f"\ntwo processes: {done[0]} requests, {len(failures)} failed; new version served after "
+        print(f"\ntwo processes: {traffic.done} requests, {len(traffic.failures)} failed; new version served after "
               f"{max(switched):.2f} s, rollback after {max(back):.2f} s (both processes)")
-    assert failures == [] and done[0] > 50
+    assert traffic.failures == [] and traffic.done > 50
     assert max(switched + back) < 5.0
 
 
 def test_the_database_stopped_and_started_under_a_running_service(postgres: Postgres, pg_index, capsys):
     settings = ServiceSettings(store_location=pg_index, reload_seconds=0.2, gap_log=None)
-    with __import__("socket").socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    _wait_until(lambda: server.started)
-    try:
-        with httpx.Client(base_url=base, timeout=30) as http:
-            _wait_until(lambda: http.get("/readyz").status_code == 200)
-            assert http.get("/api/search", params={"q": "ledger entries"}).status_code == 200
-            stopping = time.monotonic()
-            postgres.stop()
-            stopped = time.monotonic()
-            try:
-                _wait_until(lambda: http.get("/readyz").status_code == 503)
-                down = time.monotonic() - stopped
-                detail = http.get("/readyz").json()["detail"]
-                assert "database unavailable" in detail or "no database connection" in detail
-                refused = http.get("/api/search", params={"q": "a question never asked before"})
-                assert refused.status_code == 503 and refused.json()["detail"].startswith("index unavailable: ")
-                assert http.get("/healthz").status_code == 200
-                assert "casebook_index_store_reachable 0.0" in http.get("/metrics").text
-                cached = http.get("/api/search", params={"q": "ledger entries"})
-                assert cached.status_code == 200  # answered from the result cache
-            finally:
-                postgres.start()
-            up = _wait_until(lambda: http.get("/readyz").status_code == 200, timeout=30)  # from the server up again
-            assert http.get("/api/search", params={"q": "another question never asked"}).status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as http:
+        wait_until(lambda: http.get("/readyz").status_code == 200)
+        assert http.get("/api/search", params={"q": "ledger entries"}).status_code == 200
+        stopping = time.monotonic()
+        postgres.stop()
+        stopped = time.monotonic()
+        try:
+            wait_until(lambda: http.get("/readyz").status_code == 503)
+            down = time.monotonic() - stopped
+            detail = http.get("/readyz").json()["detail"]
+            assert "database unavailable" in detail or "no database connection" in detail
+            refused = http.get("/api/search", params={"q": "a question never asked before"})
+            assert refused.status_code == 503 and refused.json()["detail"].startswith("index unavailable: ")
+            assert http.get("/healthz").status_code == 200
+            assert "casebook_index_store_reachable 0.0" in http.get("/metrics").text
+            cached = http.get("/api/search", params={"q": "ledger entries"})
+            assert cached.status_code == 200  # answered from the result cache
+        finally:
+            postgres.start()
+        up = wait_until(lambda: http.get("/readyz").status_code == 200, timeout=30)  # from the server up again
+        assert http.get("/api/search", params={"q": "another question never asked"}).status_code == 200
     with capsys.disabled():
         print(f"\ndatabase stopped (pg_ctl stop took {stopped - stopping:.2f} s): /readyz 503 {down:.2f} s after; "
               f"started again: ready {up:.2f} s after it was up")
