@@ -38,6 +38,7 @@ CREATE TABLE casebook.published (
 CREATE TABLE casebook.models (      -- the model's serving files, so a server without PyTorch runs it
     folder text NOT NULL,           -- its name and precision, as in an index folder's models/
     file text NOT NULL,             -- path within the folder
+    digest text NOT NULL,           -- sha256 of data: names the machine's unpacked copy without reading data
     data bytea NOT NULL,
     PRIMARY KEY (folder, file));
 ALTER TABLE casebook.models ALTER COLUMN data SET STORAGE EXTERNAL;

@@ -8,6 +8,7 @@ service process polls the pointer row and opens the version it names.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -180,7 +181,7 @@ class PostgresStore:
         Unpacked once per machine into the model cache, under a name that changes with the files.
         """
         folder = model_folder(model, precision)
-        rows = self.db.rows("SELECT md5(string_agg(md5(data), '' ORDER BY file)) FROM casebook.models "
+        rows = self.db.rows("SELECT md5(string_agg(digest, '' ORDER BY file)) FROM casebook.models "
                             "WHERE folder = %s", (folder,))
         if not rows or rows[0][0] is None:
             return None
@@ -197,8 +198,9 @@ class PostgresStore:
             if conn.execute("SELECT 1 FROM casebook.models WHERE folder = %s LIMIT 1", (folder,)).fetchone():
                 return
             for name, source in files.items():
-                conn.execute("INSERT INTO casebook.models (folder, file, data) VALUES (%s, %s, %s)",
-                             (folder, name, source.read_bytes()))
+                data = source.read_bytes()
+                conn.execute("INSERT INTO casebook.models (folder, file, digest, data) VALUES (%s, %s, %s, %s)",
+                             (folder, name, hashlib.sha256(data).hexdigest(), data))
             conn.commit()
 
     def prune(self, keep: int) -> None:
