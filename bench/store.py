@@ -140,8 +140,8 @@ def _index_scale(scale: int, root: Path, url: str, qvec: np.ndarray, texts: list
     folder = root / f"{scale}x-folder"
     for label, store in (("folder", FolderStore(folder)), ("postgres", PostgresStore(url))):
         started = time.perf_counter()
-        with store.lock():
-            store.publish(store.write(build))
+        with store.lock() as writer:
+            writer.publish(writer.write(build))
         seconds = time.perf_counter() - started
         store.close()
         rows.append(Row("store", f"[{scale}x] write into {label} (index level, no ingest)",

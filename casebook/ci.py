@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index.errors import IndexError_
-from index.store import FolderStore
+from index.folder import FolderStore
 from ingest.cli import summary
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest

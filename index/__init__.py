@@ -2,12 +2,13 @@
 
 from index.embedder import DEFAULT_MODEL, Embedder, Embedders, ModelRuntime
 from index.errors import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing, ModelUnavailable
+from index.folder import FolderStore, FolderVersion
 from index.manifest import Manifest
 from index.records import Hit, Passage, PostMeta, SeriesMeta, SkippedPost
-from index.store import FolderStore, IndexBuild, IndexVersion
+from index.store import IndexBuild
 
 __all__ = [
     "DEFAULT_MODEL", "Embedder", "FolderStore", "Hit", "IndexBuild", "IndexCorrupt", "IndexLocked",
-    "IndexMismatch", "IndexMissing", "IndexVersion", "Manifest", "Passage", "PostMeta", "SeriesMeta",
+    "IndexMismatch", "IndexMissing", "FolderVersion", "Manifest", "Passage", "PostMeta", "SeriesMeta",
     "SkippedPost", "Embedders", "ModelRuntime", "ModelUnavailable",
 ]

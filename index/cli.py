@@ -10,8 +10,8 @@ from pathlib import Path
 
 from index.errors import IndexCorrupt, IndexError_, IndexMismatch
 from index.manifest import Manifest
-from index.reader import Store
 from index.settings import SharedSettings
+from index.store import Store
 
 STORE_HELP = ("where the index is: a postgresql://user@host/db URL, or an index folder "
               "(env CASEBOOK_STORE; default: the --index folder)")

@@ -15,7 +15,8 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.embedder import Backend, ModelRuntime, Precision
-from index.reader import Store, open_store, redact
+from index.location import open_store, redact
+from index.store import Store
 
 _MESSAGES = {
     "int_parsing": "Not a valid int.", "int_from_float": "Not a valid int.", "float_parsing": "Not a valid number.",

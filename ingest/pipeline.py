@@ -23,7 +23,8 @@ from index import (
     SkippedPost,
 )
 from index.embedder import TextEncoder
-from index.reader import Store, open_store
+from index.location import open_store
+from index.store import Store, StoreWriter
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -103,11 +104,11 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
          stage: Callable[[str], None], started: float) -> IngestReport:
     """The ingest itself, under the store's write lock."""
     timings: dict[str, float] = {}
-    with store.lock(settings.lock_wait_seconds):
+    with store.lock(settings.lock_wait_seconds) as writer:
         sources = Sources.scan(settings)
         published = _published_manifest(store)
         if published is not None and published.content_hash == sources.fingerprint:
-            _keep_model(store, settings, embedder)  # an index from before models/ was kept gains it here
+            _keep_model(store, writer, settings, embedder)  # an index from before models/ was kept gains it here
             counts = published.counts
             # The broken posts are still broken: --strict must fail again on an unchanged site.
             return IngestReport(version=published.version, up_to_date=True, posts=counts["posts"],
@@ -149,12 +150,12 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
             extra={"sources": sources.files},
         )
         publish_started = time.perf_counter()
-        written = store.write(IndexBuild(
+        written = writer.write(IndexBuild(
             manifest=manifest, posts=metas, series=series, passages=passages, embed_keys=keys, vectors=vectors,
             lexical_texts=[d.embed_text for d in drafts_], post_texts=_post_texts(metas, drafts_),
             skipped=skipped))
-        _keep_model(store, settings, embedder)  # before publishing: a server may load the version at once
-        store.publish(written)
+        _keep_model(store, writer, settings, embedder)  # before publishing: a server may load the version at once
+        writer.publish(written)
         timings["publish"] = time.perf_counter() - publish_started
     return IngestReport(
         version=version, up_to_date=False, posts=len(metas), passages=len(passages), series=len(series),
@@ -165,14 +166,14 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
     )
 
 
-def _keep_model(store: Store, settings: IngestSettings, embedder: TextEncoder | None) -> None:
+def _keep_model(store: Store, writer: StoreWriter, settings: IngestSettings, embedder: TextEncoder | None) -> None:
     """Keep the model's ONNX export and tokenizer with the index, so a server without PyTorch runs it."""
     if store.model_path(settings.model, settings.embed_precision) is not None:
         return
     embedder = embedder or Embedder(settings.model, settings.runtime)
     serving_files = getattr(embedder, "serving_files", None)  # a stand-in encoder (tests, bench) has none
     if serving_files is not None:
-        store.keep_model(settings.model, serving_files(), settings.embed_precision)
+        writer.keep_model(settings.model, serving_files(), settings.embed_precision)
 
 
 def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:

@@ -6,9 +6,9 @@ from collections.abc import Collection, Mapping
 from urllib.parse import urlsplit
 
 from index import PostMeta
-from index.reader import IndexReader
 from index.scope import Filters, Scope, norm_url_path
 from index.spelling import Speller
+from index.store import IndexReader
 from service.snippets import WordForms
 
 __all__ = ["Catalog", "Filters", "UnknownName"]

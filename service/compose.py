@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index.reader import TermIndex
+from index.store import TermIndex
 from index.text import idf, opening, term_stems
 from service.answer_types import Expected, contradicts, holds, names_other_versions, rates
 from service.ranking import ScoredPassage

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index import Hit, Passage, PostMeta, SeriesMeta
-from index.reader import IndexReader
+from index.store import IndexReader
 from index.text import idf, query_terms
 from service.catalog import Catalog, Filters
 

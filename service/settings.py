@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
-from index.reader import is_postgres
+from index.location import is_postgres
 from index.settings import SharedSettings
 
 Profile = Literal["local", "production"]

@@ -14,8 +14,8 @@ import numpy as np
 from index import Embedder, IndexCorrupt, IndexMismatch, IndexMissing
 from index.embedder import Embedders
 from index.errors import ModelUnavailable, StoreUnavailable
-from index.reader import Store
 from index.settings import SharedSettings
+from index.store import Store
 from service.catalog import Catalog
 from service.compose import Parsed
 from service.related import RelatedSpace, related_space

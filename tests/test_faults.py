@@ -26,7 +26,7 @@ from tests.conftest import ROOT, Traffic, content_with, serving, wait_until
 # Except at "embed", vectors come from a hashing stand-in: these tests are about files and locks, not meaning.
 DRIVER = r"""
 import sys, time
-from index import embedder, store
+from index import embedder, folder
 from ingest import cli, pipeline
 from tests.stand_ins import HashEmbedder
 
@@ -43,16 +43,16 @@ def stop_here(module, name, before=True, seconds=60.0):
     setattr(module, name, hooked)
 
 if point == "embed":  # embed every passage afresh, so the kill lands inside the real model's forward passes
-    store.FolderStore.reusable_vectors = lambda self, model, precision: {}
+    folder.FolderStore.reusable_vectors = lambda self, model, precision: {}
     extra = ["0"]
 else:
     pipeline.Embedder = lambda model, runtime, exported=None: HashEmbedder()
 hooks = {
     "embed": (embedder.Embedder, "encode", True),
-    "metadata": (store, "write_metadata", False),          # temp folder holds meta.sqlite only
-    "manifest": (store, "_fsync_tree", True),              # temp folder complete, not yet renamed
-    "renamed": (store.FolderStore, "publish", True),       # version folder complete, CURRENT still old
-    "switched": (store.FolderStore, "_prune", True),       # CURRENT switched, old versions not pruned
+    "metadata": (folder, "write_metadata", False),         # temp folder holds meta.sqlite only
+    "manifest": (folder, "fsync_tree", True),              # temp folder complete, not yet renamed
+    "renamed": (folder.FolderWriter, "publish", True),     # version folder complete, CURRENT still old
+    "switched": (folder.FolderStore, "_prune", True),      # CURRENT switched, old versions not pruned
 }
 if point in hooks:
     stop_here(*hooks[point], seconds=float(extra[0]) if extra else 60.0)
@@ -151,7 +151,8 @@ def _publish_damaged(root: Path, how: str) -> str:
     bad = "29990101T000000000000Z-damaged"
     shutil.copytree(FolderStore(root).path(str(FolderStore(root).published())), FolderStore(root).path(bad))
     _damage(FolderStore(root).path(bad), how)
-    FolderStore(root).publish(bad)
+    with FolderStore(root).lock() as writer:
+        writer.publish(bad)
     return bad
 
 
@@ -205,7 +206,7 @@ def test_switching_versions_under_load_fails_no_request(index_copy, tmp_path, em
             content = content_with(tmp_path, "c", "load-drill")
             new = run_ingest(IngestSettings(content_dir=content, index_dir=index_copy), embedder=embedder).version
             wait_until(lambda: served() == new)
-            FolderStore(index_copy).publish(old)  # and straight back, as `casebook index rollback` does
+            FolderStore(index_copy).rollback(old)  # and straight back, as `casebook index rollback` does
             wait_until(lambda: served() == old)
             time.sleep(0.3)
     assert traffic.failures == [] and traffic.done > 50

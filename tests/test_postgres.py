@@ -34,11 +34,12 @@ from index import (
     lexical,
 )
 from index.embedder import ModelRuntime
+from index.location import open_store
 from index.pg import search as pg_search
 from index.pg.store import PostgresStore
-from index.reader import IndexReader, open_store
 from index.records import Hit
 from index.scope import Filters
+from index.store import IndexReader
 from index.text import query_terms
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
@@ -235,9 +236,9 @@ def test_old_versions_are_pruned_with_their_tables_and_the_published_one_never(p
     url = postgres.create_database("casebook_prune")
     store = PostgresStore(url)
     names = [f"2026010{i}T000000000000Z-prune" for i in range(1, 8)]
-    with store.lock():
+    with store.lock() as writer:
         for name in names:
-            store.publish(store.write(_tiny_build(name)))
+            writer.publish(writer.write(_tiny_build(name)))
     assert store.versions() == names[-5:] and store.published() == names[-1]
     assert len(_schemas(url)) == 5
     with pytest.raises(IndexLocked, match="another ingest is writing"), store.lock(), PostgresStore(url).lock(0.3):
@@ -250,8 +251,8 @@ def test_old_versions_are_pruned_with_their_tables_and_the_published_one_never(p
 def test_a_newer_schema_is_refused_with_a_clear_message(postgres: Postgres):
     url = postgres.create_database("casebook_newer")
     store = PostgresStore(url)
-    with store.lock():
-        store.publish(store.write(_tiny_build("20260101T000000000000Z-newer")))
+    with store.lock() as writer:
+        writer.publish(writer.write(_tiny_build("20260101T000000000000Z-newer")))
     with psycopg.connect(url) as conn:
         conn.execute("UPDATE casebook.schema_version SET version = 99")
     with pytest.raises(IndexMismatch, match="schema version 99, newer than the 1 this Casebook reads; upgrade"):

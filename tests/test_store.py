@@ -80,8 +80,8 @@ def test_unfinished_version_is_never_listed_or_published(index_copy):
     partial.mkdir()
     (partial / "vectors.faiss").write_bytes(b"half")
     assert FolderStore(index_copy).versions() == [FolderStore(index_copy).published()]
-    with pytest.raises(IndexMissing):
-        FolderStore(index_copy).publish(".tmp-20990101T000000Z-deadbeef")
+    with pytest.raises(IndexMissing), FolderStore(index_copy).lock() as writer:
+        writer.publish(".tmp-20990101T000000Z-deadbeef")
     assert FolderStore(index_copy).open().manifest.version == FolderStore(index_copy).published()
 
 
@@ -93,7 +93,8 @@ def test_rollback_points_current_at_an_older_version(index_copy):
     for f in older.iterdir():
         target = FolderStore(index_copy).path(first) / f.name
         target.symlink_to(f, target_is_directory=f.is_dir())
-    FolderStore(index_copy).publish("20000101T000000Z-older")
+    with FolderStore(index_copy).lock() as writer:
+        writer.publish("20000101T000000Z-older")
     assert FolderStore(index_copy).published() == "20000101T000000Z-older"
     assert FolderStore(index_copy).open().passages
 
@@ -129,3 +130,11 @@ def test_prune_keeps_the_published_version_and_only_the_models_in_use(index_copy
     store.prune(keep=1)
     assert store.versions() == [published]
     assert sorted(p.name for p in (index_copy / "models").iterdir()) == ["all-MiniLM-L6-v2"]
+
+
+def test_a_writer_kept_past_its_lock_can_no_longer_publish(index_copy):
+    store = FolderStore(index_copy)
+    with store.lock() as writer:
+        pass
+    with pytest.raises(RuntimeError, match="lock was released"):
+        writer.publish(str(store.published()))

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from index.cache import Lru
 from index.lexical import Postings, rows_holding, top_bm25
-from index.pg.cache import Lru
 from index.pg.codec import Embedding, FullVector
 from index.pg.db import Database
 from index.records import Hit

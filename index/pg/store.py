@@ -20,14 +20,14 @@ import psycopg
 
 from index.embedder import Precision
 from index.errors import IndexLocked, IndexMismatch, IndexMissing
+from index.files import model_folder, unpack_model
 from index.manifest import Manifest
 from index.pg import schema
 from index.pg.db import POLL_WAIT_SECONDS, STATEMENT_MS, Database, Row, translated, writer_connection
 from index.pg.version import PostgresVersion
 from index.pg.writer import write_version
-from index.reader import roll_back
 from index.records import SkippedPost
-from index.store import KEEP_VERSIONS, IndexBuild, model_folder, unpack_model
+from index.store import KEEP_VERSIONS, IndexBuild, roll_back
 
 log = logging.getLogger("casebook.index")
 LOCK_KEY = 0x63617365626F6F6B  # "casebook": the advisory lock one ingest holds at a time
@@ -42,7 +42,6 @@ class PostgresStore:
         self.url = url
         self.db = Database(url, statement_ms=STATEMENT_MS if for_service else None)
         self.model_cache = model_cache
-        self._writer: psycopg.Connection[Row] | None = None
 
     def __str__(self) -> str:
         return str(self.db)
@@ -103,9 +102,11 @@ class PostgresStore:
         return PostgresVersion(self.db, version_id, manifest)
 
     @contextmanager
-    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
-        """Hold the ingest lock (and create or upgrade the tables); a second writer waits, then fails clearly."""
+    def lock(self, wait_seconds: float = 0.0) -> Iterator[PostgresWriter]:
+        """Hold the ingest lock (and create or upgrade the tables) and get the writer; a second writer waits, then
+        fails clearly."""
         conn = writer_connection(self.url)
+        writer = None
         try:
             with translated(self.url):
                 deadline = time.monotonic() + wait_seconds
@@ -115,45 +116,12 @@ class PostgresStore:
                     time.sleep(0.2)
                 conn.commit()
                 schema.ensure(conn, str(self))
-            self._writer = conn
-            yield
+            writer = PostgresWriter(self, conn)
+            yield writer
         finally:
-            self._writer = None
+            if writer is not None:
+                writer.conn = None  # a writer kept past the block can no longer write
             conn.close()  # the server releases the advisory lock with the session
-
-    def write(self, build: IndexBuild) -> str:
-        """Write a complete version in one transaction (not yet published); call under `lock`."""
-        if self._writer is None:
-            raise RuntimeError("PostgresStore.write needs the ingest lock (use `with store.lock():`)")
-        with translated(self.url):
-            try:
-                write_version(self._writer, build)
-            except BaseException:
-                self._writer.rollback()
-                raise
-        return build.manifest.version
-
-    @contextmanager
-    def _connection(self) -> Iterator[psycopg.Connection[Row]]:
-        if self._writer is not None:
-            yield self._writer
-            return
-        conn = writer_connection(self.url)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def publish(self, version: str) -> None:
-        """Point the published row at a complete version, then drop the oldest versions."""
-        with self._connection() as conn, translated(self.url):
-            row = conn.execute("SELECT id FROM casebook.versions WHERE name = %s", (version,)).fetchone()
-            if row is None:
-                raise IndexMissing(f"{self}: no complete version {version!r}")
-            conn.execute("INSERT INTO casebook.published (version_id) VALUES (%s) ON CONFLICT (singleton) "
-                         "DO UPDATE SET version_id = excluded.version_id, published_at = now()", (row[0],))
-            conn.commit()
-            self._prune(conn)
 
     def rollback(self, to: str | None = None, wait_seconds: float = 0.0) -> tuple[str, str | None]:
         """Publish `to`, or the newest version older than the published one; returns (new, old)."""
@@ -191,22 +159,14 @@ class PostgresStore:
             unpack_model(local, {name: bytes(data) for name, data in files})
         return local
 
-    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> None:
-        """Keep the model's serving files (name -> file) in the database, once; call under `lock`."""
-        folder = model_folder(model, precision)
-        with self._connection() as conn, translated(self.url):
-            if conn.execute("SELECT 1 FROM casebook.models WHERE folder = %s LIMIT 1", (folder,)).fetchone():
-                return
-            for name, source in files.items():
-                data = source.read_bytes()
-                conn.execute("INSERT INTO casebook.models (folder, file, digest, data) VALUES (%s, %s, %s, %s)",
-                             (folder, name, hashlib.sha256(data).hexdigest(), data))
-            conn.commit()
-
     def prune(self, keep: int) -> None:
         """Drop all but the newest `keep` versions (never the published one)."""
-        with self._connection() as conn, translated(self.url):
-            self._prune(conn, max(keep, 1))
+        conn = writer_connection(self.url)
+        try:
+            with translated(self.url):
+                self._prune(conn, max(keep, 1))
+        finally:
+            conn.close()
 
     def _prune(self, conn: psycopg.Connection[Row], keep: int = KEEP_VERSIONS) -> None:
         current = self.published()
@@ -229,3 +189,52 @@ class PostgresStore:
     def close(self) -> None:
         """Close the pool."""
         self.db.close()
+
+
+class PostgresWriter:
+    """What the holder of the ingest lock may do: write versions, publish one, keep the model, on its connection."""
+
+    def __init__(self, store: PostgresStore, conn: psycopg.Connection[Row]) -> None:
+        self.store = store
+        self.conn: psycopg.Connection[Row] | None = conn
+
+    def _conn(self) -> psycopg.Connection[Row]:
+        if self.conn is None:
+            raise RuntimeError("this writer's lock was released; take the lock again (`with store.lock() as writer:`)")
+        return self.conn
+
+    def write(self, build: IndexBuild) -> str:
+        """Write a complete version in one transaction (not yet published)."""
+        conn = self._conn()
+        with translated(self.store.url):
+            try:
+                write_version(conn, build)
+            except BaseException:
+                conn.rollback()
+                raise
+        return build.manifest.version
+
+    def publish(self, version: str) -> None:
+        """Point the published row at a complete version, then drop the oldest versions."""
+        conn = self._conn()
+        with translated(self.store.url):
+            row = conn.execute("SELECT id FROM casebook.versions WHERE name = %s", (version,)).fetchone()
+            if row is None:
+                raise IndexMissing(f"{self.store}: no complete version {version!r}")
+            conn.execute("INSERT INTO casebook.published (version_id) VALUES (%s) ON CONFLICT (singleton) "
+                         "DO UPDATE SET version_id = excluded.version_id, published_at = now()", (row[0],))
+            conn.commit()
+            self.store._prune(conn)
+
+    def keep_model(self, model: str, files: Mapping[str, Path], precision: Precision = "fp32") -> None:
+        """Keep the model's serving files (name -> file) in the database, once."""
+        folder = model_folder(model, precision)
+        conn = self._conn()
+        with translated(self.store.url):
+            if conn.execute("SELECT 1 FROM casebook.models WHERE folder = %s LIMIT 1", (folder,)).fetchone():
+                return
+            for name, source in files.items():
+                data = source.read_bytes()
+                conn.execute("INSERT INTO casebook.models (folder, file, digest, data) VALUES (%s, %s, %s, %s)",
+                             (folder, name, hashlib.sha256(data).hexdigest(), data))
+            conn.commit()

@@ -18,10 +18,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from index.cache import Lru
 from index.features import RelatedInputs
 from index.manifest import Manifest
 from index.pg import related
-from index.pg.cache import Lru
 from index.pg.db import Database
 from index.pg.schema import version_schema
 from index.pg.search import PgDense, PgTerms

@@ -1,4 +1,5 @@
-"""A bounded, thread-safe LRU map: what a PostgreSQL-backed process keeps of a version, at most."""
+"""A bounded, thread-safe LRU map: what a process keeps of a version at most (a database store's rows, the
+service's results and query vectors)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ Value = TypeVar("Value")
 
 
 class Lru(Generic[Key, Value]):
-    """At most `size` entries (or `size` units of `weigh`); the least recently used go first."""
+    """At most `size` entries (or `size` units of `weigh`); the least recently used go first. Size 0 keeps nothing."""
 
     def __init__(self, size: int, weigh: Callable[[Value], int] | None = None) -> None:
         self.size = size
@@ -20,9 +21,24 @@ class Lru(Generic[Key, Value]):
         self._items: OrderedDict[Key, Value] = OrderedDict()
         self._weight = 0
         self._lock = threading.Lock()
+        self.hits = self.misses = 0  # of `get`, for /metrics
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def get(self, key: Key) -> Value | None:
+        """The cached value, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Key, value: Value) -> None:
+        """Store one value, evicting the least recently used beyond the bound."""
+        self.put_many({key: value})
 
     def get_many(self, keys: Iterable[Key]) -> dict[Key, Value]:
         """The cached values among `keys`."""
