@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 
 from bench.common import Json, Row, fmt_ms, percentiles
 from index import FolderStore
-from service.app import create_app
-from service.catalog import Catalog
-from service.crosslinks import crosslinks
-from service.gaps import read_unanswered
-from service.related import PassageSpace, related_posts
+from service.authors.crosslinks import crosslinks
+from service.authors.gap_log import read_unanswered
+from service.authors.related import PassageSpace, related_posts
+from service.http.app import create_app
+from service.search.live import Live
 from service.settings import ServiceSettings
 
 
@@ -24,16 +24,16 @@ def run(index_dir: Path, queries: list[Json], work: Path) -> list[Row]:
 
 def _related(index_dir: Path) -> list[Row]:
     started = time.perf_counter()
-    catalog = Catalog(FolderStore(index_dir).open())
-    space = PassageSpace(catalog)
+    live = Live(FolderStore(index_dir).open())
+    space = PassageSpace(live)
     built = time.perf_counter() - started
     per_post = []
     for path in space.paths:
         t = time.perf_counter()
-        related_posts(catalog, space, path, 10)
+        related_posts(live, space, path, 10)
         per_post.append(time.perf_counter() - t)
     started = time.perf_counter()
-    report = crosslinks(catalog)
+    report = crosslinks(live)
     whole = time.perf_counter() - started
     return [
         Row("authors", "related: per-version set-up (PassageSpace)", f"{built * 1000:.0f} ms"),

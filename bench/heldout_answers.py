@@ -33,12 +33,13 @@ from typing import Any
 
 from index.settings import SharedSettings
 from index.text import idf, term_stems
-from service.answer import extract
-from service.catalog import Filters
-from service.ranking import Ranking, ScoredPassage
-from service.search import ranked
-from service.sentences import answer_sentences
-from service.state import Live, open_live
+from service.answers.answer import extract
+from service.answers.sentences import answer_sentences
+from service.search.holder import open_live
+from service.search.live import Filters, Live
+from service.search.query import read_query
+from service.search.ranking import Ranking, ScoredPassage
+from service.search.results import ranked
 
 RARE_IDF = 3.0  # about the rarest two thirds of the blog's words: names, numbers, terms, not "use" or "data"
 MIN_QUESTION_WORDS = 5  # "Why?" or "What is X?" headings say too little to be asked alone
@@ -59,14 +60,14 @@ class Item:
 def items(live: Live, n: int, seed: int, per_post: int = 2) -> list[Item]:
     """Up to `n` question headings with at least two answer sentences, at most `per_post` from one post."""
     by_post: defaultdict[str, list[Item]] = defaultdict(list)
-    version = live.catalog.version
+    version = live.version
     for passage in version.passages:
         heading = passage.heading.split(" > ")[-1].strip()
         if not heading.endswith("?") or passage.kind == "nav":
             continue
         question = _LABEL.sub("", heading).strip().strip('"“”')
         reference = tuple(s.text for s in answer_sentences(passage.text))
-        first = live.catalog.evidence_by_post.get(passage.post_path, (None,))[0]
+        first = live.version.evidence_by_post.get(passage.post_path, (None,))[0]
         if len(question.split()) >= MIN_QUESTION_WORDS and len(reference) >= 2 and first != passage.id:
             by_post[passage.post_path].append(Item(question, passage.id, reference))
     rng = random.Random(seed)
@@ -90,7 +91,7 @@ def held_out(ranking: Ranking, item: Item) -> Ranking:
 
 def rare(live: Live, text: str, question: set[str]) -> dict[str, float]:
     """The text's stems the question does not use whose IDF reaches RARE_IDF, with their IDF."""
-    lexical = live.catalog.version.lexical
+    lexical = live.version.lexical
     stems = term_stems(text) - question
     frequency = lexical.document_frequency(stems)
     weights = {t: idf(lexical.count, frequency.get(t, 0)) for t in stems}
@@ -116,8 +117,8 @@ def run(live: Live, chosen: list[Item]) -> dict[str, list[dict[str, Any]]]:
     """Casebook's answer and the lead-3 baseline for each held-out question."""
     out: dict[str, list[dict[str, Any]]] = {"casebook": [], "lead-3": []}
     for item in chosen:
-        ranking = held_out(ranked(live, item.question, Filters(), K), item)
-        result = extract(live, ranking.query, ranking)
+        ranking = held_out(ranked(live, read_query(live, item.question), Filters(), K), item)
+        result = extract(live, ranking)
         text = _CITATION.sub("", result.text) if result.found and result.text else None
         out["casebook"].append({"question": item.question, "answer": result.text if result.found else None,
                                 **score(live, item, text)})

@@ -12,8 +12,8 @@ import numpy as np
 from bench.common import Json, Row, fmt_ms, percentiles
 from bench.ingest import RecordingEmbedder
 from bench.query import cold_texts
-from casebook.eval_cli import local_system
-from casebook.evaluate import read_questions, run_system, summarise
+from casebook.eval.questions import read_questions, run_system, summarise
+from casebook.eval.systems import local_system
 from index import DEFAULT_MODEL, Embedder, FolderStore, ModelRuntime
 from index.embedder import export_onnx, quantize_onnx, resolve_model
 from ingest.pipeline import run_ingest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -9,11 +10,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import Json, Row, fmt_ms, percentiles
-from casebook.evaluate import ndcg as ndcg_at_10
+from casebook.eval.metrics import ndcg as ndcg_at_10
 from index import Embedder, FolderStore, ModelRuntime
-from service.catalog import Catalog, Filters
-from service.search import run_search
-from service.state import Live, LruCache
+from service.search.live import Filters, Live
+from service.search.results import run_search
 
 
 def cold_texts(queries: list[Json]) -> list[str]:
@@ -30,9 +30,8 @@ def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime,
     """
     version = FolderStore(index_dir).open()
     embedder = Embedder(version.manifest.model, runtime)
-    catalog = Catalog(version, embedder.whole_words())
     backend = runtime.backend
-    live = Live(catalog, embedder, LruCache(0), LruCache(0))  # size 0: nothing is ever cached
+    live = Live(version, lambda: embedder)  # cache size 0: nothing is ever cached
     for text in ("warm up", "warm up the model and the BM25 tokenizer"):
         run_search(live, text, Filters(), 10)
     texts = cold_texts(queries)
@@ -53,11 +52,11 @@ def latency(index_dir: Path, queries: list[Json], runtime: ModelRuntime,
             f"{ratio:.2f} (rest of pipeline {s['p50'] - e['p50']:.1f} ms)", "<= 1.5", bool(ratio <= 1.5)),
     ]
     rows.append(_batching(embedder, texts, backend))
-    rows += _spelling(catalog, texts, [q["query"] for q in typos or []], backend)
+    rows += _spelling(live, texts, [q["query"] for q in typos or []], backend)
     return rows, {"embed": e, "search": s}
 
 
-def _spelling(catalog: Catalog, texts: list[str], typos: list[str], backend: str) -> list[Row]:
+def _spelling(live: Live, texts: list[str], typos: list[str], backend: str) -> list[Row]:
     """What correcting the spelling adds to a search: a look-up per known word, an edit-distance scan per unknown."""
     rows = []
     for label, batch in (("dev questions", texts), ("dev questions with one typo", typos)):
@@ -66,7 +65,7 @@ def _spelling(catalog: Catalog, texts: list[str], typos: list[str], backend: str
         took = []
         for text in batch:
             started = time.perf_counter()
-            catalog.speller.correct(text)
+            live.speller.correct(text)
             took.append(time.perf_counter() - started)
         p = percentiles(took)
         target, ok = ("p50 < 0.2 ms", p["p50"] < 0.2) if batch is texts else ("", None)
@@ -94,15 +93,15 @@ def _batching(embedder: Embedder, texts: list[str], backend: str) -> Row:
 def fidelity(index_dir: Path, queries: list[Json], passages: list[str],
              runtime: ModelRuntime) -> tuple[list[Row], bool]:
     """Are ONNX vectors and rankings the same as torch's? Cosine on passages, dev-set top-10 and nDCG@10."""
-    catalog = Catalog(FolderStore(index_dir).open())
-    model = catalog.version.manifest.model
+    version = FolderStore(index_dir).open()
+    model = version.manifest.model
     torch_e = Embedder(model, replace(runtime, backend="torch"))
     onnx_e = Embedder(model, replace(runtime, backend="onnx"))
     sample = passages[:: max(1, len(passages) // 1000)] + [q["query"] for q in queries]
     cos = (torch_e.encode(sample) * onnx_e.encode(sample)).sum(axis=1)
     ranked: dict[str, list[list[str]]] = {}
     for name, embedder in (("torch", torch_e), ("onnx", onnx_e)):
-        live = Live(catalog, embedder, LruCache(0), LruCache(0))
+        live = Live(version, functools.partial(lambda e: e, embedder))
         ranked[name] = [[p.path for p in run_search(live, q["query"], Filters(), 10).posts] for q in queries]
     same_top1 = np.mean([a[:1] == b[:1] for a, b in zip(ranked["torch"], ranked["onnx"], strict=True)])
     overlap = np.mean([len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(ranked["torch"], ranked["onnx"],

@@ -6,7 +6,7 @@
 The posts are split in two by a hash of their path, so the halves stay the same when the file is
 re-ordered or grows. The weights are fitted on half `a` only (logistic regression, L2, the rare
 positive class weighted up); half `b` is what the model never saw. Prints the weights to paste
-into `service/related.py` and a table per half and section. Details in bench/QUALITY.md.
+into `service/authors/related.py` and a table per half and section. Details in bench/QUALITY.md.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from casebook.evaluate_related import LinkedPost, read_related, run_related, summarise_related
+from casebook.eval.related import LinkedPost, read_related, run_related, summarise_related
 from index import FolderStore
-from service.catalog import Catalog
-from service.related import MODEL, SIGNALS, LinkModel, PassageSpace, related_posts, same_group, signals
+from service.authors.related import MODEL, SIGNALS, LinkModel, PassageSpace, related_posts, same_group, signals
+from service.search.live import Live
 
 L2 = 1.0  # ridge on the weights (not the intercept); 0.1 to 10 give the same rankings on half b
 
@@ -32,15 +32,15 @@ def half(path: str) -> str:
     return "ab"[hashlib.sha256(path.encode()).digest()[0] % 2]
 
 
-def training_rows(catalog: Catalog, space: PassageSpace, posts: list[LinkedPost]) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(live: Live, space: PassageSpace, posts: list[LinkedPost]) -> tuple[np.ndarray, np.ndarray]:
     """Signal values of every (post, candidate) pair and whether the author linked it."""
     rows, labels = [], []
     for linked in posts:
-        source = catalog.version.posts.get(linked.path)
+        source = live.version.posts.get(linked.path)
         if source is None or not linked.links:
             continue
         values = signals(space, source)
-        keep = [j for j, p in enumerate(space.paths) if not same_group(source, catalog.version.posts[p])]
+        keep = [j for j, p in enumerate(space.paths) if not same_group(source, live.version.posts[p])]
         rows.append(values[keep])
         labels.append(np.array([space.paths[j] in linked.links for j in keep], dtype=np.float64))
     return np.vstack(rows), np.concatenate(labels)
@@ -72,14 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--without", nargs="*", default=[], choices=SIGNALS, help="signals to leave out")
     parser.add_argument("--committed", action="store_true", help="score the committed MODEL instead of fitting")
     args = parser.parse_args(argv)
-    catalog = Catalog(FolderStore(args.index).open())
-    space = PassageSpace(catalog)
+    live = Live(FolderStore(args.index).open())
+    space = PassageSpace(live)
     posts = read_related(args.related)
     halves = {h: [p for p in posts if half(p.path) == h] for h in "ab"}
     if args.committed:
         model = MODEL
     else:
-        x, y = training_rows(catalog, space, halves["a"])
+        x, y = training_rows(live, space, halves["a"])
         dropped = [SIGNALS.index(name) for name in args.without]
         x[:, dropped] = 0.0
         model = fit(x, y)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| half | section | n | R@10 | nDCG@10 |\n|---|---|---|---|---|")
     for name, part in halves.items():
         def system(path: str) -> list[str]:
-            return [r.post.path for r in related_posts(catalog, space, path, 10, model)]
+            return [r.post.path for r in related_posts(live, space, path, 10, model)]
 
         for section, row in summarise_related(run_related(system, part)).items():
             print(f"| {name} | {section} | {row['n']} | {row['recall']:.3f} | {row['ndcg']:.3f} |")

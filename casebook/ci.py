@@ -23,9 +23,9 @@ from ingest.cli import summary
 from ingest.errors import IngestError
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
-from service.catalog import Catalog
-from service.changes import ChangeError, touched
-from service.crosslinks import crosslinks, to_markdown
+from service.authors.changes import ChangeError, touched
+from service.authors.crosslinks import crosslinks, to_markdown
+from service.search.holder import open_live
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,12 +68,12 @@ def run(args: argparse.Namespace) -> int:
     parts = [_ingest_markdown(report)]
     if args.since is not None or args.changed is not None:
         try:
-            catalog = Catalog(store.open())
-            change = touched(catalog, args.changed, args.since, args.site)
+            live = open_live(settings, prepare=False)  # cross-links read stored vectors: no model
+            change = touched(live, args.changed, args.since, args.site)
         except (ChangeError, IndexError_) as e:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
-        links = to_markdown(crosslinks(catalog, only=change.posts if change else None))
+        links = to_markdown(crosslinks(live, only=change.posts if change else None))
         if change and change.left_out:  # drafts and broken posts: changed, but not in the index
             links += "\nChanged but not indexed: " + ", ".join(f"`{name}`" for name in change.left_out) + ".\n"
         (out / "crosslinks.md").write_text(links, encoding="utf-8")

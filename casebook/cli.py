@@ -6,23 +6,26 @@ import argparse
 import logging
 import sys
 
-from casebook import ci, eval_cli
+from casebook import ci
+from casebook.eval import cli as eval_cli
 from index import cli as index_cli
 from ingest import cli as ingest_cli
-from service import cli as service_cli
-from service import cli_authors
+from service.answers import cli as answers_cli
+from service.authors import cli as authors_cli
+from service.http import cli as http_cli
+from service.search import cli as search_cli
 
 # name, one-line help, the function adding its flags, the function running it
 COMMANDS = (
     ("ingest", "build or --check the index from a Hugo site", ingest_cli.add_arguments, ingest_cli.run),
-    ("search", "query the index from the terminal", service_cli.add_search_arguments, service_cli.search),
-    ("serve", "run the HTTP API and search page", service_cli.add_serve_arguments, service_cli.serve),
-    ("ask", "answer a question with citations", cli_authors.add_ask_arguments, cli_authors.ask),
-    ("related", "posts worth linking from a post", cli_authors.add_related_arguments, cli_authors.related),
-    ("crosslinks", "report missing links and orphan posts", cli_authors.add_crosslinks_arguments,
-     cli_authors.crosslinks),
-    ("gaps", "questions readers asked that the blog does not answer, grouped", cli_authors.add_gaps_arguments,
-     cli_authors.gaps),
+    ("search", "query the index from the terminal", search_cli.add_search_arguments, search_cli.search),
+    ("serve", "run the HTTP API and search page", http_cli.add_serve_arguments, http_cli.serve),
+    ("ask", "answer a question with citations", answers_cli.add_ask_arguments, answers_cli.ask),
+    ("related", "posts worth linking from a post", authors_cli.add_related_arguments, authors_cli.related),
+    ("crosslinks", "report missing links and orphan posts", authors_cli.add_crosslinks_arguments,
+     authors_cli.crosslinks),
+    ("gaps", "questions readers asked that the blog does not answer, grouped", authors_cli.add_gaps_arguments,
+     authors_cli.gaps),
     ("eval", "measure retrieval quality on judged questions", eval_cli.add_arguments, eval_cli.run),
     ("index", "list the index versions kept, or roll back to an older one", index_cli.add_arguments, index_cli.run),
     ("ci", "a blog's CI job: ingest --strict, the deploy artifact, link suggestions for a change", ci.add_arguments,

@@ -22,14 +22,19 @@ def add_store_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="URL_OR_DIR", help=STORE_HELP)
 
 
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--index` and `--store`: where a command finds the index."""
+    parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
+    add_store_argument(parser)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `index` sub-commands and their flags."""
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="the versions kept, oldest first; * marks the published one")
     rollback = actions.add_parser("rollback", help="publish an older version again (the service reloads it)")
     for sub in (listing, rollback):
-        sub.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX; var/index)")
-        add_store_argument(sub)
+        add_index_arguments(sub)
     listing.add_argument("--json", action="store_true", help="print the versions as JSON")
     rollback.add_argument("--to", metavar="VERSION", help="the version to publish (default: the one before)")
     rollback.add_argument("--wait", type=float, default=10.0, help="seconds to wait for an ingest's lock")

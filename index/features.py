@@ -1,7 +1,7 @@
 """What related posts derive from a version, computed by the same functions for every store.
 
 The folder store's service derives it in memory when related posts are first asked for
-(`service/related.py`, `PassageSpace`); the PostgreSQL store derives it once, when a version is
+(`service/authors/related.py`, `PassageSpace`); the PostgreSQL store derives it once, when a version is
 written, and keeps it in the version's tables, so a service answers related posts from SQL
 (`index/pg/related.py`) without holding the corpus. Either way a post's evidence, names and stems
 come from here, so both stores rank the same candidates on the same signals.
@@ -36,7 +36,7 @@ _WORDS = re.compile(r"[a-z]+")
 class RelatedInputs:
     """One source post's related-posts evidence about every candidate (articles, sorted by path).
 
-    Each array has one value per candidate; `service/related.py` turns them into the signals.
+    Each array has one value per candidate; `service/authors/related.py` turns them into the signals.
     """
 
     paths: list[str]

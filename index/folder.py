@@ -71,6 +71,11 @@ class FolderVersion:
         """Post path by normalised URL path and alias."""
         return url_paths(self.posts.values())
 
+    @property
+    def related_by_store(self) -> None:
+        """None: related posts derive their evidence from this version in memory."""
+        return None
+
     @cached_property
     def boilerplate(self) -> frozenset[str]:
         """Sentence openings the blog repeats across posts (`text.repeated_openings`): never answer text."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from index.embedder import Precision
 from index.errors import IndexMissing
+from index.features import RelatedInputs
 from index.manifest import Manifest
 from index.records import Hit, Passage, PostMeta, SeriesMeta, SkippedPost
 from index.scope import Filters, PassageWithin, Scope
@@ -74,6 +75,15 @@ class TermIndex(Protocol):
                      within: PassageWithin | None = None) -> list[Hit]: ...
 
 
+class RelatedByStore(Protocol):
+    """A version that computes related posts' inputs itself, instead of handing its whole corpus over."""
+
+    def related_inputs(self, path: str) -> RelatedInputs:
+        """The post's evidence about every candidate."""
+    def related_evidence(self, paths: Sequence[str]) -> dict[str, tuple[tuple[Passage, ...], np.ndarray]]:
+        """Each post's evidence passages and their vectors."""
+
+
 class IndexReader(Protocol):
     """One opened version: what ranking, answers, related posts and the routes read."""
 
@@ -99,6 +109,10 @@ class IndexReader(Protocol):
     @property
     def by_url_path(self) -> Mapping[str, str]:
         """Post path by normalised URL path or alias (`scope.norm_url_path`)."""
+    @property
+    def related_by_store(self) -> RelatedByStore | None:
+        """The store's own computation of related posts' evidence (PostgreSQL, in SQL), or None when the reader
+        derives it from the whole version in memory."""
     @property
     def boilerplate(self) -> frozenset[str]:
         """Sentence openings the blog repeats across posts (`text.repeated_openings`): never answer text."""

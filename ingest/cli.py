@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from index import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
-from index.cli import add_store_argument
+from index.cli import add_index_arguments
 from index.errors import ModelUnavailable, StoreUnavailable
 from ingest.check import check_index
 from ingest.errors import IngestError
@@ -22,8 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-s", "--site", type=Path, help="Hugo site root (hugo.toml + content/)")
     where.add_argument("-c", "--content", type=Path, help="content folder alone (default: ./content)")
-    parser.add_argument("-i", "--index", type=Path, help="index folder (env CASEBOOK_INDEX, default var/index)")
-    add_store_argument(parser)
+    add_index_arguments(parser)
     parser.add_argument("--reuse-vectors-from", metavar="URL_OR_DIR",
                         help="another store whose published vectors may be reused (a folder when moving to "
                              "PostgreSQL): passages it embedded are not embedded again")

@@ -23,7 +23,7 @@ from index import DEFAULT_MODEL, Embedder, Embedders
 from index.settings import SharedSettings
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: child processes run from it to import `tests`

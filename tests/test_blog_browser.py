@@ -27,7 +27,7 @@ import pytest
 import uvicorn
 
 from index import FolderStore
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import FIXTURE_POSTS
 from tests.test_page_browser import ARTIFACTS, BROWSER_DIR, _missing_tool, run_node

@@ -7,10 +7,11 @@ import pytest
 
 from index import Passage
 from index.text import opening, repeated_openings
-from service.answer_types import contradicts, expected, holds, names_other_versions, new_numbers, rates
-from service.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
-from service.ranking import ScoredPassage
-from service.sentences import answer_sentences
+from service.answers.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
+from service.answers.expected import Expected, contradicts, expected, holds, names_other_versions, new_numbers, rates
+from service.answers.sentences import answer_sentences
+from service.search.query import as_typed
+from service.search.ranking import ScoredPassage
 
 PASSAGE = """Answer-first: Harbor routes each tenant to its own shard, so one noisy tenant cannot slow the others.
 It keeps a routing table in memory and refreshes it every 30 seconds.
@@ -26,6 +27,11 @@ Continue reading: the next part covers rebalancing in detail.
 The diagram below shows the flow.
 What happens when a shard fails?
 Every request carries the tenant id in its first header (e.g."""
+
+
+def asked(question: str) -> Expected:
+    """What a question typed as it is asks for."""
+    return expected(as_typed(question))
 
 
 def texts(text: str) -> list[str]:
@@ -83,42 +89,42 @@ def test_code_after_its_marker_is_skipped_until_prose_resumes() -> None:
     ("how are readings cleaned up on the phone, and which format keeps data use low?", "open", "any"),
 ])
 def test_what_a_question_asks_for(question: str, kind: str, unit: str) -> None:
-    wanted = expected(question)
+    wanted = asked(question)
     assert (wanted.kind, wanted.unit) == (kind, unit)
 
 
 def test_a_count_must_be_of_the_thing_asked_and_not_already_in_the_question() -> None:
-    brokers = expected("how many Kafka brokers does Harbor run?")
+    brokers = asked("how many Kafka brokers does Harbor run?")
     assert new_numbers(brokers, "Harbor runs 12 Kafka brokers across three zones.") == ["12"]
     assert not holds(brokers, "Harbor serves 70 million users and sets acks=all on every producer.")
-    updates = expected("if 5 million drivers ping every 4 seconds, how many location updates per second arrive?")
+    updates = asked("if 5 million drivers ping every 4 seconds, how many location updates per second arrive?")
     assert new_numbers(updates, "That is 1.25 million location updates per second.") == ["1.25 million"]
     assert not holds(updates, "Each of the 5 million drivers pings every 4 seconds.")
 
 
 def test_money_ratio_and_version_numbers_are_told_apart() -> None:
-    cost = expected("how much does the control plane cost per month?")
+    cost = asked("how much does the control plane cost per month?")
     assert new_numbers(cost, "The control plane costs $0.10/hr, about $73/month per cluster.") == ["$0.10", "$73"]
     assert not holds(cost, "Version 1.33 of the control plane shipped with 18 features.")
-    faster = expected("how much faster are cgo calls in Go 1.26?")
+    faster = asked("how much faster are cgo calls in Go 1.26?")
     assert new_numbers(faster, "Go 1.26 makes cgo calls about 30% faster.") == ["30%"]
 
 
 def test_a_date_question_about_a_version_needs_that_version() -> None:
-    upgrade = expected("when does Kubernetes 1.36 reach end of life?")
+    upgrade = asked("when does Kubernetes 1.36 reach end of life?")
     assert holds(upgrade, "Kubernetes 1.36 reaches end of life on June 28, 2027.")
     assert not holds(upgrade, "Kubernetes 1.33 reaches end of life on June 28, 2026.")
     assert names_other_versions(upgrade, "Kubernetes 1.33 reaches end of life on June 28, 2026.")
 
 
 def test_a_name_question_wants_a_name_the_question_does_not_hold() -> None:
-    framework = expected("which Go framework did the team choose over Gin and Echo?")
+    framework = asked("which Go framework did the team choose over Gin and Echo?")
     assert holds(framework, "The team picked Kratos for its dual transport.")
     assert not holds(framework, "The team compared Gin and Echo for a week.")
 
 
 def test_names_of_the_question_match_longer_words_of_the_evidence() -> None:
-    assert expected("how should I design a ledger in Postgres for Harbor?").names == {"postgr", "harbor"}
+    assert asked("how should I design a ledger in Postgres for Harbor?").names == {"postgr", "harbor"}
     assert unmatched(frozenset({"postgr", "nubank"}), frozenset({"postgresql", "ledger"})) == {"nubank"}
 
 
@@ -138,13 +144,13 @@ EVIDENCE = [
 def pool(question: str) -> list[Candidate]:
     contexts = {s.passage.id: frozenset({"harbor", "tenant", "shard", "rout"}) for s in EVIDENCE}
     parsed = {s.passage.id: parse(s.passage.text) for s in EVIDENCE}
-    return candidates(EVIDENCE, parsed, expected(question), {"harbor": 1.0}, contexts)
+    return candidates(EVIDENCE, parsed, asked(question), {"harbor": 1.0}, contexts)
 
 
 def test_compose_picks_sentences_that_add_something_and_cites_each_to_its_passage() -> None:
     question = {"tenant": 2.0, "shard": 2.0, "move": 1.0}
     composed = compose(pool("how does Harbor move tenants between shards?"), {"rout": 1.0, "tabl": 1.0},
-                       question, expected("how does Harbor move tenants between shards?"))
+                       question, asked("how does Harbor move tenants between shards?"))
     assert composed is not None
     assert 2 <= len(composed.chosen) <= 4
     sentences = [c.sentence.text for c in composed.chosen]
@@ -160,7 +166,7 @@ def test_compose_picks_sentences_that_add_something_and_cites_each_to_its_passag
 
 def test_a_number_question_without_a_number_of_its_kind_gets_no_answer() -> None:
     question = "how many Kafka brokers does Harbor run?"
-    assert compose(pool(question), {}, {"broker": 3.0, "harbor": 1.0}, expected(question)) is None
+    assert compose(pool(question), {}, {"broker": 3.0, "harbor": 1.0}, asked(question)) is None
 
 
 def test_reading_order_keeps_the_best_first_then_each_passage_in_the_blogs_order() -> None:
@@ -187,7 +193,7 @@ def test_an_opening_several_posts_share_is_boilerplate_and_never_a_candidate() -
     evidence = [ScoredPassage(p, 1.0, 0.5, 1.0) for p in passages[:2]]
     parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
     contexts = {s.passage.id: frozenset({"harbor"}) for s in evidence}
-    texts = [c.sentence.text for c in candidates(evidence, parsed, expected("how does Harbor route?"), {"harbor": 1.0},
+    texts = [c.sentence.text for c in candidates(evidence, parsed, asked("how does Harbor route?"), {"harbor": 1.0},
                                                  contexts, template)]
     assert texts == [said], "the template is left out, the repeated sentence kept once"
 
@@ -204,9 +210,9 @@ def test_two_figures_for_one_rate_contradict_and_the_answer_states_one() -> None
     parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
     contexts = {s.passage.id: frozenset({"harbor", "ledger"}) for s in evidence}
     question = "how does Harbor's ledger handle its peak?"
-    found = candidates(evidence, parsed, expected(question), {"harbor": 1.0}, contexts)
+    found = candidates(evidence, parsed, asked(question), {"harbor": 1.0}, contexts)
     composed = compose(found, {"ledger": 2.0, "shard": 2.0, "peak": 2.0}, {"ledger": 2.0, "harbor": 1.0},
-                       expected(question))
+                       asked(question))
     assert composed is not None
     assert ("544,000" in composed.text) != ("610,000" in composed.text), composed.text
 
@@ -217,7 +223,7 @@ def test_the_answer_opens_with_the_sentence_that_names_what_its_post_is_about() 
     parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
     contexts = {0: frozenset({"harbor", "tenant", "shard"})}
     titles = {0: frozenset({"harbor", "shard", "tenant"})}  # "Harbor: sharding tenants"
-    found = candidates(evidence, parsed, expected("how does Harbor move tenants?"), {"tenant": 1.0}, contexts,
+    found = candidates(evidence, parsed, asked("how does Harbor move tenants?"), {"tenant": 1.0}, contexts,
                        titles=titles)
     assert [round(c.topic, 2) for c in found] == [0.33, 1.0]
     question = {"tenant": 1.0, "move": 1.0}
@@ -233,9 +239,9 @@ def test_sentences_of_the_best_post_weigh_more() -> None:
     parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
     contexts = {s.passage.id: frozenset({"harbor", "tenant"}) for s in evidence}
     question = "how does Harbor move a tenant?"
-    found = candidates(evidence, parsed, expected(question), {"tenant": 1.0}, contexts, top_post="posts/harbor.md")
+    found = candidates(evidence, parsed, asked(question), {"tenant": 1.0}, contexts, top_post="posts/harbor.md")
     assert [c.factor for c in found] == [1.0, 1.5]
-    composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "move": 1.0}, {"tenant": 1.0}, expected(question))
+    composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "move": 1.0}, {"tenant": 1.0}, asked(question))
     assert composed is not None and composed.chosen[0].source.passage.post_path == "posts/harbor.md"
 
 
@@ -248,6 +254,6 @@ def test_scene_setting_and_dangling_openers_weigh_half(text: str) -> None:
     evidence = [scored(0, "posts/harbor.md", f"{text} Harbor moves a tenant by copying its rows to a new shard first.",
                        1.0)]
     parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
-    found = candidates(evidence, parsed, expected("how does Harbor move a tenant?"), {"tenant": 1.0},
+    found = candidates(evidence, parsed, asked("how does Harbor move a tenant?"), {"tenant": 1.0},
                        {0: frozenset({"harbor", "tenant"})})
     assert [c.factor for c in found] == [0.5, 1.0]

@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index import FolderStore
-from service.catalog import Catalog, Filters
-from service.ranking import ScoredPassage, rank, shown_passages
+from service.search.live import Filters, Live
+from service.search.query import as_typed
+from service.search.ranking import ScoredPassage, rank, shown_passages
 
 TYPO = "idempotncy keys for payment retries"
 CLEAN = "idempotency keys for payment retries"
@@ -69,15 +70,15 @@ def test_a_paraphrase_is_found_by_meaning_and_its_posts_through_borrowed_words(c
 
 
 @pytest.fixture(scope="module")
-def catalog(index_dir) -> Catalog:
-    return Catalog(FolderStore(index_dir).open())
+def live(index_dir) -> Live:
+    return Live(FolderStore(index_dir).open())
 
 
-def test_a_post_shows_its_content_not_its_navigation_when_both_matched(client, catalog, embedder) -> None:
+def test_a_post_shows_its_content_not_its_navigation_when_both_matched(client, live, embedder) -> None:
     # The Lighthouse hub has a description (content) and a "Reading order" list (navigation); both match.
     query = "Lighthouse ledger reading order: double-entry bookkeeping, idempotency keys for retries"
     hub = "series/lighthouse/_index.md"
-    ranking = rank(catalog, query, embedder.encode([query])[0], Filters(), 50)
+    ranking = rank(live, as_typed(query), embedder.encode([query])[0], Filters(), 50)
     hub_post = next(p for p in ranking.posts if p.post.path == hub)
     kinds = {s.passage.kind for s in hub_post.passages}
     assert kinds == {"text", "nav"}, "the query must match both of the hub's passages for this test to mean anything"
@@ -86,8 +87,8 @@ def test_a_post_shows_its_content_not_its_navigation_when_both_matched(client, c
     assert "Reading order" not in {p["heading"] for p in body["passages"] if p["path"] == hub}
 
 
-def test_navigation_is_shown_when_it_is_all_a_post_matched(catalog) -> None:
-    text, nav = (next(p for p in catalog.version.passages if p.kind == kind) for kind in ("text", "nav"))
+def test_navigation_is_shown_when_it_is_all_a_post_matched(live) -> None:
+    text, nav = (next(p for p in live.version.passages if p.kind == kind) for kind in ("text", "nav"))
     only_nav = (ScoredPassage(nav, 0.9, 0.5, 0.0, 1, 0),)
     assert shown_passages(only_nav) == only_nav
     both = (ScoredPassage(nav, 0.9, 0.5, 0.0, 1, 0), ScoredPassage(text, 0.5, 0.4, 0.0, 2, 0))

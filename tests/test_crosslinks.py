@@ -10,8 +10,8 @@ import pytest
 
 from casebook.cli import main
 from index import FolderStore
-from service.catalog import Catalog
-from service.crosslinks import crosslinks, to_markdown
+from service.authors.crosslinks import crosslinks, to_markdown
+from service.search.live import Live
 
 Capture = pytest.CaptureFixture[str]
 GATE_2 = "series/gatekeeper/part-2-sliding-window.md"
@@ -43,10 +43,10 @@ def test_series_parts_are_told_to_link_to_each_other(index_dir: Path, capsys: Ca
 def test_a_link_the_post_already_has_is_not_suggested_again(index_dir: Path) -> None:
     version = FolderStore(index_dir).open()
     part_2 = dataclasses.replace(version.posts[GATE_2], links=("/series/gatekeeper/part-3-distributed-limits-redis/",))
-    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, GATE_2: part_2}))
-    rows = {row.path: row for row in crosslinks(catalog, min_score=0.5).posts}
+    live = Live(dataclasses.replace(version, posts={**version.posts, GATE_2: part_2}))
+    rows = {row.path: row for row in crosslinks(live, min_score=0.5).posts}
     assert GATE_2 not in rows or GATE_3 not in [s.path for s in rows[GATE_2].suggestions]
-    assert GATE_3 not in [o.path for o in crosslinks(catalog).orphans]
+    assert GATE_3 not in [o.path for o in crosslinks(live).orphans]
 
 
 def test_high_min_score_leaves_no_suggestions(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,5 +68,5 @@ def test_report_can_be_written_to_a_file(index_dir: Path, tmp_path: Path) -> Non
     target = tmp_path / "links.md"
     assert main(["crosslinks", "--index", str(index_dir), "--site", "my-site", "-o", str(target)]) == 0
     assert target.read_text(encoding="utf-8").startswith("# Cross-link report: my-site\n")
-    assert to_markdown(crosslinks(Catalog(FolderStore(index_dir).open()), min_score=0.99)).endswith(
+    assert to_markdown(crosslinks(Live(FolderStore(index_dir).open()), min_score=0.99)).endswith(
         "- [ ] [Write-Ahead Logs Explained](/posts/write-ahead-log/) `posts/write-ahead-log.md`\n")

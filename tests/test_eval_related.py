@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from casebook.cli import main
-from casebook.evaluate import BadQuestions
-from casebook.evaluate_related import LinkedPost, read_related, run_related, summarise_related
-from casebook.hugo_related import HugoPage, HugoRelated, read_pages
+from casebook.eval.hugo_related import HugoPage, HugoRelated, read_pages
+from casebook.eval.questions import BadQuestions
+from casebook.eval.related import LinkedPost, read_related, run_related, summarise_related
 from tests.conftest import FIXTURE_POSTS
 
 Capture = pytest.CaptureFixture[str]

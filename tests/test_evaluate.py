@@ -9,27 +9,29 @@ from pathlib import Path
 import pytest
 
 from casebook.cli import main
-from casebook.evaluate import (
-    BadQuestions,
+from casebook.eval.metrics import (
     Nugget,
-    Outcome,
-    Question,
     answer_hit,
     answer_words,
-    count_copies_once,
     lead_sentences,
     mrr,
     ndcg,
     nugget_recall,
-    read_nuggets,
     recall,
+    series_at_1,
+    success_at_1,
+    vital,
+)
+from casebook.eval.questions import (
+    BadQuestions,
+    Outcome,
+    Question,
+    count_copies_once,
+    read_nuggets,
     score_abstain,
     score_auc,
     score_question,
-    series_at_1,
-    success_at_1,
     summarise,
-    vital,
     with_nuggets,
 )
 
@@ -237,7 +239,7 @@ def test_eval_over_http_ranks_like_in_process(live_server: str, capsys: pytest.C
 
 
 def test_near_copy_groups_come_from_the_index_in_process_and_over_http(index_dir: Path, live_server: str) -> None:
-    from casebook.eval_cli import http_originals, index_originals
+    from casebook.eval.systems import http_originals, index_originals
 
     for original in (index_originals(index_dir), http_originals(live_server)):
         assert original("posts/caching-redis-copy.md") == "posts/caching-redis.md"

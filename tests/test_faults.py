@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from index import FolderStore
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import ROOT, Traffic, content_with, serving, wait_until
 

@@ -11,7 +11,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 
 # The schema does not depend on an index, so the operations can be listed at collection time. Invalid

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
-from service.app import create_app
-from service.gaps import Unanswered, prune, read_unanswered, record
+from service.authors.gap_log import Unanswered, prune, read_unanswered, record
+from service.http.app import create_app
 from service.settings import ServiceSettings
 
 Capture = pytest.CaptureFixture[str]

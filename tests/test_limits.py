@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.middleware import TokenBuckets
+from service.http.app import create_app
+from service.http.middleware import TokenBuckets
 from service.settings import ServiceSettings
 
 

@@ -14,11 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.text import encoding
-from service.answer import answer, prompt_evidence
-from service.app import create_app
-from service.catalog import Filters
-from service.llm import LlmClient, LlmUnavailable, Prompt, build_prompt
-from service.ranking import rank
+from service.answers.answer import answer, prompt_evidence
+from service.answers.llm import LlmClient, LlmUnavailable, Prompt, build_prompt
+from service.http.app import create_app
+from service.search.live import Filters
+from service.search.query import as_typed
+from service.search.ranking import rank
 from service.settings import ServiceSettings
 
 QUESTION = "when do idempotency keys expire?"
@@ -128,16 +129,16 @@ def test_prompt_gets_the_passages_the_extractive_answer_cites_first(client: Test
     live = client.app.state.holder.live  # type: ignore[attr-defined]
     result = answer(live, QUESTION, Filters(), 10)
     assert result.found and len(result.cited) >= 2
-    prompt = build_prompt(QUESTION, prompt_evidence(result), live.catalog.version.posts)
+    prompt = build_prompt(QUESTION, prompt_evidence(result), live.version.posts)
     assert prompt.sources[:len(result.cited)] == result.cited
     assert len({s.passage.id for s in prompt.sources}) == len(prompt.sources)
 
 
 def test_prompt_sources_are_trimmed_to_the_token_budget(client: TestClient) -> None:
     live = client.app.state.holder.live  # type: ignore[attr-defined]
-    ranking = rank(live.catalog, QUESTION, live.embed_query(QUESTION), Filters(), 10)
-    full = build_prompt(QUESTION, ranking.passages, live.catalog.version.posts)
-    small = build_prompt(QUESTION, ranking.passages, live.catalog.version.posts, budget=60)
+    ranking = rank(live, as_typed(QUESTION), live.embed_query(QUESTION), Filters(), 10)
+    full = build_prompt(QUESTION, ranking.passages, live.version.posts)
+    small = build_prompt(QUESTION, ranking.passages, live.version.posts, budget=60)
     assert len(small.sources) < len(full.sources)
     assert small.tokens <= 60
     assert len(encoding().encode(small.messages[1][1])) < len(encoding().encode(full.messages[1][1]))

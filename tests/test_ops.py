@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from casebook.cli import main
 from index import FolderStore
-from service.app import create_app
-from service.logs import JsonFormatter, configure_logging
+from service.http.app import create_app
+from service.http.logs import JsonFormatter, configure_logging
 from service.settings import ServiceSettings
 
 
@@ -52,7 +52,7 @@ def test_metrics_expose_latency_histograms_index_version_and_cache_hit_rate(inde
     assert f'casebook_index_info{{model="all-MiniLM-L6-v2",version="{version}"}} 1.0' in text
     assert "casebook_index_ready 1.0" in text
     hits = re.findall(r'^casebook_cache_hits_total\{cache="(\w+)"\} (\S+)$', text, re.MULTILINE)
-    assert {name for name, _ in hits} == {"results", "query_vectors"}
+    assert {name for name, _ in hits} == {"searches", "answers", "query_vectors"}
     assert sum(float(value) for _, value in hits) >= 2  # the repeated query came from a cache
     assert re.search(r'^casebook_cache_hit_ratio\{cache="\w+"\} 0\.6666', text, re.MULTILINE)
 

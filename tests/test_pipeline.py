@@ -11,7 +11,7 @@ from index import DEFAULT_MODEL, FolderStore
 from ingest.check import check_index
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
-from service.state import IndexHolder
+from service.search.holder import IndexHolder
 from tests.conftest import FIXTURE_POSTS
 
 

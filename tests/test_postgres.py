@@ -43,7 +43,7 @@ from index.store import IndexReader
 from index.text import query_terms
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import FIXTURE_POSTS, ROOT, Postgres, Traffic, content_with, serving, wait_until
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index import FolderStore
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 
 pytestmark = pytest.mark.slow

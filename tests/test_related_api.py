@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from casebook.cli import main
 from index import FolderStore
-from service.catalog import Catalog
-from service.related import SIGNALS, LinkModel, PassageSpace, reason, related_posts, signals
+from service.authors.related import SIGNALS, LinkModel, PassageSpace, reason, related_posts, signals
+from service.search.live import Live
 
 PART_1 = "series/lighthouse/part-1-double-entry.md"
 LIGHTHOUSE = {"series/lighthouse/part-2-idempotency-keys.md", "series/lighthouse/part-3-reconciliation.md"}
@@ -28,11 +28,11 @@ def related(client: TestClient, **params: object) -> dict:
 @pytest.fixture(scope="module")
 def space(index_dir: Path) -> PassageSpace:
     """What related posts derive from the fixture index."""
-    return PassageSpace(Catalog(FolderStore(index_dir).open()))
+    return PassageSpace(Live(FolderStore(index_dir).open()))
 
 
 def paths_of(space: PassageSpace, path: str, k: int = 10, **model: object) -> list[str]:
-    return [r.post.path for r in related_posts(space.catalog, space, path, k, **model)]  # type: ignore[arg-type]
+    return [r.post.path for r in related_posts(space.live, space, path, k, **model)]  # type: ignore[arg-type]
 
 
 def test_series_part_is_related_first_to_its_own_series_and_never_to_itself(client: TestClient) -> None:
@@ -49,7 +49,7 @@ def test_hubs_and_root_pages_are_never_suggested(space: PassageSpace) -> None:
 
 
 def test_the_next_part_outranks_a_farther_part_that_matches_more_text(space: PassageSpace) -> None:
-    found = {r.post.path: r for r in related_posts(space.catalog, space, PART_1, 3)}
+    found = {r.post.path: r for r in related_posts(space.live, space, PART_1, 3)}
     part_2, part_3 = found["series/lighthouse/part-2-idempotency-keys.md"], found[
         "series/lighthouse/part-3-reconciliation.md"]
     assert part_3.signals["passages"] > part_2.signals["passages"]
@@ -61,7 +61,7 @@ def test_the_part_a_post_builds_on_comes_first(space: PassageSpace) -> None:
 
 
 def test_a_shared_technology_links_posts_across_series(space: PassageSpace) -> None:
-    first = related_posts(space.catalog, space, "posts/caching-redis.md", 5)
+    first = related_posts(space.live, space, "posts/caching-redis.md", 5)
     assert first[0].post.path == GATE_3  # both use Redis and carry its tag
     assert first[0].signals["names"] == max(r.signals["names"] for r in first)
 
@@ -73,47 +73,47 @@ def test_a_shared_technology_links_posts_across_series(space: PassageSpace) -> N
 ])
 def test_each_signal_is_set_for_a_pair_that_has_it_and_zero_or_lower_for_unrelated_posts(
         space: PassageSpace, source: str, target: str, signal: str) -> None:
-    values = signals(space, space.catalog.post(source))
+    values = signals(space, space.live.post(source))
     column = values[:, SIGNALS.index(signal)]
     assert column[space.row[target]] > column[space.row["posts/escaping-untrusted-html.md"]]
     assert 0.0 <= column.min() and column.max() <= 1.0
 
 
 def test_series_templates_are_neither_evidence_nor_a_reason(space: PassageSpace) -> None:
-    passages = space.catalog.version.passages
+    passages = space.live.version.passages
     assert sorted((passages[i].post_path, passages[i].heading) for i in space.templates) == [
         (GATE_1, "Operational Checklist"), (GATE_2, "Operational Checklist"), (GATE_3, "Operational Checklist")]
     assert not set(space.evidence[GATE_1]) & space.templates
-    reasons = [reason(r) for p in (GATE_1, GATE_2, GATE_3) for r in related_posts(space.catalog, space, p, 5)]
+    reasons = [reason(r) for p in (GATE_1, GATE_2, GATE_3) for r in related_posts(space.live, space, p, 5)]
     assert reasons and not [r for r in reasons if "Checklist" in r]
 
 
 def test_a_posts_own_links_only_set_linked_and_never_move_its_ranking(space: PassageSpace) -> None:
-    version = space.catalog.version
+    version = space.live.version
     unlinked = dataclasses.replace(version.posts[GATE_3], links=())
-    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, GATE_3: unlinked}))
-    before = related_posts(space.catalog, space, GATE_3, 10)
-    after = related_posts(catalog, PassageSpace(catalog), GATE_3, 10)
+    live = Live(dataclasses.replace(version, posts={**version.posts, GATE_3: unlinked}))
+    before = related_posts(space.live, space, GATE_3, 10)
+    after = related_posts(live, PassageSpace(live), GATE_3, 10)
     assert [(r.post.path, r.score) for r in before] == [(r.post.path, r.score) for r in after]
     assert [r.linked for r in before][:1] == [True] and not any(r.linked for r in after)
 
 
 def test_links_from_other_posts_raise_the_post_they_point_to(space: PassageSpace) -> None:
-    version = space.catalog.version
+    version = space.live.version
     target = "series/lighthouse/part-3-reconciliation.md"
     linker = dataclasses.replace(version.posts["posts/write-ahead-log.md"],
                                  links=("/series/lighthouse/part-3-reconciliation/",))
-    catalog = Catalog(dataclasses.replace(version, posts={**version.posts, linker.path: linker}))
+    live = Live(dataclasses.replace(version, posts={**version.posts, linker.path: linker}))
 
     def score(space_: PassageSpace) -> float:
-        return next(r.score for r in related_posts(space_.catalog, space_, PART_1, 10) if r.post.path == target)
+        return next(r.score for r in related_posts(space_.live, space_, PART_1, 10) if r.post.path == target)
 
-    assert score(PassageSpace(catalog)) > score(space)
+    assert score(PassageSpace(live)) > score(space)
 
 
 def test_equal_scores_fall_back_to_the_newer_post(space: PassageSpace) -> None:
     indifferent = LinkModel(weights=(0.0,) * len(SIGNALS), intercept=0.0)
-    found = related_posts(space.catalog, space, PART_1, 20, indifferent)
+    found = related_posts(space.live, space, PART_1, 20, indifferent)
     dates = [r.post.date for r in found]
     assert dates == sorted(dates, reverse=True) and {r.score for r in found} == {0.5}
 

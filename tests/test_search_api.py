@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
-from service.app import create_app
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.conftest import FIXTURE_POSTS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from index import FolderStore
-from index.text import stem, term_stems
-from service.snippets import WordForms, snippet
+from index.text import query_terms, stem, term_stems
+from service.search.snippets import WordForms, snippet
 
 
 def test_marked_words_are_exactly_those_that_stem_to_a_query_term(index_dir):
@@ -15,14 +15,14 @@ def test_marked_words_are_exactly_those_that_stem_to_a_query_term(index_dir):
     forms = WordForms(version.vocabulary())
     for query in ("Idempotency keys for webhooks", "scaling the caches", "replicas RUNNING", "how is it"):
         terms = term_stems(query)
-        marked = forms.marked(query)
+        marked = forms.marked(query_terms(query), query)
         for passage in passages:
             words = re.findall(r"\w+", passage.text)
             assert [w for w in words if w in marked] == [w for w in words if stem(w) in terms]
             shown = snippet(passage.text, marked, width=10**6)  # the whole passage: every marked word in it
             assert re.findall(r"<mark>(.*?)</mark>", shown) == [w for w in words if w in marked]
-    assert forms.marked("how is it") == frozenset()  # stop words only
-    assert forms.marked("p99 of the caches") >= {"p99", "caches"}  # as typed when it holds a digit
+    assert forms.marked(query_terms("how is it"), "how is it") == frozenset()  # stop words only
+    assert forms.marked(query_terms("p99 of the caches"), "p99 of the caches") >= {"p99", "caches"}  # digits: as typed
 
 
 def test_snippet_marks_the_given_words_and_escapes_everything_else():

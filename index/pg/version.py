@@ -169,6 +169,11 @@ class PostgresVersion:
         """One connection for every query of a request."""
         return self.db.reading()
 
+    @property
+    def related_by_store(self) -> PostgresVersion:
+        """This version: related posts' evidence is computed in SQL (index/pg/related.py), not in the service."""
+        return self
+
     def related_inputs(self, path: str) -> RelatedInputs:
         """Related posts' evidence about every candidate, aggregated in SQL (index/pg/related.py)."""
         post = self.post_rows([path])[path]

@@ -1,0 +1,1 @@
+"""`casebook eval`: retrieval, answer and related-posts quality on judged data, with baselines."""

@@ -1,0 +1,222 @@
+"""Content gaps: the questions the blog could not answer, kept in a small SQLite file for authors.
+
+Handlers hand each question to `GapLog.offer`, which only puts it on a queue. A background thread
+decides whether the blog had an answer and writes the ones it had not, so the request path never
+waits for the disk, and a store that cannot be written is logged, never a failed request. Only the
+question, the time, the best passage cosine and the closest post are kept: no client address or header.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from index.errors import IndexError_
+from service.search.live import Live
+
+log = logging.getLogger("casebook.gaps")
+Endpoint = Literal["search", "ask"]
+# A search is weak when no passage of the blog comes this close to the question (cosine, MiniLM).
+# On ../shared/eval/dev.jsonl and bench/unanswerable.jsonl, thresholds from 0.45 to 0.48 log 4 of the
+# 72 answerable questions; 0.48 logs 23 of the 30 unanswerable ones (bench/QUALITY.md, content gaps).
+WEAK_BELOW = 0.48
+# The search page asks as the reader types, and asks /api/search and /api/ask the same question. A
+# question waits this long; a longer version of it (or the same text) arriving meanwhile replaces it,
+# and an answer found for it cancels it. Two readers asking the same within this time count once.
+SETTLE_SECONDS = 5.0
+QUEUE_SIZE = 10_000  # questions waiting for the writer; beyond it they are dropped and counted
+PRUNE_EVERY = 100  # writes between two retention passes
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY, asked_at TEXT NOT NULL, endpoint TEXT NOT NULL,
+    query TEXT NOT NULL, top_score REAL NOT NULL, closest TEXT);
+CREATE INDEX IF NOT EXISTS unanswered_asked_at ON unanswered (asked_at);
+"""
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """One question the blog had no answer for."""
+
+    asked_at: str  # UTC, ISO 8601 to the second
+    endpoint: Endpoint
+    query: str
+    top_score: float  # cosine of the closest passage of the blog
+    closest: str | None  # content path of the post holding that passage
+
+
+@dataclass(frozen=True)
+class _Offer:
+    at: float  # monotonic time it arrived
+    asked_at: str
+    endpoint: Endpoint
+    query: str
+    found: bool | None  # /api/ask's verdict; None for a search, judged by its closest passage
+    live: Live
+
+
+class GapLog:
+    """The writer of the gap log; `path` None turns it off (every call returns at once)."""
+
+    def __init__(self, path: Path | None, max_rows: int, max_days: int, settle_seconds: float = SETTLE_SECONDS) -> None:
+        self.path = path
+        self.max_rows = max_rows
+        self.max_days = max_days
+        self.settle_seconds = settle_seconds
+        self.dropped = 0  # questions not written: queue full or store unwritable
+        self._queue: queue.Queue[_Offer | None] = queue.Queue(QUEUE_SIZE)
+        self._thread: threading.Thread | None = None
+        self._writes = 0
+        self._failing = False
+
+    def start(self) -> None:
+        """Start the writer thread (the app's lifespan does)."""
+        if self.path is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="casebook-gap-log", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Write what is waiting and stop the writer."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def offer(self, live: Live, endpoint: Endpoint, query: str, found: bool | None = None) -> None:
+        """Hand a question over for the writer to judge; never blocks, never raises."""
+        if self._thread is None:
+            return
+        asked_at = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, found, live))
+        except queue.Full:
+            self.dropped += 1
+
+    def _run(self) -> None:
+        pending: list[_Offer] = []
+        while True:
+            wait = max(0.0, self.settle_seconds - (time.monotonic() - pending[0].at)) if pending else None
+            try:
+                offer = self._queue.get(timeout=wait)
+            except queue.Empty:
+                pending = self._write_settled(pending)
+                continue
+            if offer is None:  # closing: write everything still waiting
+                self._write([p for p in pending if p.found is not True])
+                return
+            pending = self._write_settled(_merge(pending, offer))
+
+    def _write_settled(self, pending: list[_Offer]) -> list[_Offer]:
+        """Write the questions that waited long enough without an answer; return the others."""
+        now = time.monotonic()
+        self._write([p for p in pending if now - p.at >= self.settle_seconds and p.found is not True])
+        return [p for p in pending if now - p.at < self.settle_seconds]
+
+    def _write(self, offers: list[_Offer]) -> None:
+        rows = [row for row in map(_judge, offers) if row is not None]
+        if not rows or self.path is None:
+            return
+        try:
+            con = _connect(self.path)
+            try:
+                with con:  # one transaction
+                    _insert(con, rows)
+                    self._writes += len(rows)
+                    if self._writes >= PRUNE_EVERY:
+                        self._writes = 0
+                        prune(con, self.max_rows, self.max_days)
+            finally:
+                con.close()
+            if self._failing:
+                log.info("gap log %s is writable again", self.path)
+            self._failing = False
+        except (sqlite3.Error, OSError) as e:
+            self.dropped += len(rows)
+            if not self._failing:  # once per outage, not once per question
+                log.error("gap log %s cannot be written (%s); unanswered questions are not kept until it can",
+                          self.path, e)
+            self._failing = True
+
+
+def _merge(pending: list[_Offer], offer: _Offer) -> list[_Offer]:
+    """Add a question; it replaces the waiting ones it extends or repeats, and keeps an answer found for its text."""
+    key = _key(offer.query)
+    replaced = [p for p in pending if key.startswith(_key(p.query))]
+    if any(p.found is True and _key(p.query) == key for p in replaced):
+        offer = replace(offer, found=True)
+    return [p for p in pending if not key.startswith(_key(p.query))] + [offer]
+
+
+def _key(query: str) -> str:
+    return " ".join(query.lower().split())
+
+
+def _judge(offer: _Offer) -> Unanswered | None:
+    """The row to keep for a question the blog could not answer, or None when it could."""
+    version = offer.live.version
+    try:
+        with version.reading():
+            hits = version.vectors.search(offer.live.embed_query(offer.query), 1)
+            closest = version.passages[hits[0].passage_id].post_path if hits else None
+    except IndexError_ as e:  # a database store that is down: the question cannot be judged, so it is not kept
+        log.warning("gap log: question not judged (%s)", e)
+        return None
+    top = round(hits[0].score, 4) if hits else 0.0
+    if offer.found is None and top >= WEAK_BELOW:
+        return None
+    return Unanswered(offer.asked_at, offer.endpoint, offer.query, top, closest)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)  # with the index in a database, its folder may not exist
+    con = sqlite3.connect(path, timeout=2.0)  # the workers of one service share the file
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(_SCHEMA)
+    except sqlite3.Error:
+        con.close()
+        raise
+    return con
+
+
+def _insert(con: sqlite3.Connection, rows: list[Unanswered]) -> None:
+    con.executemany("INSERT INTO unanswered (asked_at, endpoint, query, top_score, closest) VALUES (?,?,?,?,?)",
+                    [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
+
+
+def prune(con: sqlite3.Connection, max_rows: int, max_days: int) -> None:
+    """Apply the retention limits: rows older than `max_days`, then all but the newest `max_rows`."""
+    if max_days > 0:
+        cutoff = (datetime.now(UTC) - timedelta(days=max_days)).isoformat(timespec="seconds")
+        con.execute("DELETE FROM unanswered WHERE asked_at < ?", (cutoff,))
+    if max_rows > 0:
+        con.execute("DELETE FROM unanswered WHERE id <= (SELECT MAX(id) FROM unanswered) - ?", (max_rows,))
+
+
+def record(path: Path, rows: list[Unanswered]) -> None:
+    """Write rows directly (for tests, benchmarks and imports); the service goes through `GapLog`."""
+    con = _connect(path)
+    try:
+        with con:
+            _insert(con, rows)
+    finally:
+        con.close()
+
+
+def read_unanswered(path: Path, since: str | None = None) -> list[Unanswered]:
+    """Every logged question, oldest first, optionally from a date (YYYY-MM-DD) on; [] when there is no log."""
+    if not path.is_file():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = con.execute("SELECT asked_at, endpoint, query, top_score, closest FROM unanswered "
+                           "WHERE asked_at >= ? ORDER BY id", (since or "",)).fetchall()
+    finally:
+        con.close()
+    return [Unanswered(*row) for row in rows]

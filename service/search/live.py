@@ -1,0 +1,121 @@
+"""`Live`: one served index version and everything derived from it, dropped together when it is swapped out."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Hashable
+from functools import cached_property
+from typing import TypeVar, cast
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from index import Embedder, ModelUnavailable, PostMeta
+from index.cache import Lru
+from index.scope import Filters, Scope, norm_url_path
+from index.spelling import Speller
+from index.store import IndexReader
+from service.schemas import AnswerResponse, SearchResponse
+from service.search.snippets import WordForms
+
+__all__ = ["Filters", "Live", "UnknownName"]
+
+Derived = TypeVar("Derived")
+QUERY_VECTORS = 4096  # a query's vector is kept this long: the page asks the same text again as it pages and filters
+
+
+class UnknownName(LookupError):
+    """A series, post path or URL that the index does not have (a 404 at the HTTP edge)."""
+
+
+class Live:
+    """One opened index version and what is derived from it; a request holds one for its whole life.
+
+    The model is loaded on first use, so commands that only read stored vectors (related posts, cross-links)
+    never load it; the service loads it, and everything else a search needs, in `prepare` before the version
+    serves. What the answer and related-posts engines derive from a version lives here too (`derived`), so
+    it goes when the version goes.
+    """
+
+    def __init__(self, version: IndexReader, load_embedder: Callable[[], Embedder] | None = None,
+                 cache_size: int = 0) -> None:
+        """Args: load_embedder: the version's model (its manifest names it), None for tools that never embed;
+        cache_size: responses kept per kind."""
+        self.version = version
+        self._load_embedder = load_embedder
+        self.searches: Lru[Hashable, SearchResponse] = Lru(cache_size)
+        self.answers: Lru[Hashable, AnswerResponse] = Lru(cache_size)
+        self.query_vectors: Lru[str, np.ndarray] = Lru(QUERY_VECTORS)
+        self._derived: dict[Callable[[Live], object], object] = {}
+        self._derived_lock = threading.Lock()
+
+    @property
+    def version_id(self) -> str:
+        """The index version's id."""
+        return self.version.manifest.version
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The model the version was built with."""
+        if self._load_embedder is None:
+            raise ModelUnavailable(f"version {self.version_id} was opened without its model")
+        return self._load_embedder()
+
+    @cached_property
+    def _words(self) -> Counter[str]:
+        return self.version.vocabulary()
+
+    @cached_property
+    def speller(self) -> Speller:
+        """Every word the blog writes, so a mistyped query word can be read as the blog's word; the model's whole
+        words are real words that spelling leaves alone though the blog lacks them."""
+        return Speller(self._words, self.version.lexical.knows, self.embedder.whole_words())
+
+    @cached_property
+    def word_forms(self) -> WordForms:
+        """The blog's words by stem, for marking a query's words in snippets."""
+        return WordForms(self._words)
+
+    def prepare(self) -> None:
+        """Do now what the first search would otherwise do: load the model, the speller, the vectors."""
+        _ = self.speller, self.word_forms
+        self.version.vectors.prepare()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The query's vector, from the cache when the same text was asked before."""
+        vector = self.query_vectors.get(text)
+        if vector is None:
+            vector = self.embedder.encode([text])[0]
+            self.query_vectors.put(text, vector)
+        return vector
+
+    def derived(self, make: Callable[[Live], Derived]) -> Derived:
+        """What `make` derives from this version, made on first use and kept with the version (related posts'
+        space, answers' parsed sentences): one of each per version, whoever asks first."""
+        with self._derived_lock:
+            if make not in self._derived:
+                self._derived[make] = make(self)
+            return cast(Derived, self._derived[make])
+
+    def post(self, path: str) -> PostMeta:
+        """The post at a content path, or UnknownName."""
+        post = self.version.fetch_posts([path.strip("/")]).get(path.strip("/"))
+        if post is None:
+            raise UnknownName(f"no post at path {path!r}")
+        return post
+
+    def post_by_url(self, url: str) -> PostMeta:
+        """The post a public URL or alias leads to, or UnknownName."""
+        path = self.version.by_url_path.get(norm_url_path(urlsplit(url).path))
+        if path is None:
+            raise UnknownName(f"no post at URL {url!r}")
+        return self.post(path)
+
+    def scope(self, filters: Filters) -> Scope | None:
+        """What a search with these filters may return (None when unfiltered); an unknown series is UnknownName."""
+        if not filters.active:
+            return None
+        if filters.series and not self.version.fetch_series([filters.series]):
+            raise UnknownName(f"unknown series {filters.series!r}")
+        return self.version.scope(filters)

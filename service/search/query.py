@@ -1,0 +1,47 @@
+"""`Query`: a reader's query read once per request — what was typed, what is searched, and its words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from index.text import query_words
+from service.search.live import Live
+
+
+@dataclass(frozen=True)
+class Query:
+    """One query as every stage reads it: ranking, snippets, `why`, answers. Its words are split and stemmed once."""
+
+    typed: str  # as the reader typed it (control characters and runs of whitespace folded)
+    text: str  # what is searched: `typed` with misspelt words corrected, unless the reader asked for `exact`
+    words: tuple[tuple[str, str], ...]  # the words BM25 matches in `text`, with their stems; one per stem, in order
+
+    @cached_property
+    def terms(self) -> tuple[str, ...]:
+        """The distinct stems, in order: what BM25 searches."""
+        return tuple(stem for _, stem in self.words)
+
+    @cached_property
+    def stems(self) -> frozenset[str]:
+        """The stems as a set, for counting what a text shares with the query."""
+        return frozenset(self.terms)
+
+    @property
+    def corrected(self) -> str | None:
+        """The searched text when spelling changed it, else None."""
+        return self.text if self.text != self.typed else None
+
+
+def read_query(live: Live, typed: str, exact: bool = False) -> Query:
+    """Read a query against a version: its misspelt words corrected with the blog's own (unless `exact`).
+
+    The model reads the corrected text too: a typo splits a word into pieces it cannot place.
+    """
+    text = typed if exact else live.speller.correct(typed).text
+    return Query(typed, text, query_words(text))
+
+
+def as_typed(text: str) -> Query:
+    """A query searched exactly as written, with no version to correct it against (evaluation, tests)."""
+    return Query(text, text, query_words(text))
