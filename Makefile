@@ -37,10 +37,15 @@ test: install  ## the whole test suite; browser tests too where Chromium and hug
 test-slow: install  ## real-blog checks over ../shared (skip when absent)
 	$(PY) -m pytest -m slow -q
 
-lint: install  ## ruff, the stage contract (import-linter) and mypy --strict over every package
+lint: install  ## ruff, the stage contract (import-linter), mypy --strict over every package, and the CI files
 	$(PY) -m ruff check ingest index service casebook tests bench
 	$(dir $(PY))lint-imports
 	$(PY) -m mypy
+	@# actionlint skips its shellcheck pass without a word when the binary is missing, so insist on it
+	test -x $(dir $(PY))shellcheck
+	$(dir $(PY))actionlint -shellcheck $(dir $(PY))shellcheck docs/ci/github-actions.yml
+	$(dir $(PY))check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
+	$(dir $(PY))check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
 
 eval: install  ## retrieval, typo, answer and related-posts quality on the real blog (skips without ../shared)
 	@if [ -d $(SHARED)/site/content ]; then \

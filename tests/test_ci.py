@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from casebook.cli import build_parser, main
+from casebook.cli import main
 from index import FolderStore
 from tests.conftest import FIXTURE_POSTS
 
-CI_FILES = Path(__file__).resolve().parents[1] / "docs" / "ci"
 CHANGED = "series/lighthouse/part-3-reconciliation.md"
 DRAFT = "posts/next-quarter.md"
 MODEL_FILES = {"model.onnx", "tokenizer.json", "config.json", "sentence_bert_config.json", "1_Pooling/config.json"}
@@ -151,43 +147,3 @@ def test_a_broken_post_fails_the_job_with_path_line_reason(runs: Runs, blog: Pat
     assert f"- `{where}" in run.read("summary.md")
     assert run.ingest["skipped"][0]["line"] == 3
     assert not (run.out / "index").exists()  # nothing to deploy from a failed job
-
-
-def _commands(node: object) -> Iterator[str]:
-    if isinstance(node, str) and "casebook ci " in node:
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _commands(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _commands(value)
-
-
-def _cached_folders(node: object) -> Iterator[str]:
-    if isinstance(node, dict):
-        if str(node.get("key", "")).startswith("casebook-index-"):
-            paths = node["paths"] if "paths" in node else [node["path"]]
-            yield from (path.rstrip("/") for path in paths)
-        for value in node.values():
-            yield from _cached_folders(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _cached_folders(value)
-
-
-@pytest.mark.parametrize(("name", "reviews"), [("github-actions.yml", ["BASE"]),
-                                               ("gitlab-ci.yml", [None, "BASE"])])
-def test_both_ci_files_run_the_one_script_on_the_folder_they_cache(name: str, reviews: list[str | None]) -> None:
-    """Each `casebook ci` line, run by the shell as CI would, parses with the command's own flags."""
-    spec = yaml.safe_load((CI_FILES / name).read_text(encoding="utf-8"))
-    env = {"PATH": os.environ["PATH"], "SINCE": "BASE", "CI_MERGE_REQUEST_DIFF_BASE_SHA": "BASE",
-           "GITHUB_STEP_SUMMARY": "/summary.md"}
-    runs = []
-    for command in _commands(spec):
-        shell = 'casebook() { printf "%s\\0" "$@"; }; ' + command
-        argv = subprocess.run(["bash", "-c", shell], env=env, capture_output=True, text=True, check=True).stdout
-        runs.append(build_parser().parse_args(argv.split("\0")[:-1]))
-    assert [args.command for args in runs] == ["ci"] * len(reviews)
-    assert [args.since for args in runs] == reviews
-    assert {str(args.index) for args in runs} == set(_cached_folders(spec)) == {"casebook-index"}
