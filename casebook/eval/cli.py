@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from casebook.eval.hugo_related import HugoRelated, read_pages
 from casebook.eval.metrics import lead_sentences
 from casebook.eval.questions import (
     BadQuestions,
@@ -22,7 +23,17 @@ from casebook.eval.questions import (
     summarise,
     with_nuggets,
 )
-from casebook.eval.systems import http_originals, http_system, index_originals, local_system
+from casebook.eval.related import RelatedSystem, read_related, run_related, summarise_related
+from casebook.eval.related import render as render_related
+from casebook.eval.systems import (
+    K,
+    http_originals,
+    http_related,
+    http_system,
+    index_originals,
+    local_related,
+    local_system,
+)
 from casebook.eval.tables import ANSWER_COLUMNS, SIDE_BY_SIDE, render, render_side_by_side
 
 LEAD_SENTENCES = 3
@@ -55,9 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run every system over the questions and print the table (or JSON)."""
     if args.related:
-        from casebook.eval import related
-
-        return related.run(args)
+        return related_command(args)
     if args.queries is None:
         print("casebook eval: give --queries FILE (judged questions) or --related FILE (authors' links)",
               file=sys.stderr)
@@ -162,3 +171,31 @@ def details(results: dict[str, list[Scored]]) -> list[dict[str, Any]]:
     ]
 
 
+def related_command(args: argparse.Namespace) -> int:
+    """Score Casebook's and Hugo's related posts on every post of the file that has links; print one table."""
+    if not args.site:
+        print("casebook eval: --related needs --site (the Hugo site root), for Hugo's related content",
+              file=sys.stderr)
+        return 2
+    if not (args.site / "content").is_dir():
+        print(f"casebook eval: {args.site} has no content/ folder; --site is the Hugo site root", file=sys.stderr)
+        return 2
+    try:
+        posts = read_related(args.related)
+    except BadQuestions as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
+    if not any(p.links for p in posts):
+        print(f"casebook eval: no post with links in {args.related}", file=sys.stderr)
+        return 2
+    casebook = http_related(args.url) if args.url else local_related(args.index, args.store)
+    if casebook is None:
+        return 2
+    hugo = HugoRelated(read_pages(args.site / "content"))
+    systems: dict[str, RelatedSystem] = {"casebook": casebook, "hugo": lambda path: hugo.related(path, K)}
+    tables = {name: summarise_related(run_related(system, posts)) for name, system in systems.items()}
+    if args.json:
+        print(json.dumps({"related": str(args.related), "posts": len(posts), "systems": tables}, indent=2))
+    else:
+        print(render_related(tables, posts))
+    return 0

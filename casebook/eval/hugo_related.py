@@ -6,7 +6,7 @@ source's keywords, year and tags adds its index's weight once per shared value; 
 average weight per match reaches `threshold / matches` (threshold 80), and pages are ranked by total
 weight, newer first on ties. Values are compared as written (`toLower` is off). We run it with
 `includeNewer`, so newer posts are candidates too: without it, the first post of a blog has no
-related posts at all. `tests/test_hugo_related.py` checks this against the `hugo` binary.
+related posts at all. `tests/casebook/test_eval_related.py` checks this against the `hugo` binary.
 """
 
 from __future__ import annotations

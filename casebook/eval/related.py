@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,9 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from casebook.eval.hugo_related import HugoRelated, read_pages
 from casebook.eval.metrics import ndcg, recall
-from casebook.eval.questions import BadQuestions, read_jsonl
+from casebook.eval.questions import read_jsonl
 from casebook.eval.tables import grid
 
 
@@ -74,38 +70,6 @@ def _related_row(values: Sequence[tuple[float, float]]) -> dict[str, float | int
         return {"n": 0, "recall": 0.0, "ndcg": 0.0}
     return {"n": len(values), "recall": round(float(np.mean([r for r, _ in values])), 4),
             "ndcg": round(float(np.mean([n for _, n in values])), 4)}
-
-
-def run(args: argparse.Namespace) -> int:
-    """Score Casebook's and Hugo's related posts on every post of the file that has links; print one table."""
-    if not args.site:
-        print("casebook eval: --related needs --site (the Hugo site root), for Hugo's related content",
-              file=sys.stderr)
-        return 2
-    if not (args.site / "content").is_dir():
-        print(f"casebook eval: {args.site} has no content/ folder; --site is the Hugo site root", file=sys.stderr)
-        return 2
-    try:
-        posts = read_related(args.related)
-    except BadQuestions as e:
-        print(f"casebook eval: {e}", file=sys.stderr)
-        return 2
-    if not any(p.links for p in posts):
-        print(f"casebook eval: no post with links in {args.related}", file=sys.stderr)
-        return 2
-    from casebook.eval.systems import K, http_related, local_related  # systems of this module's kind
-
-    casebook = http_related(args.url) if args.url else local_related(args.index, args.store)
-    if casebook is None:
-        return 2
-    hugo = HugoRelated(read_pages(args.site / "content"))
-    systems: dict[str, RelatedSystem] = {"casebook": casebook, "hugo": lambda path: hugo.related(path, K)}
-    tables = {name: summarise_related(run_related(system, posts)) for name, system in systems.items()}
-    if args.json:
-        print(json.dumps({"related": str(args.related), "posts": len(posts), "systems": tables}, indent=2))
-    else:
-        print(render(tables, posts))
-    return 0
 
 
 def render(tables: dict[str, dict[str, dict[str, float | int]]], posts: list[LinkedPost]) -> str:

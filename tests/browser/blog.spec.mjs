@@ -9,7 +9,7 @@
 // follows the first result and checks it lands on the right heading of the right page.
 // --map serves the blog's public origin (the URLs in the index) from the local build.
 // Prints one JSON summary ({ok, checks: [{name, ok, detail}], ...}); exit 1 when a check fails,
-// 2 when the run broke. Run by tests/test_blog_browser.py; install with tests/browser/install.sh.
+// 2 when the run broke. Run by tests/browser/test_blog_browser.py; install with tests/browser/install.sh.
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";

@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v hugo >/dev/null 2>&1 || missing+=(hugo)  # builds the blog that tests/test_blog_browser.py searches
+command -v hugo >/dev/null 2>&1 || missing+=(hugo)  # builds the blog that tests/browser/test_blog_browser.py searches
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "browser tests skipped: ${missing[*]} missing; install (sudo apt-get install -y ${missing[*]}) or run make test as root" >&2

@@ -4,7 +4,7 @@
 //
 // Prints one JSON summary on stdout ({ok, checks: [{name, ok, detail}], ...}), writes
 // screenshots into OUT_DIR, and exits 1 when any check fails (2 when the run itself broke).
-// Run by tests/test_page_browser.py; install with tests/browser/install.sh.
+// Run by tests/browser/test_page_browser.py; install with tests/browser/install.sh.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { check, launch, report } from "./harness.mjs";

@@ -49,7 +49,7 @@ async def search_filters(
     """The optional filters; an empty value means no filter, an unknown series is a 404."""
     filters = Filters(series=series or None, section=section or None, tag=tag or None,
                       since=since.isoformat() if since else None, until=until.isoformat() if until else None)
-    live.scope(filters)  # raises UnknownName (404) before any work, or any streamed byte
+    live.check(filters)  # raises UnknownName (404) before any work, or any streamed byte
     return filters
 
 

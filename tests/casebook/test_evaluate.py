@@ -34,9 +34,10 @@ from casebook.eval.questions import (
     summarise,
     with_nuggets,
 )
+from tests.helpers import FIXTURES
 
-QUESTIONS = Path(__file__).parent / "fixtures" / "eval-questions.jsonl"
-NUGGETS_FILE = Path(__file__).parent / "fixtures" / "eval-nuggets.jsonl"
+QUESTIONS = FIXTURES / "eval-questions.jsonl"
+NUGGETS_FILE = FIXTURES / "eval-nuggets.jsonl"
 JUDGED = {"a": 2, "b": 1, "c": 1}
 
 

@@ -20,9 +20,8 @@ import httpx
 import pytest
 
 from ingest.pipeline import IngestReport
-from tests.conftest import FIXTURE_POSTS
+from tests.helpers import FIXTURE_POSTS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "README.md", "ingest", "index", "service", "casebook")
 QUESTION = "how do I make payment retries safe to repeat?"
 ANSWER = "series/lighthouse/part-2-idempotency-keys.md"

@@ -12,7 +12,7 @@ from ingest.check import check_index
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 from service.search.holder import IndexHolder
-from tests.conftest import FIXTURE_POSTS
+from tests.helpers import FIXTURE_POSTS
 
 
 def test_broken_post_is_reported_with_path_and_line_and_the_rest_indexed(built_index):

@@ -14,7 +14,7 @@ from casebook.cli import main
 from casebook.eval.hugo_related import HugoPage, HugoRelated, read_pages
 from casebook.eval.questions import BadQuestions
 from casebook.eval.related import LinkedPost, read_related, run_related, summarise_related
-from tests.conftest import FIXTURE_POSTS
+from tests.helpers import FIXTURE_POSTS
 
 Capture = pytest.CaptureFixture[str]
 GATE_1, GATE_2, GATE_3 = ("series/gatekeeper/part-1-token-bucket.md", "series/gatekeeper/part-2-sliding-window.md",

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import numpy as np
@@ -45,7 +46,17 @@ from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS, ROOT, Postgres, Traffic, content_with, serving, wait_until
+from tests.helpers import (
+    FIXTURE_POSTS,
+    ROOT,
+    Postgres,
+    Traffic,
+    content_with,
+    fake_model_server,
+    serving,
+    sse_events,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -96,6 +107,30 @@ def test_search_and_ask_return_what_the_folder_store_returns(client, pg_client, 
         for path in ("/api/search", "/api/ask"):
             params = {"q": q, "k": 10, **filters}
             assert _body(pg_client.get(path, params=params)) == _body(client.get(path, params=params)), (path, q)
+
+
+def test_each_request_reads_through_one_pooled_connection(pg_index, embedders):
+    """Every query of a request shares the one connection it checked out: search (filtered too), the answer, the
+    answer streamed from a language model, related posts and the catalog."""
+    with fake_model_server() as model:
+        settings = ServiceSettings(store_location=pg_index, reload_seconds=3600, gap_log=None, cache_size=0,
+                                   llm_url=f"{model}/ok/v1")
+        with TestClient(create_app(settings, embedders)) as app:
+            pool = app.app.state.holder.store.db.pool()  # type: ignore[attr-defined]
+            requests = [("/api/search", {"q": "idempotency keys for retries"}),
+                        ("/api/search", {"q": "ledger reconciliation", "series": "lighthouse"}),
+                        ("/api/ask", {"q": "when do idempotency keys expire?"}),
+                        ("/api/ask/stream", {"q": "when do idempotency keys expire?"}),
+                        ("/api/related", {"path": "posts/caching-redis.md"}),
+                        ("/api/series", {}), ("/api/posts/series/lighthouse/part-1-double-entry.md", {})]
+            for path, params in requests:
+                pool.pop_stats()
+                response = app.get(path, params=params)
+                assert response.status_code == 200, response.text
+                assert pool.pop_stats().get("requests_num", 0) == 1, path
+                if path == "/api/ask/stream":  # the model answered, not the extractive fallback
+                    assert sse_events(response.text)[-1] == ("done", {"mode": "generative", "found": True,
+                                                                     "note": None, "took_ms": ANY})
 
 
 def test_catalog_routes_and_related_posts_match_the_folder_store(client, pg_client):

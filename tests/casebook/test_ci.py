@@ -12,7 +12,7 @@ import pytest
 
 from casebook.cli import main
 from index import FolderStore
-from tests.conftest import FIXTURE_POSTS
+from tests.helpers import FIXTURE_POSTS
 
 CHANGED = "series/lighthouse/part-3-reconciliation.md"
 DRAFT = "posts/next-quarter.md"

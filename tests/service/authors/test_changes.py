@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from casebook.cli import main
-from tests.conftest import FIXTURE_POSTS
+from tests.helpers import FIXTURE_POSTS
 
 Capture = pytest.CaptureFixture[str]
 WAL = "posts/write-ahead-log.md"

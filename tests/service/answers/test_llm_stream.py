@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,51 +18,16 @@ from service.search.live import Filters
 from service.search.query import as_typed
 from service.search.ranking import rank
 from service.settings import ServiceSettings
+from tests.helpers import LLM_PIECES, FakeModel, fake_model_server, sse_events
 
 QUESTION = "when do idempotency keys expire?"
-PIECES = ["Keys expire ", "after 24 hours", " [1]."]
-
-
-def sse_events(body: str) -> list[tuple[str, dict]]:
-    """(event, data) pairs of a text/event-stream body."""
-    blocks = [dict(line.split(": ", 1) for line in b.splitlines()) for b in body.strip().split("\n\n")]
-    return [(b["event"], json.loads(b["data"])) for b in blocks]
-
-
-class FakeModel(BaseHTTPRequestHandler):
-    """/ok streams PIECES, /slow sleeps past the client's timeout, /error answers 500."""
-
-    requests: list[dict] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        FakeModel.requests.append({"path": self.path, **body})
-        if self.path.startswith("/error"):
-            self.send_error(500)
-            return
-        if self.path.startswith("/slow"):
-            time.sleep(2.5)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.end_headers()
-        for piece in PIECES:
-            chunk = {"choices": [{"index": 0, "delta": {"content": piece}}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            self.wfile.flush()
-        self.wfile.write(b"data: [DONE]\n\n")
-
-    def log_message(self, *args: object) -> None:
-        """Keep the test output quiet."""
 
 
 @pytest.fixture(scope="module")
 def model_url() -> Iterator[str]:
-    """Base URL of the fake model server on a free 127.0.0.1 port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeModel)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    """Base URL of the stand-in model server."""
+    with fake_model_server() as url:
+        yield url
 
 
 def stream(index_dir: Path, llm_url: str, question: str = QUESTION) -> list[tuple[str, dict]]:
@@ -155,7 +117,7 @@ def test_second_request_is_refused_at_once_while_the_only_slot_is_busy(model_url
         with pytest.raises(LlmUnavailable) as refused:
             await _collect(client, prompt)
         waited = time.monotonic() - started
-        assert await first == "".join(PIECES)
+        assert await first == "".join(LLM_PIECES)
         return str(refused.value), waited
 
     message, waited = asyncio.run(scenario())

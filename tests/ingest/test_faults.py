@@ -20,7 +20,7 @@ from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import ROOT, Traffic, content_with, serving, wait_until
+from tests.helpers import ROOT, Traffic, content_with, serving, wait_until
 
 # A child ingest, through the real CLI, that prints a marker at one named point and then sleeps until killed.
 # Except at "embed", vectors come from a hashing stand-in: these tests are about files and locks, not meaning.

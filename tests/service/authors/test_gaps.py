@@ -15,9 +15,10 @@ from casebook.cli import main
 from service.authors.gap_log import Unanswered, prune, read_unanswered, record
 from service.http.app import create_app
 from service.settings import ServiceSettings
+from tests.helpers import FIXTURES
 
 Capture = pytest.CaptureFixture[str]
-SYNTHETIC = json.loads((Path(__file__).parent / "fixtures" / "gap-questions.json").read_text(encoding="utf-8"))
+SYNTHETIC = json.loads((FIXTURES / "gap-questions.json").read_text(encoding="utf-8"))
 UNANSWERABLE = "How do I split a GraphQL schema across several teams with federation?"
 ANSWERABLE = "when do idempotency keys expire?"
 

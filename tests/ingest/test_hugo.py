@@ -10,9 +10,10 @@ import pytest
 from ingest.errors import PostError
 from ingest.hugo import discover_posts, read_post
 from ingest.site import SiteConfig, read_site_config
+from tests.helpers import SHARED
 
 SITE = SiteConfig(base_url="https://blog.example/", permalinks={"posts": "/posts/:slug/"}, build_future=True)
-SHARED_SITE = Path(__file__).parents[1].parent / "shared" / "site"
+SHARED_SITE = SHARED / "site"
 
 
 def write(content: Path, rel: str, text: str | bytes) -> Path:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from index.lexical import LexicalSearch
 from index.text import query_terms, query_words, tokenize
+from tests.helpers import CONTENT
 
-CONTENT = Path(__file__).resolve().parents[1] / "content"
 ODD_TEXTS = [
     "", "how should we?", "RZone x LDC: 544,000 TPS in 2019", "gorm_sharding vs Vitess", "Ünïcode façade naïve café",
     "日本語のテキスト", "a b c 1 2", "C++ / C# & F#", "<script>alert(1)</script>", "the THE The", "running runs ran",

@@ -29,12 +29,10 @@ import uvicorn
 from index import FolderStore
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.conftest import FIXTURE_POSTS
-from tests.test_page_browser import ARTIFACTS, BROWSER_DIR, _missing_tool, run_node
+from tests.helpers import ARTIFACTS, BROWSER_DIR, FIXTURE_POSTS, ROOT, missing_browser_tool, run_node
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 THEME = BROWSER_DIR / "hugo-theme"
 PARTIAL = ROOT / "service" / "static" / "hugo" / "casebook-search.html"
 TIMEOUT_S = 240
@@ -131,7 +129,7 @@ def serve(blog: Blog, index_dir: Path, work: Path) -> Iterator[Running]:
     """Build and serve the blog, and serve Casebook over `index_dir` with the blog's origin allowed."""
     if shutil.which("hugo") is None:
         pytest.skip("hugo is not installed (apt-get install hugo)")
-    missing = _missing_tool()
+    missing = missing_browser_tool()
     if missing:
         pytest.skip(missing)
     site_port, api_port = free_port(), free_port()

@@ -5,23 +5,16 @@ keyboard moves and escaping, and prints a JSON summary; each check becomes one t
 Install the tools with `bash tests/browser/install.sh`.
 """
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import ARTIFACTS, missing_browser_tool, run_node
+
 pytestmark = pytest.mark.browser
 
-BROWSER_DIR = Path(__file__).parent / "browser"
-ARTIFACTS = Path(__file__).parent / ".artifacts"
-CHROMIUM = os.environ.get("CASEBOOK_CHROMIUM", "/usr/bin/chromium")
 # tests/posts answers this from the Lighthouse series, so the series panel has parts to show.
 QUERY = "idempotency keys for payment retries"
-TIMEOUT_S = 120
 
 CHECKS = [
     "search_box_mounted",
@@ -50,42 +43,13 @@ CHECKS = [
 ]
 
 
-def _missing_tool() -> str | None:
-    """Say what is missing to run the browser test, or None when all is there."""
-    if shutil.which("node") is None:
-        return "node is not installed (needs Node.js 20+)"
-    if not Path(CHROMIUM).exists():
-        return f"{CHROMIUM} is missing: run `bash tests/browser/install.sh`"
-    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
-        return "playwright-core is not installed: run `bash tests/browser/install.sh`"
-    return None
-
-
 @pytest.fixture(scope="module")
 def summary(live_server: str) -> dict[str, Any]:
     """Run the node script once against the live service and return its JSON summary."""
-    missing = _missing_tool()
+    missing = missing_browser_tool()
     if missing:
         pytest.skip(missing)
     return run_node(["page.spec.mjs", live_server, str(ARTIFACTS), "--query", QUERY], "page")
-
-
-def run_node(arguments: list[str], label: str) -> dict[str, Any]:
-    """Run a script of tests/browser; return its JSON summary (also kept as ARTIFACTS/LABEL-browser-summary.json)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        done = subprocess.run(["node", *arguments], cwd=BROWSER_DIR, capture_output=True, text=True,
-                              timeout=TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"browser run took over {TIMEOUT_S} s; stderr: {exc.stderr!r}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout)
-    except json.JSONDecodeError:
-        pytest.fail(f"node exited {done.returncode} without a JSON summary:\n{done.stdout}\n{done.stderr}")
-    (ARTIFACTS / f"{label}-browser-summary.json").write_text(done.stdout)
-    if result.get("error"):
-        pytest.fail(f"browser run broke before finishing its checks:\n{result['error']}")
-    return result
 
 
 @pytest.mark.parametrize("name", CHECKS)

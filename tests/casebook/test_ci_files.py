@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from index import FolderStore
-from tests.conftest import FIXTURE_POSTS, ROOT
+from tests.helpers import FIXTURE_POSTS, ROOT
 
 CI_FILES = ROOT / "docs" / "ci"
 GITLAB_FILE = ".gitlab-ci.yml"  # where docs/ci.md tells a blog to put each file
