@@ -153,6 +153,40 @@
     return body;
   }
 
+  /**
+   * One /api/ask at a time for a search box: a new question cancels the one in flight, only the newest
+   * answer is shown, and `root` carries cb-is-loading while it is on its way.
+   */
+  class LatestAsk {
+    constructor(root) {
+      this.root = root;
+      this.seq = 0;
+      this.controller = null;
+    }
+
+    cancel() {
+      if (this.controller) this.controller.abort();
+      this.controller = null;
+      this.seq++;
+    }
+
+    async ask(params, show, fail) {
+      this.cancel();
+      const seq = this.seq;
+      const controller = new AbortController();
+      this.controller = controller;
+      this.root.classList.add("cb-is-loading");
+      try {
+        const data = await getJSON("/api/ask", params, controller.signal);
+        if (seq === this.seq) show(data || {});
+      } catch (err) {
+        if (err.name !== "AbortError" && seq === this.seq) fail(err);
+      } finally {
+        if (seq === this.seq) this.root.classList.remove("cb-is-loading");
+      }
+    }
+  }
+
   /* ---------- pieces both the box and the dialog show ---------- */
 
   /** The answer paragraph: each [n] becomes a link to citations[n-1]; unknown markers stay text. */
@@ -260,14 +294,13 @@
       this.k = data.casebookK || "";
       this.keepHistory = data.casebookHistory !== "off";
       this.site = data.casebookSite || "";
-      this.seq = 0;
       this.timer = 0;
-      this.controller = null;
       this.exact = false;
       this.seriesBySlug = new Map();
       this.last = null;
 
       this.root = el("div", "casebook");
+      this.request = new LatestAsk(this.root);
       this.root.dataset.state = "idle";
       if (data.casebookTheme) this.root.dataset.theme = data.casebookTheme;
 
@@ -444,26 +477,14 @@
       clearTimeout(this.timer);
       const q = this.input.value.trim();
       this.syncUrl(q);
-      if (this.controller) this.controller.abort();
-      const seq = ++this.seq;
       if (!q) {
-        this.controller = null;
+        this.request.cancel();
         this.renderIdle();
         return;
       }
-      const controller = new AbortController();
-      this.controller = controller;
-      this.root.classList.add("cb-is-loading");
       const params = { q, k: this.k, series: this.seriesSelect.value, section: this.sectionSelect.value,
         exact: this.exact };
-      try {
-        const data = await getJSON("/api/ask", params, controller.signal);
-        if (seq === this.seq) this.renderResults(q, data || {});
-      } catch (err) {
-        if (err.name !== "AbortError" && seq === this.seq) this.renderError(err);
-      } finally {
-        if (seq === this.seq) this.root.classList.remove("cb-is-loading");
-      }
+      await this.request.ask(params, (data) => this.renderResults(q, data), (err) => this.renderError(err));
     }
 
     /** Search again for the words exactly as typed (the link under "Showing results for …"). */
@@ -711,9 +732,7 @@
    */
   class CasebookModal {
     constructor() {
-      this.seq = 0;
       this.timer = 0;
-      this.controller = null;
       this.exact = false;
       this.options = [];
       this.active = -1;
@@ -721,6 +740,7 @@
       this.inerted = [];
 
       this.root = el("div", "casebook casebook-modal");
+      this.request = new LatestAsk(this.root);
       this.root.hidden = true;
       this.root.dataset.state = "idle";
       const backdrop = el("div", "cb-backdrop");
@@ -888,24 +908,13 @@
     async search() {
       clearTimeout(this.timer);
       const q = this.input.value.trim();
-      if (this.controller) this.controller.abort();
-      const seq = ++this.seq;
       if (!q) {
-        this.controller = null;
+        this.request.cancel();
         this.renderIdle();
         return;
       }
-      const controller = new AbortController();
-      this.controller = controller;
-      this.root.classList.add("cb-is-loading");
-      try {
-        const data = await getJSON("/api/ask", { q, k: MODAL_K, exact: this.exact }, controller.signal);
-        if (seq === this.seq) this.render(q, data || {});
-      } catch (err) {
-        if (err.name !== "AbortError" && seq === this.seq) this.renderError(q, err);
-      } finally {
-        if (seq === this.seq) this.root.classList.remove("cb-is-loading");
-      }
+      await this.request.ask({ q, k: MODAL_K, exact: this.exact }, (data) => this.render(q, data),
+        (err) => this.renderError(q, err));
     }
 
     setState(state, q) {
