@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
@@ -21,6 +21,7 @@ PROFILES: dict[str, dict[str, object]] = {
                    "trusted_proxies": ("127.0.0.1", "::1"), "gap_log_max_rows": 50_000, "gap_log_max_days": 90},
 }
 DATABASE_RELOAD_SECONDS = 0.25
+MIN_ADMIN_TOKEN = 24  # characters: a guessable token would open readers' questions to anyone
 CommaList = Annotated[tuple[str, ...], NoDecode]  # "a, b" in the environment, not JSON
 
 
@@ -52,6 +53,20 @@ class ServiceSettings(SharedSettings):
     gap_log: Path | None = None
     gap_log_max_rows: int = Field(100_000, ge=0)  # retention: the newest rows kept (0 = no limit)
     gap_log_max_days: int = Field(365, ge=0, validation_alias="CASEBOOK_GAP_LOG_DAYS")  # older ones deleted
+    # What shows readers' data (the authors' page) exists only when this is set, and opens only with it.
+    admin_token: SecretStr | None = None
+
+    @field_validator("admin_token", mode="before")
+    @classmethod
+    def _no_short_token(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            return None
+        if isinstance(value, str) and len(value) < MIN_ADMIN_TOKEN:
+            raise ValueError(f"CASEBOOK_ADMIN_TOKEN is {len(value)} characters. Use at least {MIN_ADMIN_TOKEN} "
+                             "random ones (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
+        return value
 
     @model_validator(mode="before")
     @classmethod
