@@ -223,9 +223,9 @@ def wrong_answers(lines: Sequence[Line], outcomes: Mapping[str, Outcome]) -> lis
 def explain(lines: Sequence[Line], index: Path, shown: int = SHOWN_WORDS) -> list[dict[str, Any]]:
     """Ask each question again in process: the answer, its confidence, and the query words its passages matched."""
     from index.settings import SharedSettings
-    from service.answer import run_ask
-    from service.catalog import Filters
-    from service.state import open_live
+    from service.answers.answer import run_ask
+    from service.search.holder import open_live
+    from service.search.live import Filters
 
     live = open_live(SharedSettings.from_env(index_dir=index))
     out = []
