@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from casebook.evaluate import BadQuestions, read_jsonl
+from casebook.eval.questions import BadQuestions, read_jsonl
 
 SET_DIR = Path(__file__).parent / "calibration"
 FOLDS = 5
