@@ -139,7 +139,7 @@ def feedback_terms(version: IndexReader, query: Query, dense: list[Hit],
     frequency = version.lexical.document_frequency(shared)
     count = version.lexical.count
     typical = {t: n * idf(count, frequency[t]) for t, n in shared.items() if frequency[t]}
-    best = sorted(typical, key=lambda t: -typical[t])[:FEEDBACK_TERMS]
+    best = sorted(typical, key=lambda t: (-typical[t], t))[:FEEDBACK_TERMS]  # ties by word: the same in every process
     return dict.fromkeys(best, FEEDBACK_WEIGHT)
 
 
