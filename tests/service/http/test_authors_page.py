@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -37,7 +38,7 @@ def fresh(admin: TestClient) -> TestClient:
     return admin
 
 
-def sign_in(client: TestClient, token: str = TOKEN) -> object:
+def sign_in(client: TestClient, token: str = TOKEN) -> httpx.Response:
     return client.post("/authors/sign-in", data={"token": token}, follow_redirects=False)
 
 
@@ -100,7 +101,7 @@ def test_signing_in_sets_an_httponly_strict_cookie_holding_a_digest_not_the_toke
 
 def test_over_https_the_cookie_is_secure(app_settings: ServiceSettings, embedders: Embedders) -> None:
     with TestClient(create_app(app_settings, embedders), base_url="https://casebook.example") as secure:
-        assert "Secure" in {p.strip() for p in sign_in(secure).headers["set-cookie"].split(";")}  # type: ignore[attr-defined]
+        assert "Secure" in {p.strip() for p in sign_in(secure).headers["set-cookie"].split(";")}
 
 
 def test_signing_out_forgets_the_cookie(fresh: TestClient) -> None:
