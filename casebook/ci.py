@@ -3,8 +3,10 @@
 1. ingest the site into the index folder the CI cache restored (incremental: unchanged passages keep
    their vectors), and keep the `--json` report; a broken post fails the job, as `--strict` does;
 2. lay the published version and its model out as the deploy artifact (`rollback --to <id>` on the server);
-3. for a review (`--since REV` or `--changed FILE...`), the cross-link report of the posts touched;
-4. trim the index folder to what the next run needs, so the cache stays one version.
+3. every post's related posts into the site's data/casebook/related.json, for the theme's partial to render
+   when `hugo` builds the site next (`casebook export hugo`);
+4. for a review (`--since REV` or `--changed FILE...`), the cross-link report of the posts touched;
+5. trim the index folder to what the next run needs, so the cache stays one version.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 from service.authors.changes import ChangeError, touched
 from service.authors.crosslinks import crosslinks, to_markdown
+from service.authors.export import ExportReport, export_hugo
+from service.authors.related import related_space
 from service.search.holder import open_live
+from service.search.live import Live
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", type=Path,
                         help="append the Markdown summary to this file (GitHub: $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--keep", type=int, default=1, help="index versions to keep for the cache (default 1)")
+    parser.add_argument("--no-export", action="store_true",
+                        help="leave out SITE/data/casebook/related.json (for a theme without casebook-related.html)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,14 +73,30 @@ def run(args: argparse.Namespace) -> int:
         else:  # a database store: the servers reading it switch to the published version themselves
             print(f"published version {report.version} to {settings.store_label}; no artifact to ship")
     parts = [_ingest_markdown(report)]
-    if args.since is not None or args.changed is not None:
+    review = args.since is not None or args.changed is not None
+    live: Live | None = None
+    if review or (report.version and not args.no_export):
         try:
-            live = open_live(settings, prepare=False)  # cross-links read stored vectors: no model
+            live = open_live(settings, prepare=False)  # related posts and cross-links read stored vectors: no model
+        except IndexError_ as e:
+            print(f"casebook ci: {e}", file=sys.stderr)
+            return 2
+    if live is not None and not args.no_export:
+        try:
+            line = _export_line(export_hugo(live, args.site), args.site)
+        except OSError as e:
+            print(f"casebook ci: related posts for Hugo: {e}", file=sys.stderr)
+            return 2
+        print(line.replace("`", ""))
+        parts[0] += line + "\n"
+    if review and live is not None:
+        try:
             change = touched(live, args.changed, args.since, args.site)
         except (ChangeError, IndexError_) as e:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
-        links = to_markdown(crosslinks(live, only=change.posts if change else None))
+        space = live.derived(related_space)  # the export's, when it ran
+        links = to_markdown(crosslinks(live, only=change.posts if change else None, space=space))
         if change and change.left_out:  # drafts and broken posts: changed, but not in the index
             links += "\nChanged but not indexed: " + ", ".join(f"`{name}`" for name in change.left_out) + ".\n"
         (out / "crosslinks.md").write_text(links, encoding="utf-8")
@@ -85,6 +108,15 @@ def run(args: argparse.Namespace) -> int:
             handle.write(text)
     store.prune(args.keep)
     return 1 if report.skipped else 0
+
+
+def _export_line(report: ExportReport, site: Path) -> str:
+    """What the export did, in one line of the log and the summary."""
+    where = report.data_file.relative_to(site).as_posix()
+    if report.up_to_date:
+        return f"Related posts for Hugo: `{where}` already holds version `{report.version}`'s lists."
+    return (f"Related posts for Hugo: wrote `{where}` ({report.posts} pages, up to {report.count} related posts "
+            f"each) in {report.seconds:.1f} s.")
 
 
 def _ingest_markdown(report: IngestReport) -> str:

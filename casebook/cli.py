@@ -26,6 +26,8 @@ COMMANDS = (
      authors_cli.crosslinks),
     ("gaps", "questions readers asked that the blog does not answer, grouped", authors_cli.add_gaps_arguments,
      authors_cli.gaps),
+    ("export", "related posts as a Hugo data file, rendered at build time by the theme's partial",
+     authors_cli.add_export_arguments, authors_cli.export),
     ("eval", "measure retrieval quality on judged questions", eval_cli.add_arguments, eval_cli.run),
     ("index", "list the index versions kept, or roll back to an older one", index_cli.add_arguments, index_cli.run),
     ("ci", "a blog's CI job: ingest --strict, the deploy artifact, link suggestions for a change", ci.add_arguments,

@@ -43,6 +43,25 @@ def content_with(tmp_path: Path, name: str, extra_post: str) -> Path:
     return content
 
 
+EDITED_POST = "series/lighthouse/part-3-reconciliation.md"  # what `index_with_a_change` edits
+
+
+def index_with_a_change(index_dir: Path, work: Path, embedder: Any) -> Path:
+    """A copy of the fixture index under `work/index` with one more version on top: EDITED_POST edited and
+    posts/new-drill.md added (only their passages embedded); the copy's folder."""
+    from ingest.pipeline import run_ingest
+    from ingest.settings import IngestSettings
+
+    index = work / "index"
+    shutil.copytree(index_dir, index)
+    content = content_with(work, "content", "new-drill")
+    post = content / EDITED_POST
+    post.write_text(post.read_text(encoding="utf-8") + "\nLate fees are matched against the ledger too.\n",
+                    encoding="utf-8")
+    run_ingest(IngestSettings(content_dir=content, index_dir=index), embedder=embedder)
+    return index
+
+
 def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> float:
     """Poll `condition` until it holds (failing the test after `timeout` s); the seconds it took."""
     started = time.monotonic()

@@ -1,4 +1,4 @@
-"""`casebook related`, `crosslinks` and `gaps`: linking help and content gaps in the terminal."""
+"""`casebook related`, `crosslinks`, `gaps` and `export hugo`: linking help, content gaps, related posts for a theme."""
 
 from __future__ import annotations
 
@@ -140,4 +140,39 @@ def gaps(args: argparse.Namespace) -> int:
         return 2
     report = build_report(live, rows, str(settings.gap_log), since)
     sys.stdout.write(to_json(report) + "\n" if args.format == "json" else to_markdown(report, args.top))
+    return 0
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of `casebook export hugo`."""
+    from service.authors.export import DEFAULT_COUNT
+
+    parser.add_argument("format", choices=("hugo",), help="hugo: the data file the casebook-related.html partial reads")
+    parser.add_argument("-s", "--site", type=Path, default=Path("."),
+                        help="the Hugo site root; the lists go to SITE/data/casebook/related.json (default .)")
+    add_index_arguments(parser)
+    parser.add_argument("-k", type=int, default=DEFAULT_COUNT,
+                        help=f"related posts per post (default {DEFAULT_COUNT})")
+    parser.add_argument("--force", action="store_true", help="write the lists even when the file holds this version's")
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write every post's related posts where Hugo reads data files, for the theme to render at build time."""
+    from service.authors.export import export_hugo
+
+    if not args.site.is_dir():
+        print(f"casebook export: --site {args.site} is not a folder (the Hugo site's root)", file=sys.stderr)
+        return 2
+    if not 1 <= args.k <= 50:
+        print(f"casebook export: -k has value {args.k}. Not within 1..50.", file=sys.stderr)
+        return 2
+    live = open_for("export", args, prepare=False)  # related posts read stored vectors: no model
+    if live is None:
+        return 2
+    report = export_hugo(live, args.site, args.k, args.force)
+    if report.up_to_date:
+        print(f"{report.data_file} is up to date (index version {report.version}, {report.count} per post)")
+    else:
+        print(f"wrote {report.data_file}: {report.posts} pages, up to {report.count} related posts each, "
+              f"from index version {report.version} in {report.seconds:.1f} s")
     return 0

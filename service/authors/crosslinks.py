@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import asdict, dataclass
 
 from index import PostMeta
-from service.authors.related import PassageSpace, linked_paths, reason, related_posts
+from service.authors.related import PassageSpace, RelatedSpace, linked_paths, reason, related_posts
 from service.search.live import Live
 
 # Scores are the related-posts model's chance that the author would link the post: from 0.5 on, more
@@ -64,9 +64,12 @@ def articles(live: Live) -> list[PostMeta]:
 
 
 def crosslinks(live: Live, min_score: float = DEFAULT_MIN_SCORE, per_post: int = PER_POST,
-               only: Collection[str] | None = None) -> CrosslinkReport:
-    """Run related posts for every article (or those `only` names) and keep the unlinked ones scoring >= min_score."""
-    space = PassageSpace(live)
+               only: Collection[str] | None = None, space: RelatedSpace | None = None) -> CrosslinkReport:
+    """Run related posts for every article (or those `only` names) and keep the unlinked ones scoring >= min_score.
+
+    `space` is where the candidates' evidence comes from: by default the whole version in memory, built here.
+    """
+    space = space or PassageSpace(live)
     rows = []
     for post in articles(live):
         if only is not None and post.path not in only:

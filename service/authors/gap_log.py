@@ -4,6 +4,8 @@ Handlers hand each question to `GapLog.offer`, which only puts it on a queue. A 
 decides whether the blog had an answer and writes the ones it had not, so the request path never
 waits for the disk, and a store that cannot be written is logged, never a failed request. Only the
 question, the time, the best passage cosine and the closest post are kept: no client address or header.
+Every question, answered or not, is also counted per day (`asked`: the day, the question, how many
+times), for the questions readers ask most.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +40,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY, asked_at TEXT NOT NULL, endpoint TEXT NOT NULL,
     query TEXT NOT NULL, top_score REAL NOT NULL, closest TEXT);
 CREATE INDEX IF NOT EXISTS unanswered_asked_at ON unanswered (asked_at);
+CREATE TABLE IF NOT EXISTS asked (day TEXT NOT NULL, key TEXT NOT NULL, query TEXT NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (day, key));
 """
 
 
@@ -49,6 +54,15 @@ class Unanswered:
     query: str
     top_score: float  # cosine of the closest passage of the blog
     closest: str | None  # content path of the post holding that passage
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as readers ask it, counted over some days."""
+
+    query: str  # its latest wording (questions differing only in case and spacing count as one)
+    asked: int
+    last_asked: str  # the day, YYYY-MM-DD (UTC)
 
 
 @dataclass(frozen=True)
@@ -108,24 +122,26 @@ class GapLog:
                 pending = self._write_settled(pending)
                 continue
             if offer is None:  # closing: write everything still waiting
-                self._write([p for p in pending if p.found is not True])
+                self._write(pending)
                 return
             pending = self._write_settled(_merge(pending, offer))
 
     def _write_settled(self, pending: list[_Offer]) -> list[_Offer]:
-        """Write the questions that waited long enough without an answer; return the others."""
+        """Write the questions that waited long enough; return the others."""
         now = time.monotonic()
-        self._write([p for p in pending if now - p.at >= self.settle_seconds and p.found is not True])
+        self._write([p for p in pending if now - p.at >= self.settle_seconds])
         return [p for p in pending if now - p.at < self.settle_seconds]
 
     def _write(self, offers: list[_Offer]) -> None:
-        rows = [row for row in map(_judge, offers) if row is not None]
-        if not rows or self.path is None:
+        """Count every settled question, and keep the ones the blog had no answer for."""
+        if not offers or self.path is None:
             return
+        rows = [row for row in map(_judge, (p for p in offers if p.found is not True)) if row is not None]
         try:
             con = _connect(self.path)
             try:
                 with con:  # one transaction
+                    _count(con, ((o.asked_at, o.query) for o in offers))
                     _insert(con, rows)
                     self._writes += len(rows)
                     if self._writes >= PRUNE_EVERY:
@@ -185,6 +201,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+def _count(con: sqlite3.Connection, asked: Iterable[tuple[str, str]]) -> None:
+    """Count each (asked_at, question) once more on its day."""
+    con.executemany("INSERT INTO asked (day, key, query, n) VALUES (?, ?, ?, 1) "
+                    "ON CONFLICT (day, key) DO UPDATE SET n = n + 1, query = excluded.query",
+                    [(at[:10], _key(query), " ".join(query.split())) for at, query in asked])
+
+
 def _insert(con: sqlite3.Connection, rows: list[Unanswered]) -> None:
     con.executemany("INSERT INTO unanswered (asked_at, endpoint, query, top_score, closest) VALUES (?,?,?,?,?)",
                     [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
@@ -195,16 +218,20 @@ def prune(con: sqlite3.Connection, max_rows: int, max_days: int) -> None:
     if max_days > 0:
         cutoff = (datetime.now(UTC) - timedelta(days=max_days)).isoformat(timespec="seconds")
         con.execute("DELETE FROM unanswered WHERE asked_at < ?", (cutoff,))
+        con.execute("DELETE FROM asked WHERE day < ?", (cutoff[:10],))
     if max_rows > 0:
         con.execute("DELETE FROM unanswered WHERE id <= (SELECT MAX(id) FROM unanswered) - ?", (max_rows,))
+        con.execute("DELETE FROM asked WHERE rowid <= (SELECT MAX(rowid) FROM asked) - ?", (max_rows,))
 
 
-def record(path: Path, rows: list[Unanswered]) -> None:
-    """Write rows directly (for tests, benchmarks and imports); the service goes through `GapLog`."""
+def record(path: Path, rows: list[Unanswered], asked: Iterable[tuple[str, str]] = ()) -> None:
+    """Write unanswered rows directly, and count (asked_at, question) pairs as asked (for tests, benchmarks and
+    imports); the service goes through `GapLog`."""
     con = _connect(path)
     try:
         with con:
             _insert(con, rows)
+            _count(con, asked)
     finally:
         con.close()
 
@@ -220,3 +247,25 @@ def read_unanswered(path: Path, since: str | None = None) -> list[Unanswered]:
     finally:
         con.close()
     return [Unanswered(*row) for row in rows]
+
+
+def most_asked(path: Path, since: str, top: int) -> list[Asked]:
+    """The questions asked most often from a day (YYYY-MM-DD) on, answered or not; [] when there is no log."""
+    if not path.is_file():
+        return []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "SELECT (SELECT query FROM asked AS latest WHERE latest.key = a.key ORDER BY day DESC LIMIT 1), "
+            "SUM(n), MAX(day) FROM asked AS a WHERE day >= ? GROUP BY key ORDER BY SUM(n) DESC, MAX(day) DESC, key "
+            "LIMIT ?", (since, top)).fetchall()
+    except sqlite3.OperationalError:  # a log written before questions were counted
+        return []
+    finally:
+        con.close()
+    return [Asked(*row) for row in rows]
+
+
+def question_key(query: str) -> str:
+    """What makes two wordings the same question here: case and spacing aside."""
+    return _key(query)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import date, timedelta
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -41,6 +42,7 @@ class GapGroup:
     first_asked: str
     last_asked: str
     closest: tuple[PostRef, ...]  # the posts that come nearest today: what to extend, or what not to repeat
+    weekly: dict[str, int]  # times asked per week, keyed by the week's Monday (YYYY-MM-DD, UTC), oldest first
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,17 @@ def build_report(live: Live, rows: list[Unanswered], log: str, since: str | None
                 asked=sum(counts[t] for t in wordings), examples=tuple(wordings[:EXAMPLES]), wordings=len(wordings),
                 first_asked=min(asked), last_asked=max(asked),
                 closest=tuple(closest_posts(live, centre / (np.linalg.norm(centre) or 1.0))),
+                weekly=dict(sorted(Counter(week_of(when) for when in asked).items())),
             ))
     groups.sort(key=lambda g: g.last_asked, reverse=True)  # among equally asked groups, the latest first
     groups.sort(key=lambda g: g.asked, reverse=True)
     return GapReport(log, since, len(rows), live.version_id, tuple(groups))
+
+
+def week_of(asked_at: str) -> str:
+    """The Monday of the week a question was asked in (YYYY-MM-DD)."""
+    day = date.fromisoformat(asked_at[:10])
+    return (day - timedelta(days=day.weekday())).isoformat()
 
 
 def _cluster(vectors: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from service.authors.gap_log import GapLog
 from service.authors.related import related_space
 from service.http.metrics import Metrics
 from service.http.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
-from service.http.routes import ask, catalog, health, related, search
+from service.http.routes import ask, authors, catalog, health, related, search
 from service.search.holder import IndexHolder
 from service.search.live import UnknownName
 from service.settings import ServiceSettings
@@ -73,7 +73,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     app.state.llm = None
     app.state.metrics = metrics = Metrics(holder)
     app.state.gaps = GapLog(settings.gap_log, settings.gap_log_max_rows, settings.gap_log_max_days)
-    for router in (search.router, catalog.router, health.router, ask.router, related.router):
+    for router in (search.router, catalog.router, health.router, ask.router, related.router, authors.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

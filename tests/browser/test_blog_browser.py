@@ -1,10 +1,14 @@
-"""The ⌘K search dialog on a blog built by Hugo, in a real headless Chromium (tests/browser/blog.spec.mjs).
+"""Casebook on a blog built by Hugo, in a real headless Chromium: the ⌘K search dialog (tests/browser/blog.spec.mjs)
+and the related posts rendered at build time (tests/browser/related.spec.mjs).
 
-Each variant builds a blog with Debian's `hugo` and the minimal theme in tests/browser/hugo-theme (with
-our partial, service/static/hugo/casebook-search.html), serves the built site on one port and
-Casebook on another (the site's origin in CORS_ORIGINS), opens a built post, presses Ctrl-K, types a
-question and follows a result. The fixture blog (tests/posts) runs in `make test`; the real blog
-(../shared/site) is `slow` and needs its index (built once per session, or CASEBOOK_REAL_INDEX).
+Each variant copies a blog's content and adds a post written after the last export, runs
+`casebook export hugo` into the build folder, builds with Debian's `hugo` and the minimal theme in
+tests/browser/hugo-theme (with our partials, service/static/hugo/), and serves the built site on one port
+and Casebook on another (the site's origin in CORS_ORIGINS). The dialog: open a built post, press Ctrl-K,
+type a question, follow a result. The related posts: three posts show Casebook's list, equal to
+/api/related, the new post Hugo's own, and every link leads to a built page. The fixture blog (tests/posts)
+runs in `make test`; the real blog (../shared/site) is `slow` and needs its index (built once per session,
+or CASEBOOK_REAL_INDEX).
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import uvicorn
 
+from casebook.cli import main
 from index import FolderStore
 from service.http.app import create_app
 from service.settings import ServiceSettings
@@ -34,7 +41,10 @@ from tests.helpers import ARTIFACTS, BROWSER_DIR, FIXTURE_POSTS, ROOT, missing_b
 pytestmark = pytest.mark.browser
 
 THEME = BROWSER_DIR / "hugo-theme"
-PARTIAL = ROOT / "service" / "static" / "hugo" / "casebook-search.html"
+PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
+NEW_POST = "posts/written-after-the-export.md"  # in the build, not in the index nor in the exported data
+NEW_POST_PATH = "/posts/written-after-the-export/"
+RELATED_COUNT = 5  # what the export writes and the partial shows by default
 TIMEOUT_S = 240
 
 CHECKS = [
@@ -61,6 +71,13 @@ CHECKS = [
     "no_page_errors",
     "no_dialogs",
 ]
+RELATED_CHECKS = [
+    "casebook_list_on_each_known_post",
+    "hugo_list_on_the_post_written_after_the_export",
+    "axe_post_with_related_list_no_serious_violations",
+    "every_link_leads_to_a_built_page",
+    "no_page_errors",
+]
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,8 @@ class Blog:
     post: str  # content path of the post opened
     query: str
     expect: str  # part of the URL path of the first result
+    related: tuple[str, str, str]  # content paths of the posts whose related list is read
+    new_post_tags: tuple[str, ...]  # tags the new post shares with older ones, so Hugo's own list has something
 
 
 def free_port() -> int:
@@ -82,12 +101,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def build_blog(blog: Blog, work: Path, site_url: str, api_url: str) -> Path:
-    """Build the blog with Debian's hugo into work/public, the test theme holding our partial."""
+def site_content(blog: Blog, work: Path) -> Path:
+    """The blog's content copied into work/, with one more post, written after the export (our own words)."""
+    content = work / "content"
+    shutil.copytree(blog.content, content)
+    tags = ", ".join(f'"{tag}"' for tag in blog.new_post_tags)
+    front = f'title: "Quota Sharing Between Regions"\nslug: written-after-the-export\n' \
+        f"date: {date.today() - timedelta(days=1)}\ntags: [{tags}]\n"
+    (content / NEW_POST).write_text(f"---\n{front}---\n## Why regions borrow\n\n"
+                                    "Each region lends unused request quota to its neighbours once a minute.\n",
+                                    encoding="utf-8")
+    return content
+
+
+def build_blog(blog: Blog, work: Path, index_dir: Path, site_url: str, api_url: str) -> Path:
+    """Export the related posts into work/, then build the blog with Debian's hugo into work/public."""
     theme = work / "themes" / "casebook-test"
     shutil.copytree(THEME, theme)
-    (theme / "layouts" / "partials").mkdir(parents=True)
-    shutil.copy(PARTIAL, theme / "layouts" / "partials" / PARTIAL.name)
+    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
+    content = site_content(blog, work)
+    assert main(["export", "hugo", "--site", str(work), "--index", str(index_dir)]) == 0
     config = blog.config
     if config is None:  # a bare content folder: a config like a new site's, minus the fixture's broken post
         config = work / "hugo.toml"
@@ -95,7 +128,7 @@ def build_blog(blog: Blog, work: Path, site_url: str, api_url: str) -> Path:
                           encoding="utf-8")
     # --source is a scratch folder, so nothing is written beside the blog's own files.
     configs = f"{config},{THEME / 'site-overrides.toml'}"
-    command = ["hugo", "--source", str(work), "--config", configs, "--contentDir", str(blog.content),
+    command = ["hugo", "--source", str(work), "--config", configs, "--contentDir", str(content),
                "--themesDir", str(work / "themes"), "--theme", "casebook-test", "--destination",
                str(work / "public"), "--baseURL", site_url + "/", "--cacheDir", str(work / "cache"),
                "--noBuildLock", "--quiet"]
@@ -134,7 +167,7 @@ def serve(blog: Blog, index_dir: Path, work: Path) -> Iterator[Running]:
         pytest.skip(missing)
     site_port, api_port = free_port(), free_port()
     site_url, api_url = f"http://127.0.0.1:{site_port}", f"http://127.0.0.1:{api_port}"
-    public = build_blog(blog, work, site_url, api_url)
+    public = build_blog(blog, work, index_dir, site_url, api_url)
     site = ThreadingHTTPServer(("127.0.0.1", site_port), _quiet_handler(str(public)))
     threading.Thread(target=site.serve_forever, daemon=True).start()
     settings = ServiceSettings(index_dir=index_dir, cors_origins=(site_url,), reload_seconds=3600, gap_log=None)
@@ -163,15 +196,40 @@ def visit(blog: Blog, running: Running, index_dir: Path) -> dict[str, Any]:
     return run_node(arguments, blog.label)
 
 
+def visit_related(blog: Blog, running: Running, index_dir: Path) -> dict[str, Any]:
+    """Run related.spec.mjs over the blog's three posts and the new one; add what /api/related says for each."""
+    posts = FolderStore(index_dir).open().posts
+    pages = [urlsplit(posts[path].url).path for path in blog.related]
+    summary = run_node(["related.spec.mjs", running.site_url, str(ARTIFACTS), "--pages", ",".join(pages),
+                        "--new", NEW_POST_PATH, "--label", f"{blog.label}-related"], f"{blog.label}-related")
+    with httpx.Client(base_url=running.api_url, timeout=60) as http:
+        summary["api"] = {page: http.get("/api/related", params={"path": path, "k": RELATED_COUNT}).json()["related"]
+                          for path, page in zip(blog.related, pages, strict=True)}
+    return summary
+
+
 FIXTURE_BLOG = Blog("fixture", FIXTURE_POSTS, None, "series/lighthouse/part-1-double-entry.md",
-                    "how does Tidepool pause partitions?", "part-1-backpressure")
+                    "how does Tidepool pause partitions?", "part-1-backpressure",
+                    ("posts/caching-redis.md", "series/gatekeeper/part-2-sliding-window.md",
+                     "series/lighthouse/part-1-double-entry.md"), ("redis", "rate-limiting"))
 
 
 @pytest.fixture(scope="module")
-def fixture_summary(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The fixture blog built, served and visited once."""
-    for running in serve(FIXTURE_BLOG, index_dir, tmp_path_factory.mktemp("fixture-blog")):
-        yield visit(FIXTURE_BLOG, running, index_dir)
+def fixture_site(index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The fixture blog built and served, with Casebook, for the module."""
+    yield from serve(FIXTURE_BLOG, index_dir, tmp_path_factory.mktemp("fixture-blog"))
+
+
+@pytest.fixture(scope="module")
+def fixture_summary(fixture_site: Running, index_dir: Path) -> dict[str, Any]:
+    """The search dialog used once on the fixture blog."""
+    return visit(FIXTURE_BLOG, fixture_site, index_dir)
+
+
+@pytest.fixture(scope="module")
+def fixture_related(fixture_site: Running, index_dir: Path) -> dict[str, Any]:
+    """The related lists read once on the fixture blog."""
+    return visit_related(FIXTURE_BLOG, fixture_site, index_dir)
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -189,22 +247,69 @@ def test_the_dialog_answers_and_leads_to_the_pausing_section(fixture_summary: di
     assert (landed["path"], landed["hash"]) == ("/series/tidepool/part-1-backpressure/", "#pausing-partitions")
 
 
+@pytest.mark.parametrize("name", RELATED_CHECKS)
+def test_related_posts_on_the_fixture_blog(fixture_related: dict[str, Any], name: str) -> None:
+    """Each reader-level check of the related lists passed on the fixture blog."""
+    _assert_check(fixture_related, name)
+
+
+def test_each_posts_related_list_is_what_the_api_gives(fixture_related: dict[str, Any]) -> None:
+    _assert_lists_match_the_api(fixture_related)
+
+
+def test_the_post_written_after_the_export_gets_hugos_related_content(fixture_related: dict[str, Any]) -> None:
+    titles = [link["title"] for link in fixture_related["pages"][NEW_POST_PATH]["links"]]
+    assert "Gatekeeper Part 3: Distributed Limits with Redis" in titles  # shares both tags: Hugo ranks it first
+    assert titles[0] == "Gatekeeper Part 3: Distributed Limits with Redis"
+
+
+def _assert_lists_match_the_api(summary: dict[str, Any]) -> None:
+    for page, api in summary["api"].items():
+        shown = [(link["title"], urlsplit(link["href"]).path) for link in summary["pages"][page]["links"]]
+        assert shown == [(r["title"], urlsplit(r["url"]).path) for r in api], page
+        assert len(shown) == RELATED_COUNT
+
+
 def _assert_check(summary: dict[str, Any], name: str) -> None:
     checks = {c["name"]: c for c in summary["checks"]}
     assert name in checks, f"the node script made no check named {name!r}"
     assert checks[name]["ok"], f"{name}: {checks[name]['detail']}"
 
 
+@dataclass(frozen=True)
+class RealSite:
+    """The real blog built and served over its index."""
+
+    blog: Blog
+    index_dir: Path
+    running: Running
+
+
 @pytest.fixture(scope="module")
-def real_summary(shared_site: Path, tmp_path_factory: pytest.TempPathFactory,
-                 request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
-    """The real blog built, served and visited once, over its index."""
+def real_site(shared_site: Path, tmp_path_factory: pytest.TempPathFactory,
+              request: pytest.FixtureRequest) -> Iterator[RealSite]:
+    """The real blog built and served once, over its index."""
     prebuilt = os.environ.get("CASEBOOK_REAL_INDEX")
     index_dir = Path(prebuilt) if prebuilt else request.getfixturevalue("real_index")[0]
     blog = Blog("real", shared_site / "content", shared_site / "hugo.toml",
-                "posts/go-microservices.md", "how does Alipay handle Double 11", "alipay")
+                "posts/go-microservices.md", "how does Alipay handle Double 11", "alipay",
+                ("posts/go-microservices.md", "series/alipay-double-11/phase-2-architecture.md",
+                 "series/magento-migration-vietnam/go-engineers-vietnam-migration-vetting/index.md"),
+                ("Golang", "Microservices"))
     for running in serve(blog, index_dir, tmp_path_factory.mktemp("real-blog")):
-        yield visit(blog, running, index_dir)
+        yield RealSite(blog, index_dir, running)
+
+
+@pytest.fixture(scope="module")
+def real_summary(real_site: RealSite) -> dict[str, Any]:
+    """The search dialog used once on the real blog."""
+    return visit(real_site.blog, real_site.running, real_site.index_dir)
+
+
+@pytest.fixture(scope="module")
+def real_related(real_site: RealSite) -> dict[str, Any]:
+    """The related lists read once on the real blog (a post, a series part, a page bundle)."""
+    return visit_related(real_site.blog, real_site.running, real_site.index_dir)
 
 
 @pytest.mark.slow
@@ -212,3 +317,15 @@ def real_summary(shared_site: Path, tmp_path_factory: pytest.TempPathFactory,
 def test_search_dialog_on_the_real_blog(real_summary: dict[str, Any], name: str) -> None:
     """Each reader-level check of the dialog passed on ../shared/site built by Hugo."""
     _assert_check(real_summary, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", RELATED_CHECKS)
+def test_related_posts_on_the_real_blog(real_related: dict[str, Any], name: str) -> None:
+    """Each reader-level check of the related lists passed on ../shared/site built by Hugo."""
+    _assert_check(real_related, name)
+
+
+@pytest.mark.slow
+def test_each_real_posts_related_list_is_what_the_api_gives(real_related: dict[str, Any]) -> None:
+    _assert_lists_match_the_api(real_related)

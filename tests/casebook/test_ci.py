@@ -117,6 +117,16 @@ def test_job_summary_holds_the_ingest_and_the_review(runs: Runs) -> None:
     assert runs.step_summary.read_text(encoding="utf-8") == summary
 
 
+def test_each_run_writes_its_versions_related_posts_where_hugo_reads_them(runs: Runs, blog: Path) -> None:
+    data = blog / "data" / "casebook"
+    assert json.loads((data / "export.json").read_text(encoding="utf-8"))["version"] == runs.review.ingest["version"]
+    lists = json.loads((data / "related.json").read_text(encoding="utf-8"))
+    assert sorted(lists) == sorted(FolderStore(runs.cache).open().posts) and lists[CHANGED]
+    for run in (runs.push, runs.review):
+        assert "\nRelated posts for Hugo: wrote `data/casebook/related.json` (15 pages, up to 5 related posts each)" \
+            in run.read("summary.md")
+
+
 def test_cache_keeps_one_version_for_the_next_run(runs: Runs) -> None:
     store = FolderStore(runs.cache)
     assert store.versions() == [runs.review.ingest["version"]] == [store.published()]

@@ -2,15 +2,18 @@
 
 GitLab: gitlabci-local in host mode (`gcil -H`, no container, no Docker) runs a job as a runner's shell executor
 does: `extends` merged, the job's variables and GitLab's own (CI_PROJECT_DIR, CI_COMMIT_SHA, CI_COMMIT_REF_SLUG,
-CI_DEFAULT_BRANCH, ...), before_script and script under `set -e`, then after_script. It leaves `rules:`, `cache:`
-and `artifacts:` to the server, so the test picks the job each event runs, restores the cache folder, and
-collects the paths the job declares as artifacts, as the runner would upload them.
+CI_DEFAULT_BRANCH, ...), before_script and script under `set -e`, then after_script. It leaves `rules:`, `cache:`,
+`needs:` and `artifacts:` to the server, so the test picks the jobs each event runs, restores the cache folder,
+collects the paths a job declares as artifacts as the runner would upload them (leaving the next job without
+them), and hands a job's artifacts to the job that `needs` it. The `image:` is this machine: the Hugo job runs
+Debian's hugo.
 
 GitHub: its runner is GitHub's own, so the test runs the workflow's `run:` steps in order, each as `bash -e` (the
 runner's default shell on Linux) with the env the workflow and step declare and GitHub's variables, and stops at
 a failed step as the runner does (save the `if: always()` ones). The `uses:` steps are what they stand for here:
 the checkout is the repository, setup-python is this virtualenv, the cache is the restored folder, and
-upload-artifact collects its paths.
+upload-artifact collects its paths. The step that installs Hugo finds the pinned version on PATH (Debian's) and
+downloads nothing.
 
 Both files install Casebook with their own `pip install "$CASEBOOK"`, CASEBOOK being, as docs/ci.md says, the
 Casebook you run: here the one under test, already installed, so pip installs nothing (PIP_NO_INDEX keeps it off
@@ -33,9 +36,11 @@ import pytest
 import yaml
 
 from index import FolderStore
-from tests.helpers import FIXTURE_POSTS, ROOT
+from tests.helpers import BROWSER_DIR, FIXTURE_POSTS, ROOT
 
 CI_FILES = ROOT / "docs" / "ci"
+THEME = BROWSER_DIR / "hugo-theme"  # a minimal theme whose single-page template includes casebook-related.html
+PARTIALS = ROOT / "service" / "static" / "hugo"
 GITLAB_FILE = ".gitlab-ci.yml"  # where docs/ci.md tells a blog to put each file
 GITHUB_FILE = ".github/workflows/casebook.yml"
 BIN = Path(sys.executable).parent  # pip and casebook of the Casebook under test, first on the runners' PATH
@@ -66,6 +71,7 @@ class Pipelines:
     push: Job
     review: Job
     cache: Path  # the folder the CI file caches, restored before the push from the session's fixture index
+    site: Path  # where the push's built site (public/) was uploaded
 
 
 def git(repo: Path, *args: str) -> str:
@@ -75,9 +81,14 @@ def git(repo: Path, *args: str) -> str:
 
 
 def blog_repository(root: Path) -> Path:
-    """The fixture blog as a repository on main, with both CI files where docs/ci.md puts them."""
+    """The fixture blog as a Hugo site in a repository on main (a theme with Casebook's partials), with both CI
+    files where docs/ci.md puts them."""
     repo = root / "blog"
     shutil.copytree(FIXTURE_POSTS, repo / "content", ignore=shutil.ignore_patterns("broken-front-matter.md"))
+    (repo / "hugo.toml").write_text('title = "Fixture blog"\ntheme = "casebook"\nignoreFiles = ["\\\\.txt$"]\n',
+                                    encoding="utf-8")
+    shutil.copytree(THEME / "layouts", repo / "themes" / "casebook" / "layouts")
+    shutil.copytree(PARTIALS, repo / "themes" / "casebook" / "layouts" / "partials")
     shutil.copy(CI_FILES / "gitlab-ci.yml", repo / GITLAB_FILE)
     (repo / GITHUB_FILE).parent.mkdir(parents=True)
     shutil.copy(CI_FILES / "github-actions.yml", repo / GITHUB_FILE)
@@ -126,19 +137,26 @@ def runner_env(home: Path) -> dict[str, str]:
 
 
 def upload(repo: Path, paths: list[str], into: Path) -> list[str]:
-    """Copy the artifact paths out of the job's folder (returning those missing); the next job starts without them."""
+    """Move the artifact paths out of the job's folder (returning those missing); the next job starts without them."""
     missing = []
     for name in paths:
         source, target = repo / name, into / name.rstrip("/")
         if source.is_dir():
-            shutil.copytree(source, target)
+            shutil.copytree(source, target, dirs_exist_ok=True)
+            shutil.rmtree(source)
         elif source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, target)
+            source.unlink()
         else:
             missing.append(name)
     shutil.rmtree(repo / "casebook-out", ignore_errors=True)
     return missing
+
+
+def download(artifacts: Path, repo: Path) -> None:
+    """What `needs:` does: the artifacts of the job needed, unpacked into the job's folder."""
+    shutil.copytree(artifacts, repo, dirs_exist_ok=True)
 
 
 def gitlab_job(repo: Path, name: str, into: Path, *variables: str) -> Job:
@@ -190,10 +208,15 @@ def gitlab(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Pipelin
     repo = blog_repository(root)
     cache = restore_cache(repo, index_dir, gitlab_cache_folder(repo))
     push = gitlab_job(repo, "casebook:index", root / "push" / "artifacts")
+    needs = yaml.safe_load((repo / GITLAB_FILE).read_text(encoding="utf-8"))["casebook:site"]["needs"]
+    assert needs == ["casebook:index"]
+    download(push.artifacts, repo)
+    site = gitlab_job(repo, "casebook:site", root / "site" / "artifacts")
+    assert site.code == 0 and site.missing == [], site.log
     base = edit_one_post(repo)
     review = gitlab_job(repo, "casebook:review", root / "review" / "artifacts", "-e",
                         "CI_PIPELINE_SOURCE=merge_request_event", "-e", f"CI_MERGE_REQUEST_DIFF_BASE_SHA={base}")
-    return Pipelines(push, review, cache)
+    return Pipelines(push, review, cache, site.artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +228,7 @@ def github(tmp_path_factory: pytest.TempPathFactory, index_dir: Path) -> Pipelin
     push = github_job(repo, "push", None, root / "push" / "artifacts")
     base = edit_one_post(repo)
     review = github_job(repo, "pull_request", base, root / "review" / "artifacts")
-    return Pipelines(push, review, cache)
+    return Pipelines(push, review, cache, push.artifacts)
 
 
 @pytest.fixture(params=["gitlab", "github"])
@@ -230,6 +253,17 @@ def test_a_review_reembeds_the_edited_post_and_suggests_its_links(pipelines: Pip
     assert review.missing == []
     assert 1 <= review.ingest["embedded"] <= 3
     assert f"Only the posts this change touches: `{EDITED}`." in review.read("summary.md")
+
+
+def test_a_push_ships_the_site_built_with_casebooks_related_posts(pipelines: Pipelines) -> None:
+    """The export ran before hugo: a built post lists its related posts from the data, best first."""
+    page = (pipelines.site / "public" / "series" / "lighthouse" / "part-1-double-entry" / "index.html").read_text(
+        encoding="utf-8")
+    listed = re.findall(r'<li><a href="?([^ >"]+)"?>([^<]+)</a>', page.split("casebook-related")[-1])
+    assert 'data-casebook-related="casebook"' in page or "data-casebook-related=casebook" in page
+    assert {title for _, title in listed[:2]} == {"Lighthouse Part 2: Idempotency Keys for Retries",
+                                                   "Lighthouse Part 3: Month-End Reconciliation"}
+    assert all((pipelines.site / "public" / href.strip("/") / "index.html").is_file() for href, _ in listed)
 
 
 def test_the_cache_folder_keeps_only_the_last_published_version(pipelines: Pipelines) -> None:

@@ -95,13 +95,15 @@ def test_the_serving_install_updates_an_index_that_holds_the_model_copy(slim: Pa
     assert 1 <= report["embedded"] <= 2 and report["reused"] == report["passages"] - report["embedded"]
 
 
-def test_the_serving_install_serves_the_api_the_page_and_the_hugo_partial(slim: Path, index_dir: Path,
-                                                                          tmp_path: Path) -> None:
+def test_the_serving_install_serves_the_api_the_pages_and_the_hugo_partials(slim: Path, index_dir: Path,
+                                                                            tmp_path: Path) -> None:
     shutil.copytree(index_dir, tmp_path / "index")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEBOOK_") and k != "PYTHONPATH"}
+    token = "correct-horse-battery-staple-0123456789"
+    env["CASEBOOK_ADMIN_TOKEN"] = token
     log = tmp_path / "serve.log"
     with log.open("w") as stderr:
         server = subprocess.Popen([slim / "casebook", "serve", "-i", "index", "--port", str(port)], cwd=tmp_path,
@@ -113,6 +115,12 @@ def test_the_serving_install_serves_the_api_the_page_and_the_hugo_partial(slim: 
             assert "casebook.js" in client.get("/").text
             partial = client.get("/static/hugo/casebook-search.html")
             assert partial.status_code == 200 and "casebookURL" in partial.text
+            related = client.get("/static/hugo/casebook-related.html")
+            assert related.status_code == 200 and "site.Data.casebook" in related.text
+            assert client.get("/authors").status_code == 401  # the sign-in form, from the wheel's pages
+            authors = client.get("/authors", headers={"Authorization": f"Bearer {token}"})
+            assert authors.status_code == 200 and "/static/authors.js" in authors.text
+            assert client.get("/static/authors.js").status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casebook.cli import main
-from service.authors.gap_log import Unanswered, prune, read_unanswered, record
+from service.authors.gap_log import Asked, Unanswered, most_asked, prune, read_unanswered, record
 from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.helpers import FIXTURES
@@ -63,6 +63,9 @@ def test_near_duplicates_and_rewordings_form_one_group_ranked_by_times_asked(ind
     assert groups[0]["examples"][0] == UNANSWERABLE  # its most asked wording first
     assert (groups[0]["first_asked"], groups[0]["last_asked"]) == ("2026-11-01T10:00:00+00:00",
                                                                     "2026-11-09T10:00:00+00:00")
+    # 2026-11-01 is a Sunday: its week starts on 26 October; the 2nd to the 8th are one week, the 9th the next
+    assert list(groups[0]["weekly"]) == ["2026-10-26", "2026-11-02", "2026-11-09"]
+    assert sum(groups[0]["weekly"].values()) == 90
     closest = groups[0]["closest"]
     assert 1 <= len(closest) <= 3 and set(closest[0]) == {"path", "title", "url", "score"}
     assert [c["score"] for c in closest] == sorted((c["score"] for c in closest), reverse=True)
@@ -148,6 +151,23 @@ def test_the_service_logs_what_it_could_not_answer_once_and_nothing_else(index_d
     assert all(0.0 < r.top_score < 0.48 and r.closest and r.closest.endswith(".md") for r in rows)
     columns = [c[1] for c in sqlite3.connect(log).execute("PRAGMA table_info(unanswered)")]
     assert columns == ["id", "asked_at", "endpoint", "query", "top_score", "closest"]  # no client, no header
+    today = datetime.now(UTC).date().isoformat()
+    asked = [(a.query, a.asked) for a in most_asked(log, today, 10)]  # answered or not, each once
+    assert asked == [(UNANSWERABLE, 1), ("how do I tune postgres autovacuum", 1), ("idempotency keys", 1),
+                     (ANSWERABLE, 1)]
+    columns = [c[1] for c in sqlite3.connect(log).execute("PRAGMA table_info(asked)")]
+    assert columns == ["day", "key", "query", "n"]
+
+
+def test_the_most_asked_questions_count_every_wording_that_differs_only_in_case_and_spacing(tmp_path: Path) -> None:
+    log = tmp_path / "gaps.sqlite"
+    record(log, [], [("2026-11-02T08:00:00+00:00", "What is a WAL?"), ("2026-11-03T09:00:00+00:00", "what is  a wal?"),
+                     ("2026-11-03T10:00:00+00:00", "How do Redis locks expire?"),
+                     ("2026-10-01T10:00:00+00:00", "How do Redis locks expire?")])
+    assert most_asked(log, "2026-11-01", 5) == [Asked("what is a wal?", 2, "2026-11-03"),
+                                                Asked("How do Redis locks expire?", 1, "2026-11-03")]
+    assert most_asked(log, "2026-11-01", 1) == [Asked("what is a wal?", 2, "2026-11-03")]
+    assert most_asked(tmp_path / "missing.sqlite", "2026-11-01", 5) == []
 
 
 def test_an_unwritable_log_never_fails_a_request_and_is_logged_once(index_dir: Path, tmp_path: Path,
@@ -165,9 +185,10 @@ def test_retention_keeps_the_newest_rows_within_the_age_limit(tmp_path: Path) ->
     rows = [Unanswered((now - timedelta(days=age)).isoformat(timespec="seconds"), "search", f"q{age}", 0.1, None)
             for age in (40, 20, 10, 5, 1, 0)]
     log = tmp_path / "gaps.sqlite"
-    record(log, rows)
+    record(log, rows, [(r.asked_at, r.query) for r in rows])
     con = sqlite3.connect(log)
     with con:
         prune(con, max_rows=3, max_days=30)
     con.close()
     assert [r.query for r in read_unanswered(log)] == ["q5", "q1", "q0"]
+    assert sorted(a.query for a in most_asked(log, "2000-01-01", 10)) == ["q0", "q1", "q5"]
