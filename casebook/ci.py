@@ -1,4 +1,5 @@
-"""`casebook ci`: a Hugo blog's CI job in one command; docs/ci/ has the GitHub and GitLab files that call it.
+"""`casebook ci`: a blog's CI job in one command (Hugo sources, or any generator's output with --built);
+docs/ci/ has the GitHub and GitLab files that call it.
 
 1. ingest the site into the index folder the CI cache restored (incremental: unchanged passages keep
    their vectors), and keep the `--json` report; a broken post fails the job, as `--strict` does;
@@ -30,7 +31,12 @@ from service.crosslinks import crosslinks, to_markdown
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook ci`."""
-    parser.add_argument("-s", "--site", type=Path, default=Path("."), help="Hugo site root (default .)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-s", "--site", type=Path, help="Hugo site root (default .)")
+    where.add_argument("-b", "--built", type=Path, metavar="DIR",
+                       help="instead, the folder your generator built (public/, _site/, dist/, output/, site/)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="with --built: the site's public URL, when its pages carry no canonical link")
     parser.add_argument("-i", "--index", type=Path,
                         help="index folder the CI cache restores and saves (env CASEBOOK_INDEX, default var/index)")
     parser.add_argument("-o", "--out", type=Path, default=Path("casebook-out"),
@@ -46,8 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the job; exit 1 when a post is broken, 2 when the job could not run."""
     out: Path = args.out
+    site: Path = args.site or Path(".")
     try:
-        settings = IngestSettings.from_env(content_dir=args.site / "content", site_dir=args.site, index_dir=args.index)
+        if args.built and args.since is not None:
+            raise ValueError("--since reads git's changed Markdown; with --built, name the changed pages with "
+                             "--changed public/posts/x/index.html")
+        if args.base_url and not args.built:
+            raise ValueError("--base-url goes with --built")
+        settings = IngestSettings.from_env(content_dir=site / "content", site_dir=None if args.built else site,
+                                           built_dir=args.built, base_url=args.base_url, index_dir=args.index)
         report = run_ingest(settings)
     except (IngestError, IndexError_, ValueError) as e:
         print(f"casebook ci: {e}", file=sys.stderr)
@@ -69,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     if args.since is not None or args.changed is not None:
         try:
             catalog = Catalog(store.open())
-            change = touched(catalog, args.changed, args.since, args.site)
+            changed = [_page_name(name, args.built) for name in args.changed] if args.built and args.changed \
+                else args.changed
+            change = touched(catalog, changed, args.since, site)
         except (ChangeError, IndexError_) as e:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
@@ -85,6 +100,12 @@ def run(args: argparse.Namespace) -> int:
             handle.write(text)
     store.prune(args.keep)
     return 1 if report.skipped else 0
+
+
+def _page_name(name: str, built: Path) -> str:
+    """A changed page as the index names it: relative to the built folder ("public/a/index.html" -> "a/index.html")."""
+    on_disk = Path(name).resolve()
+    return on_disk.relative_to(built.resolve()).as_posix() if on_disk.is_relative_to(built.resolve()) else name
 
 
 def _ingest_markdown(report: IngestReport) -> str:

@@ -6,10 +6,12 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from casebook.built_names import Names
 from casebook.evaluate import (
     BadQuestions,
     Original,
@@ -93,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
     casebook = http_system(args.url) if args.url else local_system(args.index, args.store)
     if casebook is None:
         return 2
-    systems["casebook"] = casebook
+    try:
+        names = None if args.url else built_names(args.index, args.store, args.site)
+    except ValueError as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
+    systems["casebook"] = renamed(casebook, names) if names else casebook
     if args.baselines:
         from casebook.baselines import Bm25Posts, NaiveDense, read_corpus
         from index.settings import SharedSettings
@@ -112,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         systems["naive-dense"] = NaiveDense(corpus, SharedSettings.from_env().runtime, cache_dir=args.cache)
     # Near-copies count as one document, for Casebook and the baselines alike, as the index groups them.
     original = http_originals(args.url) if args.url else index_originals(args.index, args.store)
+    if names:
+        by_index, naming = original, names
+        original = lambda path: naming.content(by_index(naming.index(path)))  # noqa: E731
     runs: list[dict[str, Any]] = []
     for path, questions in files:
         results = {name: run_system(system, questions, original) for name, system in systems.items()}
@@ -159,6 +169,28 @@ def index_originals(index_dir: Path | None, store: str | None = None) -> Origina
     finally:
         opened.close()
     return lambda path: copies.get(path, path)
+
+
+def built_names(index_dir: Path | None, store: str | None, site: Path | None) -> Names | None:
+    """For an index read from a built site: its pages paired with the content files the judgments name."""
+    from casebook.built_names import is_built, names
+    from index.settings import SharedSettings
+
+    opened = SharedSettings.from_env(index_dir=index_dir, store_location=store).store()
+    try:
+        if not is_built(opened.manifest().extra):
+            return None
+        if site is None or not (site / "content").is_dir():
+            raise ValueError("the index was read from a built site: give --site (the Hugo site root) so its pages "
+                             "are matched with the content files the judgments name")
+        return names(site, list(opened.open().posts.values()))
+    finally:
+        opened.close()
+
+
+def renamed(system: System, names: Names) -> System:
+    """The system with its posts named by their content files."""
+    return lambda query: replace(outcome := system(query), posts=[names.content(p) for p in outcome.posts])
 
 
 def http_originals(url: str) -> Original:

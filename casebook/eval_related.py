@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from casebook.eval_cli import built_names
 from casebook.evaluate import BadQuestions
 from casebook.evaluate_related import LinkedPost, RelatedSystem, read_related, run_related, summarise_related
 from casebook.hugo_related import HugoRelated, read_pages
@@ -34,6 +35,14 @@ def run(args: argparse.Namespace) -> int:
     casebook = http_related(args.url) if args.url else local_related(args.index, args.store)
     if casebook is None:
         return 2
+    try:
+        names = None if args.url else built_names(args.index, args.store, args.site)
+    except ValueError as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
+    if names:
+        by_page, naming = casebook, names
+        casebook = lambda path: [naming.content(p) for p in by_page(naming.index(path))]  # noqa: E731
     hugo = HugoRelated(read_pages(args.site / "content"))
     systems: dict[str, RelatedSystem] = {"casebook": casebook, "hugo": lambda path: hugo.related(path, K)}
     tables = {name: summarise_related(run_related(system, posts)) for name, system in systems.items()}

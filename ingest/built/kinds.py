@@ -1,0 +1,51 @@
+"""Which built pages are articles: redirects, 404s, pagination, tag lists and other lists of links are not."""
+
+from __future__ import annotations
+
+import re
+
+from ingest.built.page import Page
+
+# First URL segments generators give their taxonomy and archive pages (Hugo, Jekyll, Pelican, Eleventy).
+TAXONOMY_ROOTS = frozenset({"tags", "tag", "categories", "category", "authors", "author", "archives", "archive",
+                            "tags.html", "categories.html", "authors.html", "archives.html"})
+# "page/2/" (Hugo, Eleventy), "page2/" (Jekyll), "index2.html" (Pelican)
+_PAGED = re.compile(r"(page|index)\d+(\.html?)?")
+# A page whose own prose is shorter than this and that links to other pages is a list, not an article.
+LIST_PROSE_WORDS = 25
+LIST_LINKS = 2
+
+REDIRECT = "redirect (meta refresh)"
+
+
+def not_an_article(page: Page, site_marks_bodies: bool) -> str | None:
+    """Why the page is no article to index, or None when it is one."""
+    segments = [s for s in page.url_path.split("/") if s]
+    if not page.is_page:
+        return "an HTML fragment, not a page"
+    if page.head.refresh:
+        return REDIRECT
+    if page.head.noindex:
+        return "marked noindex"
+    if page.ignored:
+        return "marked data-casebook-ignore"
+    if site_marks_bodies and not page.has_body_marker:
+        return "no data-casebook-body (the site marks its articles)"
+    if segments and segments[-1] in ("404.html", "404"):
+        return "not-found page (404)"
+    if _paginated(segments):
+        return "pagination"
+    if segments and segments[0] in TAXONOMY_ROOTS:
+        return "tag, category, author or archive list"
+    body = page.body
+    if body is None or not body.sections:
+        return "no readable text"
+    if body.articles >= 2 or (body.prose_words < LIST_PROSE_WORDS and len(set(body.links)) >= LIST_LINKS):
+        return "home page: a list of links" if not segments else "a list of links (section or archive page)"
+    return None
+
+
+def _paginated(segments: list[str]) -> bool:
+    numbered = any(s == "page" and i + 1 < len(segments) and segments[i + 1].split(".")[0].isdigit()
+                   for i, s in enumerate(segments))
+    return numbered or any(_PAGED.fullmatch(s) for s in segments)
