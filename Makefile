@@ -28,7 +28,8 @@ run: ingest  ## install, ingest content/ and serve the search page
 search: install  ## make search Q="how does Alipay handle Double 11"
 	$(PY) -m casebook search "$(Q)" --index $(INDEX)
 
-test: install  ## the whole test suite; browser tests too where Chromium and hugo are or can be installed (root)
+test: install  ## the whole test suite; browser and generator tests too where their tools are or can be installed (root)
+	@bash tests/generators/install.sh
 	@bash tests/browser/install.sh; rc=$$?; \
 	if [ $$rc -eq 0 ]; then $(PY) -m pytest -m "not slow" -q; \
 	elif [ $$rc -eq 3 ]; then $(PY) -m pytest -m "not slow and not browser" -q; \

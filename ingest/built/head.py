@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -38,13 +39,14 @@ def read_head(root: HtmlElement) -> Head:
     meta = _meta(root)
     ld = _json_ld(root)
     post = next((item for item in ld if _types(item) & ARTICLE_TYPES), {})
+    # A site banner is often an <h1> too: the article's own comes first, then one outside headers and menus.
     title = (meta.get("og:title") or _text(post.get("headline")) or _first_text(root, "//main//h1 | //article//h1")
-             or _first_text(root, "//h1") or _first_text(root, "//title"))
-    keywords = post.get("keywords")
+             or _first_text(root, "//h1[not(ancestor::header or ancestor::nav)]") or _first_text(root, "//title"))
+    keywords = post.get("keywords") or meta.get("keywords")
     if isinstance(keywords, str):
         keywords = [k.strip() for k in keywords.split(",")]
-    tags = meta.get_all("article:tag") or [str(k) for k in keywords or () if str(k).strip()] or [
-        _clean(a.text_content()) for a in root.xpath("//a[contains(concat(' ', @rel, ' '), ' tag ')]")]
+    tags = (meta.get_all("article:tag") or [str(k) for k in keywords or () if str(k).strip()]
+            or meta.get_all("tags") or _tag_links(root))
     refresh = next((_REFRESH_URL.search(m.get("content") or "") for m in root.iter("meta")
                     if (m.get("http-equiv") or "").lower() == "refresh"), None)
     series = root.xpath("//@data-casebook-series")
@@ -135,6 +137,16 @@ def _crumb_url(element: dict[str, Any]) -> str | None:
     if isinstance(item, dict):
         item = item.get("@id") or item.get("url")
     return str(item) if item else None
+
+
+def _tag_links(root: HtmlElement) -> list[str]:
+    """Tags as the page links to them: rel="tag", or links into the site's /tag/ or /tags/ pages."""
+    found = []
+    for a in root.xpath("//a[@href]"):
+        segments = [s for s in urlsplit(a.get("href") or "").path.split("/") if s]
+        if "tag" in (a.get("rel") or "").split() or (len(segments) >= 2 and segments[-2] in ("tag", "tags")):
+            found.append(_clean(a.text_content()).lstrip("#"))
+    return found
 
 
 def _link(root: HtmlElement, rel: str) -> str | None:

@@ -1,18 +1,20 @@
 """Series from a built site's own structure, and each series' reading order.
 
 A page is part of series S when it says so (`data-casebook-series="S"` on any element), else when its
-parent page is a series page. The parent is the last breadcrumb above the page (JSON-LD `BreadcrumbList`
-or a breadcrumb `<nav>`), else the nearest folder above it that the site has an index page for. A parent
-one folder deep ("/posts/") is a section, not a series; deeper ("/series/tidepool/") it is the series,
-named by its last folder. The parts are read in `rel="prev"`/`rel="next"` order when they chain, else in
-the order the series page lists them, else by date and path.
+parent is a series. The parent is the last breadcrumb above the page (JSON-LD `BreadcrumbList` or a
+breadcrumb `<nav>`), else its folder when the site has an index page for it or the folder holds other
+articles too (Hugo builds no page for a folder without `_index.md`), else the nearest folder above with an
+index page. A parent one folder deep ("/posts/") is a section, not a series, and so is a folder named by
+digits (Jekyll's "/2024/05/"); deeper ("/series/tidepool/") it is the series, named by its last folder.
+The parts are read in `rel="prev"`/`rel="next"` order when they chain, else in the order the series page
+lists them (last mention), else by date and path.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -34,12 +36,13 @@ def assign_series(articles: list[Page], pages: list[Page]) -> tuple[dict[str, Me
     `pages` is every page read, articles or not: a series page that is only a list still makes a series.
     """
     folders = {p.url_path: p for p in pages if p.url_path.endswith("/")}
+    shared = Counter(_folder(p.url_path) for p in articles)
     members: dict[str, list[Page]] = defaultdict(list)
     parents: dict[str, str] = {}
     for page in articles:
-        parent = _parent(page, folders)
+        parent = _parent(page, folders, shared)
         slug = _slug(page.head.series) if page.head.series else None
-        if slug is None and parent is not None and _depth(parent) >= 2:
+        if slug is None and parent is not None and _depth(parent) >= 2 and not _dated(parent):
             slug = PurePosixPath(parent).name
         if slug:
             members[slug].append(page)
@@ -54,21 +57,32 @@ def assign_series(articles: list[Page], pages: list[Page]) -> tuple[dict[str, Me
     return placed, hubs
 
 
-def _parent(page: Page, folders: dict[str, Page]) -> str | None:
+def _parent(page: Page, folders: dict[str, Page], shared: Counter[str]) -> str | None:
     crumbs = [resolve(c, page.url_path) for c in page.head.breadcrumbs]
     above = [c for c in crumbs if c and c != page.url_path]
     if above:
         return above[-1]
-    folder = PurePosixPath(page.url_path if not page.url_path.endswith("/") else page.url_path.rstrip("/"))
-    for parent in folder.parents:
+    own = _folder(page.url_path)
+    if own in folders or shared[own] >= 2:
+        return own
+    for parent in PurePosixPath(own).parents:
         path = parent.as_posix().rstrip("/") + "/"
         if path in folders:
             return path
     return None
 
 
+def _folder(url_path: str) -> str:
+    """The folder a page sits in: "/a/b/" for "/a/b/c/" and for "/a/b/c.html"."""
+    return PurePosixPath(url_path.rstrip("/") or "/").parent.as_posix().rstrip("/") + "/"
+
+
 def _depth(url_path: str) -> int:
     return len([s for s in url_path.split("/") if s])
+
+
+def _dated(url_path: str) -> bool:
+    return PurePosixPath(url_path).name.isdigit()
 
 
 def _reading_order(parts: list[Page], hub: Page | None) -> list[Page]:
