@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from casebook.cli import main as casebook_main
 from index import Embedder, Embedders, FolderStore
 from ingest.check import check_index
 from ingest.cli import main as ingest_main
@@ -118,3 +119,12 @@ def test_the_command_line_ingests_a_built_folder_and_reports_what_it_left_out(
     assert "is current" in capsys.readouterr().out
     assert ingest_main(["--content", str(FIXTURE_POSTS), "--base-url", BASE, "--check"]) == 2
     assert "--base-url goes with --built" in capsys.readouterr().err
+
+
+def test_the_ci_job_after_a_build_ships_the_index_of_the_built_pages(built: tuple[Path, IngestReport],
+                                                                     hugo_public: Path, tmp_path: Path) -> None:
+    index_dir, out = tmp_path / "casebook-index", tmp_path / "casebook-out"
+    shutil.copytree(built[0], index_dir)
+    assert casebook_main(["ci", "--built", str(hugo_public), "--index", str(index_dir), "--out", str(out)]) == 0
+    version = (out / "VERSION").read_text(encoding="utf-8").strip()
+    assert version == built[1].version and (out / "index" / "versions" / version).is_dir()

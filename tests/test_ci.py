@@ -177,12 +177,14 @@ def _cached_folders(node: object) -> Iterator[str]:
 
 
 @pytest.mark.parametrize(("name", "reviews"), [("github-actions.yml", ["BASE"]),
-                                               ("gitlab-ci.yml", [None, "BASE"])])
+                                               ("gitlab-ci.yml", [None, "BASE"]),
+                                               ("github-actions-built.yml", [None]),
+                                               ("gitlab-ci-built.yml", [None])])
 def test_both_ci_files_run_the_one_script_on_the_folder_they_cache(name: str, reviews: list[str | None]) -> None:
     """Each `casebook ci` line, run by the shell as CI would, parses with the command's own flags."""
     spec = yaml.safe_load((CI_FILES / name).read_text(encoding="utf-8"))
     env = {"PATH": os.environ["PATH"], "SINCE": "BASE", "CI_MERGE_REQUEST_DIFF_BASE_SHA": "BASE",
-           "GITHUB_STEP_SUMMARY": "/summary.md"}
+           "GITHUB_STEP_SUMMARY": "/summary.md", "BUILT": "_site"}
     runs = []
     for command in _commands(spec):
         shell = 'casebook() { printf "%s\\0" "$@"; }; ' + command
