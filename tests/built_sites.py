@@ -80,21 +80,25 @@ def _run(command: list[str], cwd: Path, what: str, env: dict[str, str] | None = 
         raise AssertionError(f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
-def build_hugo(content: Path, work: Path, base_url: str = "https://hugo.example/") -> Path:
-    """Debian's hugo over a content folder with the test theme (as tests/test_blog_browser.py builds)."""
+def build_hugo(content: Path, work: Path, base_url: str | None = None, config: Path | None = None) -> Path:
+    """Debian's hugo over a content folder with the test theme (as tests/test_blog_browser.py builds).
+
+    Without `config` (the site's hugo.toml), a new site's config; `base_url` overrides the config's.
+    """
     if shutil.which("hugo") is None:
         raise Unavailable("hugo is not installed (apt-get install hugo; make test installs it as root)")
     theme = work / "themes" / "casebook-test"
     shutil.copytree(HUGO_THEME, theme)
     (theme / "layouts" / "partials").mkdir(parents=True)
     shutil.copy(PARTIAL, theme / "layouts" / "partials" / PARTIAL.name)
-    config = work / "hugo.toml"
-    config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
-                      encoding="utf-8")
+    if config is None:
+        config = work / "hugo.toml"
+        config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
+                          encoding="utf-8")
     _run(["hugo", "--source", str(work), "--config", f"{config},{HUGO_THEME / 'site-overrides.toml'}",
           "--contentDir", str(content), "--themesDir", str(work / "themes"), "--theme", "casebook-test",
-          "--destination", str(work / "public"), "--baseURL", base_url, "--cacheDir", str(work / "cache"),
-          "--noBuildLock", "--quiet"], work, "hugo")
+          "--destination", str(work / "public"), "--cacheDir", str(work / "cache"), "--noBuildLock", "--quiet",
+          *(["--baseURL", base_url] if base_url else [])], work, "hugo")
     return work / "public"
 
 
