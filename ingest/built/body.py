@@ -12,8 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lxml.html import HtmlElement
-
+from ingest.built.tree import Element, elements, line_of, text_of
 from ingest.document import Block, BlockKind, Section
 from ingest.markdown import NAV_LINK_SHARE, NAV_LIST_LINK_SHARE
 
@@ -53,22 +52,22 @@ class Body:
     articles: int  # <article> elements inside the body: two or more is a list of post cards
 
 
-def choose_body(root: HtmlElement) -> HtmlElement | None:
+def choose_body(root: Element) -> Element | None:
     """The element holding the article: a body marker, the one <article>, <main>, else <body>."""
     for marker in BODY_MARKERS:
-        marked = root.xpath(f"//*[@{marker}]")
+        marked = elements(root, f"//*[@{marker}]")
         if marked:
             return marked[0]
     articles = [a for a in root.iter("article") if not _ignored(a)]
     if len(articles) == 1:
         return articles[0]
-    main = root.xpath("//main | //*[@role='main']")
+    main = elements(root, "//main | //*[@role='main']")
     if main:
         return main[0]
     return root.find("body")
 
 
-def read_body(element: HtmlElement, title: str) -> Body:
+def read_body(element: Element, title: str) -> Body:
     """Cut the body element into sections of clean blocks (the title banner heading left out)."""
     walk = _Walk(title)
     walk.container(element, 0)
@@ -77,9 +76,9 @@ def read_body(element: HtmlElement, title: str) -> Body:
     return Body(_sections(walk.events), tuple(walk.links), walk.prose_words, articles)
 
 
-def has_marker(root: HtmlElement, markers: tuple[str, ...]) -> bool:
+def has_marker(root: Element, markers: tuple[str, ...]) -> bool:
     """Whether any element of the page carries one of the attributes."""
-    return any(root.xpath(f"//*[@{marker}]") for marker in markers)
+    return any(elements(root, f"//*[@{marker}]") for marker in markers)
 
 
 # An event is a Block, or a heading (level, text, id or "").
@@ -98,18 +97,18 @@ class _Walk:
     pending_line: int = 0
     pending_linked: int = 0
 
-    def container(self, element: HtmlElement, depth: int) -> None:
+    def container(self, element: Element, depth: int) -> None:
         if depth > MAX_DEPTH:
-            raise TooDeep(element.sourceline)
-        self.loose(element.text, element.sourceline, 0)
+            raise TooDeep(line_of(element))
+        self.loose(element.text, line_of(element), 0)
         for child in element:
             if isinstance(child.tag, str) and not _ignored(child):
                 self.child(child, depth + 1)
-            self.loose(child.tail, child.sourceline, 0)
+            self.loose(child.tail, line_of(child), 0)
 
-    def child(self, child: HtmlElement, depth: int) -> None:
+    def child(self, child: Element, depth: int) -> None:
         tag = child.tag.lower()
-        line = child.sourceline or 0
+        line = line_of(child)
         if tag in INLINE:
             text, linked = _inline(child, self.links)
             self.loose(text, line, linked)
@@ -133,7 +132,7 @@ class _Walk:
             self.container(child, depth)
             self.flush()
 
-    def heading(self, element: HtmlElement, level: int) -> None:
+    def heading(self, element: Element, level: int) -> None:
         text = _ANCHOR_MARKS.sub("", _inline(element, [])[0])
         anchor = element.get("id") or next((e.get("id") or e.get("name") for e in element.iter()
                                             if e is not element and (e.get("id") or e.get("name"))), "")
@@ -183,18 +182,18 @@ def plain(text: str) -> str:
     return text.translate(_TYPOGRAPHY)
 
 
-def _ignored(element: HtmlElement) -> bool:
+def _ignored(element: Element) -> bool:
     tag = element.tag if isinstance(element.tag, str) else ""
     return (tag.lower() in LEFT_OUT or any(element.get(m) is not None for m in IGNORE_MARKERS)
             or element.get("hidden") is not None or element.get("aria-hidden") == "true")
 
 
-def _inline(element: HtmlElement, links: list[str]) -> tuple[str, int]:
+def _inline(element: Element, links: list[str]) -> tuple[str, int]:
     """An element's text as one line (whitespace collapsed, <br> kept), and how much of it is link text."""
     parts: list[str] = []
     linked = [0]
 
-    def visit(node: HtmlElement, in_link: bool) -> None:
+    def visit(node: Element, in_link: bool) -> None:
         tag = node.tag.lower() if isinstance(node.tag, str) else ""
         if tag == "br":
             parts.append("\n")
@@ -219,7 +218,7 @@ def _inline(element: HtmlElement, links: list[str]) -> tuple[str, int]:
     return text.strip(), min(linked[0], len(text.strip()))
 
 
-def _lines(element: HtmlElement, links: list[str], indent: int,
+def _lines(element: Element, links: list[str], indent: int,
            listing: bool = False) -> tuple[list[str], int, list[bool]]:
     """Lines of a list, quote or details: items as "- text", nested lists indented, as the Markdown reader writes.
 
@@ -263,11 +262,11 @@ def _lines(element: HtmlElement, links: list[str], indent: int,
     return lines, linked, items
 
 
-def _item_lines(item: HtmlElement, links: list[str], indent: int) -> tuple[list[str], int, list[bool]]:
+def _item_lines(item: Element, links: list[str], indent: int) -> tuple[list[str], int, list[bool]]:
     """One list item: its own text on the first line(s), nested lists below, continuation lines indented."""
     lines: list[str] = []
     linked = 0
-    inline: list[HtmlElement | str] = []
+    inline: list[Element | str] = []
 
     def flush() -> None:
         nonlocal linked
@@ -292,7 +291,7 @@ def _item_lines(item: HtmlElement, links: list[str], indent: int) -> tuple[list[
     return lines, linked, []
 
 
-def _inline_run(run: list[HtmlElement | str], links: list[str]) -> tuple[str, int]:
+def _inline_run(run: list[Element | str], links: list[str]) -> tuple[str, int]:
     parts: list[str] = []
     linked = 0
     for piece in run:
@@ -308,7 +307,7 @@ def _inline_run(run: list[HtmlElement | str], links: list[str]) -> tuple[str, in
     return text.strip(), linked
 
 
-def _flow(element: HtmlElement, keep_inline: bool = False) -> Iterator[HtmlElement | str]:
+def _flow(element: Element, keep_inline: bool = False) -> Iterator[Element | str]:
     """The element's loose text and its children that are not left out; tails of inline children stay with them."""
     if element.text and element.text.strip():
         yield element.text
@@ -321,16 +320,18 @@ def _flow(element: HtmlElement, keep_inline: bool = False) -> Iterator[HtmlEleme
             yield child.tail
 
 
-def _pre_text(element: HtmlElement) -> str:
-    return "".join(element.itertext()).rstrip("\n")
+def _pre_text(element: Element) -> str:
+    return text_of(element).rstrip("\n")
 
 
-def _is_mermaid(element: HtmlElement) -> bool:
-    classes = " ".join(e.get("class") or "" for e in element.iter()) + " " + (element.get("data-lang") or "")
-    return "mermaid" in classes.lower()
+def _is_mermaid(element: Element) -> bool:
+    code = element.find("code")
+    marks = [element.get("class"), element.get("data-lang"), *((code.get("class"), code.get("data-lang"))
+                                                                if code is not None else ())]
+    return "mermaid" in " ".join(m for m in marks if m).lower()
 
 
-def _table_text(table: HtmlElement, links: list[str]) -> str:
+def _table_text(table: Element, links: list[str]) -> str:
     rows = []
     for row in table.iter("tr"):
         cells = [_inline(cell, links)[0].replace("\n", " ") for cell in row if cell.tag in ("td", "th")]

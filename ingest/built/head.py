@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml.html import HtmlElement
+from ingest.built.tree import Element, elements, strings, text_of
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\"]+)", re.IGNORECASE)
@@ -34,7 +34,7 @@ class Head:
     series: str | None  # data-casebook-series
 
 
-def read_head(root: HtmlElement) -> Head:
+def read_head(root: Element) -> Head:
     """Read the metadata of one parsed page; each field from the first source that has it."""
     meta = _meta(root)
     ld = _json_ld(root)
@@ -49,7 +49,7 @@ def read_head(root: HtmlElement) -> Head:
             or meta.get_all("tags") or _tag_links(root))
     refresh = next((_REFRESH_URL.search(m.get("content") or "") for m in root.iter("meta")
                     if (m.get("http-equiv") or "").lower() == "refresh"), None)
-    series = root.xpath("//@data-casebook-series")
+    series = strings(root, "//@data-casebook-series")
     return Head(
         title=_clean(title),
         description=_clean(meta.get("description") or meta.get("og:description") or _text(post.get("description"))),
@@ -78,7 +78,7 @@ class _Meta(dict[str, str]):
         return self.all.get(key, [])
 
 
-def _meta(root: HtmlElement) -> _Meta:
+def _meta(root: Element) -> _Meta:
     found = _Meta()
     for tag in root.iter("meta"):
         key = (tag.get("name") or tag.get("property") or "").strip().lower()
@@ -89,10 +89,10 @@ def _meta(root: HtmlElement) -> _Meta:
     return found
 
 
-def _json_ld(root: HtmlElement) -> list[dict[str, Any]]:
+def _json_ld(root: Element) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page (@graph lists unpacked); a script that is not JSON is passed over."""
     items: list[dict[str, Any]] = []
-    for script in root.xpath("//script[@type='application/ld+json']"):
+    for script in elements(root, "//script[@type='application/ld+json']"):
         try:
             data = json.loads(script.text or "")
         except ValueError:
@@ -112,16 +112,15 @@ def _types(item: dict[str, Any]) -> set[str]:
     return {str(k).lower() for k in kinds if k}
 
 
-def _breadcrumbs(root: HtmlElement, ld: list[dict[str, Any]]) -> tuple[str, ...]:
+def _breadcrumbs(root: Element, ld: list[dict[str, Any]]) -> tuple[str, ...]:
     """Crumb URLs from a JSON-LD BreadcrumbList, else from a breadcrumb <nav> (or list) of links."""
     for item in ld:
         if "breadcrumblist" in _types(item) and isinstance(item.get("itemListElement"), list):
             crumbs = sorted((e for e in item["itemListElement"] if isinstance(e, dict)), key=_position)
             urls = [_crumb_url(e) for e in crumbs]
             return tuple(u for u in urls if u)
-    trail = root.xpath("//*[contains(translate(@aria-label, 'BREADCUMS', 'breadcums'), 'breadcrumb') "
-                       "or contains(concat(' ', @class, ' '), ' breadcrumbs ') "
-                       "or contains(concat(' ', @class, ' '), ' breadcrumb ')]")
+    trail = elements(root, "//*[@aria-label][contains(translate(@aria-label, 'BREADCUMS', 'breadcums'), 'breadcrumb')]"
+                       " | //*[@class][contains(@class, 'breadcrumb')]")
     if trail:
         return tuple(str(a.get("href")) for a in trail[0].iter("a") if a.get("href"))
     return ()
@@ -139,31 +138,31 @@ def _crumb_url(element: dict[str, Any]) -> str | None:
     return str(item) if item else None
 
 
-def _tag_links(root: HtmlElement) -> list[str]:
+def _tag_links(root: Element) -> list[str]:
     """Tags as the page links to them: rel="tag", or links into the site's /tag/ or /tags/ pages."""
     found = []
-    for a in root.xpath("//a[@href]"):
+    for a in elements(root, "//a[@href]"):
         segments = [s for s in urlsplit(a.get("href") or "").path.split("/") if s]
         if "tag" in (a.get("rel") or "").split() or (len(segments) >= 2 and segments[-2] in ("tag", "tags")):
-            found.append(_clean(a.text_content()).lstrip("#"))
+            found.append(_clean(text_of(a)).lstrip("#"))
     return found
 
 
-def _link(root: HtmlElement, rel: str) -> str | None:
-    for element in root.xpath("//link[@href] | //a[@href]"):
+def _link(root: Element, rel: str) -> str | None:
+    for element in elements(root, "//link[@href] | //a[@href]"):
         if rel in (element.get("rel") or "").lower().split():
             return str(element.get("href"))
     return None
 
 
-def _time(root: HtmlElement) -> str | None:
-    found = root.xpath("(//main//time[@datetime] | //article//time[@datetime])[1]/@datetime")
+def _time(root: Element) -> str | None:
+    found = strings(root, "(//main//time[@datetime] | //article//time[@datetime])[1]/@datetime")
     return str(found[0]) if found else None
 
 
-def _first_text(root: HtmlElement, path: str) -> str:
-    found = root.xpath(path)
-    return _clean(found[0].text_content()) if found else ""
+def _first_text(root: Element, path: str) -> str:
+    found = elements(root, path)
+    return _clean(text_of(found[0])) if found else ""
 
 
 def _text(value: Any) -> str:

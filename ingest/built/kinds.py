@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from ingest.built.page import Page
+from ingest.built.head import Head
+
+if TYPE_CHECKING:
+    from ingest.built.page import Page
 
 # First URL segments generators give their taxonomy and archive pages (Hugo, Jekyll, Pelican, Eleventy).
 TAXONOMY_ROOTS = frozenset({"tags", "tag", "categories", "category", "authors", "author", "archives", "archive",
@@ -18,25 +22,33 @@ LIST_LINKS = 2
 REDIRECT = "redirect (meta refresh)"
 
 
-def not_an_article(page: Page, site_marks_bodies: bool) -> str | None:
-    """Why the page is no article to index, or None when it is one."""
-    segments = [s for s in page.url_path.split("/") if s]
-    if not page.is_page:
+def before_body(url_path: str, head: Head, is_page: bool, ignored: bool) -> str | None:
+    """Why a page is no article, when its address or its head tell: its body need not be read."""
+    segments = [s for s in url_path.split("/") if s]
+    if not is_page:
         return "an HTML fragment, not a page"
-    if page.head.refresh:
+    if head.refresh:
         return REDIRECT
-    if page.head.noindex:
+    if head.noindex:
         return "marked noindex"
-    if page.ignored:
+    if ignored:
         return "marked data-casebook-ignore"
-    if site_marks_bodies and not page.has_body_marker:
-        return "no data-casebook-body (the site marks its articles)"
     if segments and segments[-1] in ("404.html", "404"):
         return "not-found page (404)"
     if _paginated(segments):
         return "pagination"
     if segments and segments[0] in TAXONOMY_ROOTS:
         return "tag, category, author or archive list"
+    return None
+
+
+def not_an_article(page: Page, site_marks_bodies: bool) -> str | None:
+    """Why the page is no article to index, or None when it is one."""
+    segments = [s for s in page.url_path.split("/") if s]
+    if page.skip:
+        return page.skip
+    if site_marks_bodies and not page.has_body_marker:
+        return "no data-casebook-body (the site marks its articles)"
     body = page.body
     if body is None or not body.sections:
         return "no readable text"

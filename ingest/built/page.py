@@ -9,17 +9,18 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import lxml.html
-from lxml.etree import ParserError
-from lxml.html import HtmlElement
+from lxml import etree
 
 from ingest.built.body import Body, TooDeep, choose_body, has_marker, read_body
 from ingest.built.head import Head, read_head
+from ingest.built.kinds import before_body
+from ingest.built.tree import Element
 from ingest.errors import PostError
 
 MAX_BYTES = 8 * 1024 * 1024  # a built page carries its theme; a real one is well under 1 MiB
 MAX_SECTIONS = 1000
-_PARSER = lxml.html.HTMLParser(remove_comments=True)
+# lxml.etree's own elements: lxml.html's element classes cost a lookup on every node visited.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 
@@ -31,10 +32,9 @@ class Page:
     path: str  # relative to the built folder, posix: "series/tidepool/part-1/index.html"
     url_path: str  # where the site serves it: "/series/tidepool/part-1/"
     head: Head
-    body: Body | None  # None when the page has no element to read (an empty <body>)
+    body: Body | None  # None when the page has no element to read, or was left out before its body was read
     has_body_marker: bool  # some element is marked data-casebook-body (or data-pagefind-body)
-    ignored: bool  # <html> or <body> is marked data-casebook-ignore (or data-pagefind-ignore)
-    is_page: bool  # the file is a whole page (<html> or <head> in it), not a fragment
+    skip: str | None  # why it is no article, when its address or head tell (a redirect, a tag list ...)
     content_hash: str
 
 
@@ -53,11 +53,16 @@ def read_page(path: Path, root: Path) -> Page:
     try:
         # Parsed from the decoded text, so the encoding read above is the one used; an XML declaration
         # would make lxml refuse a str.
-        document = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=_PARSER)
-    except (ParserError, ValueError) as exc:
+        document = etree.fromstring(_XML_DECLARATION.sub("", text, count=1), _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise PostError(name, None, f"cannot parse as HTML: {exc}") from exc
+    if document is None:
+        raise PostError(name, None, "no HTML in the file")
     head = read_head(document)
-    element = choose_body(document)
+    is_page = bool(re.search(r"<(html|head)[\s>]", text[:4096], re.IGNORECASE))
+    ignored = _marked_ignored(document)
+    skip = before_body(url_path(name), head, is_page, ignored)
+    element = choose_body(document) if skip is None else None
     try:
         body = read_body(element, head.title) if element is not None else None
     except TooDeep as exc:
@@ -70,8 +75,7 @@ def read_page(path: Path, root: Path) -> Page:
         head=head,
         body=body,
         has_body_marker=has_marker(document, ("data-casebook-body", "data-pagefind-body")),
-        ignored=_marked_ignored(document),
-        is_page=bool(re.search(r"<(html|head)[\s>]", text[:4096], re.IGNORECASE)),
+        skip=skip,
         content_hash=hashlib.sha256(data).hexdigest(),
     )
 
@@ -115,7 +119,7 @@ def _encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def _marked_ignored(document: HtmlElement) -> bool:
+def _marked_ignored(document: Element) -> bool:
     body = document.find("body")
     return any(element is not None and any(element.get(m) is not None
                                            for m in ("data-casebook-ignore", "data-pagefind-ignore"))
