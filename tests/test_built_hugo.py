@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from casebook.cli import main as casebook_main
+from casebook.eval_cli import built_names
 from index import Embedder, Embedders, FolderStore
 from ingest.check import check_index
 from ingest.cli import main as ingest_main
@@ -128,3 +129,16 @@ def test_the_ci_job_after_a_build_ships_the_index_of_the_built_pages(built: tupl
     assert casebook_main(["ci", "--built", str(hugo_public), "--index", str(index_dir), "--out", str(out)]) == 0
     version = (out / "VERSION").read_text(encoding="utf-8").strip()
     assert version == built[1].version and (out / "index" / "versions" / version).is_dir()
+
+
+def test_the_eval_names_built_pages_by_the_content_files_the_judgments_use(built: tuple[Path, IngestReport],
+                                                                           index_dir: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "content").symlink_to(FIXTURE_POSTS)
+    names = built_names(built[0], None, site)
+    assert names is not None and built_names(index_dir, None, None) is None  # a Markdown index needs no names
+    assert names.content("series/tidepool/part-1-backpressure/index.html") == "series/tidepool/part-1-backpressure.md"
+    assert names.index("series/lighthouse/_index.md") == "series/lighthouse/index.html"
+    with pytest.raises(ValueError, match="give --site"):
+        built_names(built[0], None, None)
