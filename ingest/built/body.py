@@ -228,10 +228,20 @@ def _lines(element: Element, links: list[str], indent: int,
     linked = 0
     items: list[bool] = []
     pad = "  " * indent
-    for child in _flow(element):
-        if isinstance(child, str):
-            lines.append(pad + child)
+    run: list[Element | str] = []  # loose text and inline elements: one line together
+
+    def flush() -> None:
+        nonlocal linked
+        text, in_links = _inline_run(run, links)
+        lines.extend(pad + line for line in text.splitlines() if line.strip())
+        linked += in_links
+        run.clear()
+
+    for child in _flow(element, keep_inline=True):
+        if isinstance(child, str) or (child.tag.lower() in INLINE and not (listing and child.tag.lower() == "li")):
+            run.append(child)
             continue
+        flush()
         tag = child.tag.lower()
         if listing and tag in ("li", "dt", "dd"):
             before = len(links)
@@ -250,7 +260,7 @@ def _lines(element: Element, links: list[str], indent: int,
             lines += [pad + line for line in _pre_text(child).splitlines()]
         elif tag == "table":
             lines += [pad + line for line in _table_text(child, links).splitlines()]
-        elif tag in HEADINGS or tag in PROSE or tag in INLINE:
+        elif tag in HEADINGS or tag in PROSE:
             text, in_links = _inline(child, links)
             lines += [pad + line for line in text.splitlines() if line.strip()]
             linked += in_links
@@ -259,6 +269,7 @@ def _lines(element: Element, links: list[str], indent: int,
             lines += sub
             linked += sub_linked
             items += sub_items
+    flush()
     return lines, linked, items
 
 
@@ -282,6 +293,10 @@ def _item_lines(item: Element, links: list[str], indent: int) -> tuple[list[str]
             continue
         flush()
         nested = child.tag.lower() in LISTS
+        if child.tag.lower() in PROSE or child.tag.lower() in HEADINGS:
+            inline.append(child)  # a loose list's paragraph: its own line, read whole
+            flush()
+            continue
         sub, sub_linked, _ = _lines(child, links, indent + 1 if nested else indent, listing=nested)
         if not nested:
             sub = ["  " * indent + "  " + line.strip() for line in sub]
@@ -301,7 +316,7 @@ def _inline_run(run: list[Element | str], links: list[str]) -> tuple[str, int]:
             text, in_links = _inline(piece, links)
             parts.append(text)
             linked += in_links
-            if piece.tail:
+            if piece.tail and piece.tag.lower() in INLINE:  # a block's tail comes as its own piece
                 parts.append(_SPACE.sub(" ", piece.tail))
     text = plain("\n".join(_SPACE.sub(" ", line).strip() for line in "".join(parts).split("\n")))
     return text.strip(), linked

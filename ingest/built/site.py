@@ -11,7 +11,7 @@ from ingest.built.kinds import not_an_article
 from ingest.built.links import resolve
 from ingest.built.page import Page, read_page
 from ingest.built.series import assign_series
-from ingest.document import Post
+from ingest.document import Post, Section
 from ingest.errors import PostError
 from ingest.hugo import discover_posts
 
@@ -76,8 +76,31 @@ def read_built_site(built_dir: Path, base_url: str | None = None) -> BuiltSite:
             links=tuple(dict.fromkeys(link for href in (page.body.links if page.body else ())
                                       if (link := resolve(href, page.url_path, base)) and link != page.url_path)),
         )
-        posts.append(Post(meta=meta, sections=page.body.sections if page.body else (), draft=False))
+        sections = page.body.sections if page.body else ()
+        if meta.is_hub:
+            sections = _without_listing(sections, {p.head.title for p in articles
+                                                   if p.url_path.startswith(page.url_path) and p is not page})
+        posts.append(Post(meta=meta, sections=sections, draft=False))
     return BuiltSite(posts, broken, not_articles, base)
+
+
+def _without_listing(sections: tuple[Section, ...], below: set[str]) -> tuple[Section, ...]:
+    """A section page without the list of its pages the generator prints: each item only a title of one of them.
+
+    The page's own words stay, a reading list it wrote among them; the generator's list would give the
+    hub every part's title, which its Markdown never holds.
+    """
+    kept = []
+    for section in sections:
+        blocks = tuple(b for b in section.blocks if not (b.kind == "links" and _only_titles(b.text, below)))
+        if blocks:
+            kept.append(Section(section.heading_path, section.anchor, blocks))
+    return tuple(kept)
+
+
+def _only_titles(text: str, titles: set[str]) -> bool:
+    items = [line.strip().removeprefix("- ").strip() for line in text.splitlines() if line.strip()]
+    return len(items) >= 2 and all(item in titles for item in items)
 
 
 def _base_url(given: str | None, pages: list[Page]) -> str:
