@@ -64,7 +64,7 @@ def read_page(path: Path, root: Path) -> Page:
     skip = before_body(url_path(name), head, is_page, ignored)
     element = choose_body(document) if skip is None else None
     try:
-        body = read_body(element, head.title) if element is not None else None
+        body = read_body(element) if element is not None else None
     except TooDeep as exc:
         raise PostError(name, exc.line, str(exc)) from exc
     if body is not None and len(body.sections) > MAX_SECTIONS:
