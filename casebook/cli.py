@@ -14,7 +14,8 @@ from service import cli_authors
 
 # name, one-line help, the function adding its flags, the function running it
 COMMANDS = (
-    ("ingest", "build or --check the index from a Hugo site", ingest_cli.add_arguments, ingest_cli.run),
+    ("ingest", "build or --check the index from a Hugo site or any generator's output (--built)",
+     ingest_cli.add_arguments, ingest_cli.run),
     ("search", "query the index from the terminal", service_cli.add_search_arguments, service_cli.search),
     ("serve", "run the HTTP API and search page", service_cli.add_serve_arguments, service_cli.serve),
     ("ask", "answer a question with citations", cli_authors.add_ask_arguments, cli_authors.ask),
