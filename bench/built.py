@@ -21,6 +21,7 @@ TARGET = 1.1  # the HTML path may take at most 10% longer than the Markdown path
 
 def build_site(site: Path, work: Path) -> Path:
     """The real blog built by hugo with the minimal test theme (as tests/test_blog_browser.py builds it)."""
+    work = work.resolve()  # hugo reads relative paths from --source
     shutil.rmtree(work, ignore_errors=True)
     theme = work / "themes" / "casebook-test"
     shutil.copytree(THEME, theme)
