@@ -7,6 +7,7 @@ standalone posts. A generator that is not installed gives one line saying why, a
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -146,8 +147,14 @@ CATEGORY_FEED_ATOM = None
 """
 
 
+def _python_tool(module: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise Unavailable(f"{module} is not installed (it comes with the dev extra: pip install -e '.[dev]')")
+
+
 def build_pelican(work: Path) -> Path:
     """Pelican from PyPI with its default theme: series parts as articles in a category each, posts as pages."""
+    _python_tool("pelican")
     site = work / "pelican"
     (site / "content" / "pages").mkdir(parents=True)
     (site / "pelicanconf.py").write_text(PELICAN_CONFIG, encoding="utf-8")
@@ -170,6 +177,7 @@ def build_pelican(work: Path) -> Path:
 
 def build_mkdocs(work: Path) -> Path:
     """MkDocs from PyPI with its default theme; folders with an index.md are sections."""
+    _python_tool("mkdocs")
     site = work / "mkdocs"
     docs = site / "docs"
     docs.mkdir(parents=True)
