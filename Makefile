@@ -28,7 +28,8 @@ run: ingest  ## install, ingest content/ and serve the search page
 search: install  ## make search Q="how does Alipay handle Double 11"
 	$(PY) -m casebook search "$(Q)" --index $(INDEX)
 
-test: install  ## the whole test suite; browser tests too where Chromium and hugo are or can be installed (root)
+test: install  ## the whole test suite; browser and generator tests too where their tools are or can be installed (root)
+	@bash tests/generators/install.sh
 	@bash tests/browser/install.sh; rc=$$?; \
 	if [ $$rc -eq 0 ]; then $(PY) -m pytest -m "not slow" -q; \
 	elif [ $$rc -eq 3 ]; then $(PY) -m pytest -m "not slow and not browser" -q; \
@@ -43,9 +44,10 @@ lint: install  ## ruff, the stage contract (import-linter), mypy --strict over e
 	$(PY) -m mypy
 	@# actionlint skips its shellcheck pass without a word when the binary is missing, so insist on it
 	test -x $(dir $(PY))shellcheck
-	$(dir $(PY))actionlint -shellcheck $(dir $(PY))shellcheck docs/ci/github-actions.yml
-	$(dir $(PY))check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml
-	$(dir $(PY))check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml
+	$(dir $(PY))actionlint -shellcheck $(dir $(PY))shellcheck docs/ci/github-actions.yml docs/ci/github-actions-built.yml
+	$(dir $(PY))check-jsonschema --builtin-schema vendor.github-workflows docs/ci/github-actions.yml \
+	  docs/ci/github-actions-built.yml
+	$(dir $(PY))check-jsonschema --builtin-schema vendor.gitlab-ci docs/ci/gitlab-ci.yml docs/ci/gitlab-ci-built.yml
 
 eval: install  ## retrieval, typo, answer and related-posts quality on the real blog (skips without ../shared)
 	@if [ -d $(SHARED)/site/content ]; then \

@@ -18,7 +18,7 @@ from index.embedder import Backend
 from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
-SECTIONS = ("ingest", "query", "backend", "int8", "http", "load", "scaling", "authors", "store")
+SECTIONS = ("ingest", "built", "query", "backend", "int8", "http", "load", "scaling", "authors", "store")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(r)
         facts.update(more)
         rows.append(Row("machine", "load average after ingest", load_average()))
+    if "built" in only:
+        from bench import built
+
+        _say("built: the real blog built by hugo, ingested from its HTML and from its Markdown")
+        rows.extend(built.run(args.site, args.work, embedder)[0])
     index_dir = index_dir or ROOT / "var" / "real-index"
     embed_p50: dict[str, float] = {}
     if "query" in only:

@@ -1,10 +1,11 @@
-"""`casebook ci`: a Hugo blog's CI job in one command; docs/ci/ has the GitHub and GitLab files that call it.
+"""`casebook ci`: a blog's CI job in one command (Hugo sources, or any generator's output with --built);
+docs/ci/ has the GitHub and GitLab files that call it.
 
 1. ingest the site into the index folder the CI cache restored (incremental: unchanged passages keep
    their vectors), and keep the `--json` report; a broken post fails the job, as `--strict` does;
 2. lay the published version and its model out as the deploy artifact (`rollback --to <id>` on the server);
-3. every post's related posts into the site's data/casebook/related.json, for the theme's partial to render
-   when `hugo` builds the site next (`casebook export hugo`);
+3. for a Hugo site, every post's related posts into its data/casebook/related.json, for the theme's partial to
+   render when `hugo` builds the site next (`casebook export hugo`);
 4. for a review (`--since REV` or `--changed FILE...`), the cross-link report of the posts touched;
 5. trim the index folder to what the next run needs, so the cache stays one version.
 """
@@ -35,7 +36,12 @@ from service.search.live import Live
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `casebook ci`."""
-    parser.add_argument("-s", "--site", type=Path, default=Path("."), help="Hugo site root (default .)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-s", "--site", type=Path, help="Hugo site root (default .)")
+    where.add_argument("-b", "--built", type=Path, metavar="DIR",
+                       help="instead, the folder your generator built (public/, _site/, dist/, output/, site/)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="with --built: the site's public URL, when its pages carry no canonical link")
     parser.add_argument("-i", "--index", type=Path,
                         help="index folder the CI cache restores and saves (env CASEBOOK_INDEX, default var/index)")
     parser.add_argument("-o", "--out", type=Path, default=Path("casebook-out"),
@@ -47,14 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="append the Markdown summary to this file (GitHub: $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--keep", type=int, default=1, help="index versions to keep for the cache (default 1)")
     parser.add_argument("--no-export", action="store_true",
-                        help="leave out SITE/data/casebook/related.json (for a theme without casebook-related.html)")
+                        help="leave out SITE/data/casebook/related.json (for a theme without casebook-related.html; "
+                             "a --built site never gets it: the export feeds Hugo's build)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the job; exit 1 when a post is broken, 2 when the job could not run."""
     out: Path = args.out
+    site: Path = args.site or Path(".")
     try:
-        settings = IngestSettings.from_env(content_dir=args.site / "content", site_dir=args.site, index_dir=args.index)
+        if args.built and args.since is not None:
+            raise ValueError("--since reads git's changed Markdown; with --built, name the changed pages with "
+                             "--changed public/posts/x/index.html")
+        if args.base_url and not args.built:
+            raise ValueError("--base-url goes with --built")
+        settings = IngestSettings.from_env(content_dir=site / "content", site_dir=None if args.built else site,
+                                           built_dir=args.built, base_url=args.base_url, index_dir=args.index)
         report = run_ingest(settings)
     except (IngestError, IndexError_, ValueError) as e:
         print(f"casebook ci: {e}", file=sys.stderr)
@@ -74,16 +88,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"published version {report.version} to {settings.store_label}; no artifact to ship")
     parts = [_ingest_markdown(report)]
     review = args.since is not None or args.changed is not None
+    export = bool(report.version) and not args.no_export and not args.built
     live: Live | None = None
-    if review or (report.version and not args.no_export):
+    if review or export:
         try:
             live = open_live(settings, prepare=False)  # related posts and cross-links read stored vectors: no model
         except IndexError_ as e:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
-    if live is not None and not args.no_export:
+    if live is not None and export:
         try:
-            line = _export_line(export_hugo(live, args.site), args.site)
+            line = _export_line(export_hugo(live, site), site)
         except OSError as e:
             print(f"casebook ci: related posts for Hugo: {e}", file=sys.stderr)
             return 2
@@ -91,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         parts[0] += line + "\n"
     if review and live is not None:
         try:
-            change = touched(live, args.changed, args.since, args.site)
+            changed = [_page_name(name, args.built) for name in args.changed] if args.built and args.changed \
+                else args.changed
+            change = touched(live, changed, args.since, site)
         except (ChangeError, IndexError_) as e:
             print(f"casebook ci: {e}", file=sys.stderr)
             return 2
@@ -117,6 +134,12 @@ def _export_line(report: ExportReport, site: Path) -> str:
         return f"Related posts for Hugo: `{where}` already holds version `{report.version}`'s lists."
     return (f"Related posts for Hugo: wrote `{where}` ({report.posts} pages, up to {report.count} related posts "
             f"each) in {report.seconds:.1f} s.")
+
+
+def _page_name(name: str, built: Path) -> str:
+    """A changed page as the index names it: relative to the built folder ("public/a/index.html" -> "a/index.html")."""
+    on_disk = Path(name).resolve()
+    return on_disk.relative_to(built.resolve()).as_posix() if on_disk.is_relative_to(built.resolve()) else name
 
 
 def _ingest_markdown(report: IngestReport) -> str:

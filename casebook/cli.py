@@ -17,7 +17,8 @@ from service.search import cli as search_cli
 
 # name, one-line help, the function adding its flags, the function running it
 COMMANDS = (
-    ("ingest", "build or --check the index from a Hugo site", ingest_cli.add_arguments, ingest_cli.run),
+    ("ingest", "build or --check the index from a Hugo site or any generator's output (--built)",
+     ingest_cli.add_arguments, ingest_cli.run),
     ("search", "query the index from the terminal", search_cli.add_search_arguments, search_cli.search),
     ("serve", "run the HTTP API and search page", http_cli.add_serve_arguments, http_cli.serve),
     ("ask", "answer a question with citations", answers_cli.add_ask_arguments, answers_cli.ask),

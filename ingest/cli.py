@@ -1,10 +1,11 @@
-"""`casebook ingest` / `python -m ingest`: build the index from a Hugo site, or --check it is current."""
+"""`casebook ingest` / `python -m ingest`: build the index from a Hugo site or any built site, or --check it."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-s", "--site", type=Path, help="Hugo site root (hugo.toml + content/)")
     where.add_argument("-c", "--content", type=Path, help="content folder alone (default: ./content)")
+    where.add_argument("-b", "--built", type=Path, metavar="DIR",
+                       help="any static-site generator's output folder (public/, _site/, dist/, output/, site/)")
+    parser.add_argument("--base-url", metavar="URL",
+                        help="with --built: the site's public URL, when its pages carry no canonical link")
     add_index_arguments(parser)
     parser.add_argument("--reuse-vectors-from", metavar="URL_OR_DIR",
                         help="another store whose published vectors may be reused (a folder when moving to "
@@ -42,8 +47,11 @@ def settings_from_args(args: argparse.Namespace) -> IngestSettings:
     """Build the run's settings once: flags over environment over defaults."""
     site = args.site
     content = site / "content" if site else (args.content or Path("content"))
+    if args.base_url and not args.built:
+        raise ValueError("--base-url goes with --built (a Hugo site's URLs come from its hugo.toml)")
     return IngestSettings.from_env(
-        content_dir=content, site_dir=site, index_dir=args.index, store_location=args.store,
+        content_dir=content, site_dir=site, built_dir=args.built, base_url=args.base_url, index_dir=args.index,
+        store_location=args.store,
         reuse_vectors_from=args.reuse_vectors_from, model=args.model, chunk_tokens=args.chunk_tokens,
         overlap_tokens=args.overlap_tokens, index_kind=args.index_kind, drafts=args.drafts or None,
         lock_wait_seconds=args.wait,
@@ -83,6 +91,10 @@ def summary(report: IngestReport, settings: IngestSettings) -> str:
             f"posts grouped; {report.drafts} drafts not indexed; {len(report.skipped)} skipped as broken. "
             f"Published version {report.version} in {settings.store_label}."
         )
+    if report.not_articles:
+        reasons = Counter(page.reason for page in report.not_articles)
+        head += (f"\n{len(report.not_articles)} built pages are not articles and were left out: "
+                 + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common()) + " (--json lists them).")
     return "\n".join([head, *(f"  skipped {error}" for error in report.skipped)])
 
 

@@ -23,8 +23,9 @@ MAX_SECTIONS = 1000  # a real post has dozens of headings; thousands would each 
 SUFFIXES = (".md", ".markdown")
 
 
-def discover_posts(content_dir: Path) -> list[Path]:
-    """Every Markdown file under content_dir, sorted; hidden folders, outside symlinks and loops skipped."""
+def discover_posts(content_dir: Path, suffixes: tuple[str, ...] = SUFFIXES) -> list[Path]:
+    """Every Markdown file (or file ending in `suffixes`) under content_dir, sorted; hidden folders,
+    outside symlinks and loops skipped."""
     root = content_dir.resolve()
     found: list[Path] = []
     seen: set[Path] = set()
@@ -34,7 +35,7 @@ def discover_posts(content_dir: Path) -> list[Path]:
         seen.add(here.resolve())
         dirs[:] = [d for d in dirs if not d.startswith(".") and _inside(here / d, root)
                    and (here / d).resolve() not in seen]
-        found += [here / f for f in files if f.endswith(SUFFIXES) and _inside(here / f, root)]
+        found += [here / f for f in files if f.endswith(suffixes) and _inside(here / f, root)]
     return sorted(found)
 
 

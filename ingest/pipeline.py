@@ -25,6 +25,7 @@ from index import (
 from index.embedder import TextEncoder
 from index.location import open_store
 from index.store import Store, StoreWriter
+from ingest.built import discover_pages, read_built_site
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -36,6 +37,7 @@ from ingest.site import SiteConfig, read_site_config
 
 # Bump when parsing or chunking changes what an unchanged site produces, so re-runs rebuild.
 INGEST_VERSION = 7
+BUILT_READER = "built-html"  # manifest.extra["reader"] of an index read from a generator's output folder
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +61,7 @@ class IngestReport:
     tokens: int = 0
     embed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    not_articles: list[SkippedPost] = field(default_factory=list)  # built pages left out: lists, redirects ...
 
 
 @dataclass(frozen=True)
@@ -71,18 +74,19 @@ class Sources:
 
     @classmethod
     def scan(cls, settings: IngestSettings) -> Sources:
-        """Hash every Markdown file under the content folder, plus the site config."""
-        if not settings.content_dir.is_dir():
-            raise IngestError(f"{settings.content_dir}: content folder not found")
+        """Hash every Markdown file under the content folder (or HTML file of the built site), plus the site config."""
+        folder = settings.built_dir or settings.content_dir
+        if not folder.is_dir():
+            kind = "built site" if settings.built_dir else "content"
+            raise IngestError(f"{folder}: {kind} folder not found")
         site = read_site_config(settings.site_dir) if settings.site_dir else SiteConfig("/", {}, True)
-        files = {
-            path.relative_to(settings.content_dir).as_posix(): file_digest(path)
-            for path in discover_posts(settings.content_dir)
-        }
+        found = discover_pages(folder) if settings.built_dir else discover_posts(folder)
+        files = {path.relative_to(folder).as_posix(): file_digest(path) for path in found}
         # A precision other than fp32 joins the fingerprint, so switching rebuilds; fp32 indexes keep theirs.
         precision = [] if settings.embed_precision == "fp32" else [settings.embed_precision]
+        reader = [BUILT_READER, settings.base_url] if settings.built_dir else []
         blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind,
-                           *precision], sort_keys=True)
+                           *precision, *reader], sort_keys=True)
         return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
 
 
@@ -115,7 +119,7 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
                                 passages=counts["passages"], series=counts["series"], reused=counts["passages"],
                                 seconds=time.perf_counter() - started, skipped=store.skipped(published.version))
         stage("parse")
-        posts, skipped, drafts = _read_posts(settings, sources.site)
+        posts, skipped, drafts, not_articles, base_url = _read(settings, sources.site)
         timings["parse"] = time.perf_counter() - started
         boilerplate = find_boilerplate(posts)
         duplicates = find_near_duplicates(posts)
@@ -139,7 +143,7 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
         metas = [p.meta for p in posts]
         passages = [Passage(id=i, post_path=d.post_path, heading=d.heading, anchor=d.anchor, text=d.text,
                             kind=d.kind, n_tokens=d.n_tokens) for i, d in enumerate(drafts_)]
-        series = collect_series(metas, sources.site.base_url)
+        series = collect_series(metas, base_url)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + sources.fingerprint[:8]
         manifest = Manifest(
             version=version, model=settings.model, dim=embedder.dim, index_kind=settings.index_kind,
@@ -147,7 +151,7 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
             counts={"posts": len(metas), "passages": len(passages), "series": len(series), "skipped": len(skipped)},
             content_hash=sources.fingerprint, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=round(time.perf_counter() - started, 3), precision=settings.embed_precision,
-            extra={"sources": sources.files},
+            extra={"sources": sources.files, **({"reader": BUILT_READER} if settings.built_dir else {})},
         )
         publish_started = time.perf_counter()
         written = writer.write(IndexBuild(
@@ -162,7 +166,7 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
         seconds=time.perf_counter() - started, skipped=skipped, drafts=drafts, embedded=len(drafts_) - reused,
         reused=reused, split_for_model=split_count, truncated=truncated, boilerplate_sentences=len(boilerplate),
         near_duplicates=len(duplicates), tokens=sum(d.n_tokens for d in drafts_), embed_seconds=embed_seconds,
-        timings=timings,
+        timings=timings, not_articles=not_articles,
     )
 
 
@@ -182,6 +186,16 @@ def _post_texts(metas: list[PostMeta], drafts: list[PassageDraft]) -> list[str]:
     for draft in drafts:
         bodies[draft.post_path].append(draft.text)
     return ["\n".join(bodies[m.path]) for m in metas]
+
+
+def _read(settings: IngestSettings,
+          site: SiteConfig) -> tuple[list[Post], list[SkippedPost], int, list[SkippedPost], str]:
+    """The reader the settings name: posts, broken files, drafts left out, pages that are no article, base URL."""
+    if settings.built_dir is not None:
+        built = read_built_site(settings.built_dir, settings.base_url)
+        return built.posts, built.broken, 0, built.not_articles, built.base_url
+    posts, skipped, drafts = _read_posts(settings, site)
+    return posts, skipped, drafts, [], site.base_url
 
 
 def _read_posts(settings: IngestSettings, site: SiteConfig) -> tuple[list[Post], list[SkippedPost], int]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from index.records import PostMeta, SeriesMeta
 
 
 def collect_series(posts: list[PostMeta], base_url: str) -> list[SeriesMeta]:
     """Every series named by a hub or a post, with its parts ordered by weight, date, then path."""
-    hubs = {p.series[0]: p for p in posts if p.is_hub and p.series and p.path.startswith("series/")}
+    hubs = {p.series[0]: p for p in posts if p.is_hub and p.series and _heads_series(p)}
     members: dict[str, list[PostMeta]] = {slug: [] for slug in hubs}
     for post in posts:
         for slug in post.series:
@@ -28,3 +30,8 @@ def collect_series(posts: list[PostMeta], base_url: str) -> list[SeriesMeta]:
             )
         )
     return result
+
+
+def _heads_series(hub: PostMeta) -> bool:
+    """A hub heads its series when it sits in series/, or in a folder named as the series (a built site's)."""
+    return hub.path.startswith("series/") or PurePosixPath(hub.path).parent.name == hub.series[0]

@@ -15,8 +15,11 @@ from index.text import ENCODING
 class IngestSettings(SharedSettings):
     """Where to read, where to write, and how to cut and embed."""
 
-    content_dir: Path
+    content_dir: Path = Path("content")
     site_dir: Path | None = None  # holds hugo.toml; None means content-only (no baseURL, no permalinks)
+    # A generator's output folder (Hugo's public/, Jekyll's _site/ ...): when set, read instead of content_dir.
+    built_dir: Path | None = None
+    base_url: str | None = None  # the built site's public URL, when its pages carry no canonical links
     model: str = DEFAULT_MODEL
     # ~180 tokens keeps a passage about one idea and well under MiniLM's 256-token window, context included.
     chunk_tokens: int = Field(180, ge=16, le=1000)

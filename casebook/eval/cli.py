@@ -27,12 +27,15 @@ from casebook.eval.related import RelatedSystem, read_related, run_related, summ
 from casebook.eval.related import render as render_related
 from casebook.eval.systems import (
     K,
+    built_names,
     http_originals,
     http_related,
     http_system,
     index_originals,
     local_related,
     local_system,
+    renamed,
+    renamed_related,
 )
 from casebook.eval.tables import ANSWER_COLUMNS, SIDE_BY_SIDE, render, render_side_by_side
 
@@ -92,7 +95,12 @@ def run(args: argparse.Namespace) -> int:
     casebook = http_system(args.url) if args.url else local_system(args.index, args.store)
     if casebook is None:
         return 2
-    systems["casebook"] = casebook
+    try:
+        names = None if args.url else built_names(args.index, args.store, args.site)
+    except ValueError as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
+    systems["casebook"] = renamed(casebook, names) if names else casebook
     if args.baselines:
         from casebook.eval.baselines import Bm25Posts, NaiveDense, read_corpus
         from index.settings import SharedSettings
@@ -111,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         systems["naive-dense"] = NaiveDense(corpus, SharedSettings.from_env().runtime, cache_dir=args.cache)
     # Near-copies count as one document, for Casebook and the baselines alike, as the index groups them.
     original = http_originals(args.url) if args.url else index_originals(args.index, args.store)
+    if names:
+        by_index, naming = original, names
+        original = lambda path: naming.content(by_index(naming.index(path)))  # noqa: E731
     runs: list[dict[str, Any]] = []
     for path, questions in files:
         results = {name: run_system(system, questions, original) for name, system in systems.items()}
@@ -191,6 +202,13 @@ def related_command(args: argparse.Namespace) -> int:
     casebook = http_related(args.url) if args.url else local_related(args.index, args.store)
     if casebook is None:
         return 2
+    try:
+        names = None if args.url else built_names(args.index, args.store, args.site)
+    except ValueError as e:
+        print(f"casebook eval: {e}", file=sys.stderr)
+        return 2
+    if names:
+        casebook = renamed_related(casebook, names)
     hugo = HugoRelated(read_pages(args.site / "content"))
     systems: dict[str, RelatedSystem] = {"casebook": casebook, "hugo": lambda path: hugo.related(path, K)}
     tables = {name: summarise_related(run_related(system, posts)) for name, system in systems.items()}

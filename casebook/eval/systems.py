@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from casebook.eval.built_names import Names
 from casebook.eval.questions import Original, Outcome, System
 from casebook.eval.related import RelatedSystem
 
@@ -148,3 +150,30 @@ def http_related(url: str) -> RelatedSystem | None:
         print(f"casebook eval: {url}: {e}", file=sys.stderr)
         return None
     return system
+
+
+def built_names(index_dir: Path | None, store: str | None, site: Path | None) -> Names | None:
+    """For an index read from a built site: its pages paired with the content files the judgments name."""
+    from casebook.eval.built_names import is_built, names
+    from index.settings import SharedSettings
+
+    opened = SharedSettings.from_env(index_dir=index_dir, store_location=store).store()
+    try:
+        if not is_built(opened.manifest().extra):
+            return None
+        if site is None or not (site / "content").is_dir():
+            raise ValueError("the index was read from a built site: give --site (the Hugo site root) so its pages "
+                             "are matched with the content files the judgments name")
+        return names(site, list(opened.open().posts.values()))
+    finally:
+        opened.close()
+
+
+def renamed(system: System, names: Names) -> System:
+    """The system with its posts named by their content files."""
+    return lambda query: replace(outcome := system(query), posts=[names.content(p) for p in outcome.posts])
+
+
+def renamed_related(system: RelatedSystem, names: Names) -> RelatedSystem:
+    """Related posts of a built index asked and answered by content file."""
+    return lambda path: [names.content(p) for p in system(names.index(path))]
