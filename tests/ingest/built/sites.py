@@ -24,7 +24,7 @@ from tests.helpers import BROWSER_DIR, FIXTURE_POSTS, ROOT, TESTS
 
 GENERATORS_DIR = TESTS / "generators"
 HUGO_THEME = BROWSER_DIR / "hugo-theme"
-PARTIAL = ROOT / "service" / "static" / "hugo" / "casebook-search.html"
+PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
 TIMEOUT_S = 300
 SAMPLE = ("series/lighthouse/_index.md", "series/lighthouse/part-1-double-entry.md",
           "series/lighthouse/part-2-idempotency-keys.md", "series/lighthouse/part-3-reconciliation.md",
@@ -90,8 +90,7 @@ def build_hugo(content: Path, work: Path, base_url: str | None = None, config: P
         raise Unavailable("hugo is not installed (apt-get install hugo; make test installs it as root)")
     theme = work / "themes" / "casebook-test"
     shutil.copytree(HUGO_THEME, theme)
-    (theme / "layouts" / "partials").mkdir(parents=True)
-    shutil.copy(PARTIAL, theme / "layouts" / "partials" / PARTIAL.name)
+    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
     if config is None:
         config = work / "hugo.toml"
         config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',

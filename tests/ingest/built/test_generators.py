@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service.app import create_app
 
 from index import Embedder, Embedders, FolderStore
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.ingest.built.sites import GENERATORS, Unavailable
 

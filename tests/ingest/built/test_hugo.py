@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from service.app import create_app
 
 from casebook.cli import main as casebook_main
 from casebook.eval.systems import built_names
@@ -19,6 +18,7 @@ from ingest.check import check_index
 from ingest.cli import main as ingest_main
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
+from service.http.app import create_app
 from service.settings import ServiceSettings
 from tests.helpers import FIXTURE_POSTS
 from tests.ingest.built.sites import Unavailable, build_hugo
