@@ -28,7 +28,7 @@ _MORE = re.compile(r"\bhow much (?:more|less|faster|slower|smaller|bigger|larger
 _MONEY_WORDS = re.compile(r"\b(?:cost|costs|price|pricing|pay|spend|charge|budget|bill|fee|fees|salary|revenue)\b",
                           re.IGNORECASE)
 _WHAT_MEASURE = re.compile(r"\b(?:what|which)(?: (\w+))? (rate|percentage|percent|share|fraction|ratio|proportion|"
-                           r"tps|qps|throughput|latency|cost|price)\b", re.IGNORECASE)
+                           r"tps|qps|throughput|latency|cost|price|bill|fee|fees|allowance|salary)\b", re.IGNORECASE)
 # "When did/was/will ..." asks for a date; "when is X worth it" does not, unless it asks about a release or an end.
 _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|date|month|day)\b|"
                    r"^\s*when (?:is|are|does|do)\b.*\b(?:release|released|ship|ships|launch|end|ends|expire|"
@@ -36,7 +36,8 @@ _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|d
                    re.IGNORECASE)
 _WHICH_VERSION = re.compile(r"\b(?:what|which) (?:\w+ )?(?:version|release)\b", re.IGNORECASE)
 # "Which X ...", or "what X did ..." with a noun before the verb: "what goes into a prompt" asks for prose.
-_WHICH_NAME = re.compile(rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
+_WHICH_NAME = re.compile(rf"^\W*who (?:{_AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
+                         rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
                          re.IGNORECASE)
 
 _NUMBER = re.compile(
@@ -117,8 +118,8 @@ def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset
     measure = _WHAT_MEASURE.search(query)
     if measure:
         word = measure.group(2).lower()
-        unit: Unit = "money" if word in ("cost", "price") else "any" if word in ("tps", "qps", "throughput",
-                                                                                "latency") else "ratio"
+        unit: Unit = ("money" if word in ("cost", "price", "bill", "fee", "fees", "allowance", "salary")
+                      else "any" if word in ("tps", "qps", "throughput", "latency") else "ratio")
         # "what fraud rate": the rate must be the fraud rate, not any percentage near the company's name
         return "number", unit, frozenset(query_terms(measure.group(1))) if measure.group(1) else frozenset()
     if _WHICH_VERSION.search(query):
