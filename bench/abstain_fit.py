@@ -27,7 +27,7 @@ from typing import Any
 from bench.calibration_set import FOLDS, SET_DIR, read_set
 from casebook.eval.metrics import Nugget, nugget_recall, vital
 from casebook.eval.questions import read_nuggets, read_questions
-from service.answers.confidence import JUDGES, RULE, Rule, support
+from service.answers.confidence import JUDGES, PARTS, RULE, Rule, support
 from service.answers.subject import Subject, Word
 
 GRID: dict[str, list[float]] = {
@@ -100,17 +100,17 @@ def rates(cases: Sequence[Case], decisions: Sequence[bool]) -> tuple[float, floa
     return (1 - sum(no) / len(no) if no else math.nan, sum(yes) / len(yes) if yes else math.nan)
 
 
-def fit(cases: Sequence[Case], judges: tuple[str, ...], fixed: dict[str, float] | None = None) -> Rule:
+def fit(cases: Sequence[Case], judges: tuple[str, ...] = JUDGES, parts: tuple[str, ...] = PARTS) -> Rule:
     """The grid's rule with the most balanced accuracy on the cases (ties: more answered, then the grid's first)."""
-    grid = {**GRID, **{k: [v] for k, v in (fixed or {}).items()}}
+    grid = dict(GRID)
     if "model" not in judges:
         grid["model_close"] = [1.0]
-    if not judges:
+    if not parts:
         grid["rare_share"], grid["rare_rank"] = [0.0], [0]
     best: tuple[float, float] = (-1.0, -1.0)
     chosen = RULE
     for rare, rank, close in itertools.product(grid["rare_share"], grid["rare_rank"], grid["model_close"]):
-        base = replace(RULE, judges=judges, rare_share=rare, rare_rank=int(rank), model_close=close)
+        base = replace(RULE, judges=judges, parts=parts, rare_share=rare, rare_rank=int(rank), model_close=close)
         values = [held(c, base) for c in cases]
         for below in grid["abstain_below"]:
             abstained, answered = rates(cases, [v >= below for v in values])
@@ -122,12 +122,12 @@ def fit(cases: Sequence[Case], judges: tuple[str, ...], fixed: dict[str, float] 
 
 
 def cross_validate(cases: Sequence[Case], judges: tuple[str, ...],
-                   fixed: dict[str, float] | None = None) -> tuple[dict[str, bool], list[Rule]]:
+                   parts: tuple[str, ...] = PARTS) -> tuple[dict[str, bool], list[Rule]]:
     """Held-out decision for every calibration question, and the rule fitted for each fold."""
     held_out: dict[str, bool] = {}
     rules = []
     for fold in range(FOLDS):
-        rule = fit([c for c in cases if c.fold != fold], judges, fixed)
+        rule = fit([c for c in cases if c.fold != fold], judges, parts)
         rules.append(rule)
         held_out.update({c.qid: answers(c, rule) for c in cases if c.fold == fold})
     return held_out, rules
@@ -165,18 +165,21 @@ def reliability(rows: Sequence[tuple[float, Case]]) -> list[str]:
 def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
     """The held-out tables: the whole rule, each part left out, the per-fold spread, the reliability table."""
     calib = [c for c in cases if c.fold >= 0]
-    variants: list[tuple[str, tuple[str, ...], dict[str, float]]] = [
-        ("evidence score only (today's rule, refitted)", (), {}),
-        ("+ specific words, as words only", ("word",), {}),
-        ("+ specific words, word + post judges", ("word", "post"), {}),
-        ("+ specific words, word + model judges", ("word", "model"), {}),
-        ("+ specific words, all three judges", JUDGES, {}),
+    variants: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+        ("evidence score only (today's rule, refitted)", (), ()),
+        ("+ names held (word judge)", ("word",), ("names",)),
+        ("+ names held (word + post judges)", ("word", "post"), ("names",)),
+        ("+ names held (word + model judges)", ("word", "model"), ("names",)),
+        ("+ names held (all three judges)", JUDGES, ("names",)),
+        ("+ names, + no single ordinary word (word + post)", ("word", "post"), ("names", "ordinary")),
+        ("+ names, ordinary, + share of specific words (word + post)", ("word", "post"), PARTS),
+        ("+ names, ordinary, share (all three judges)", JUDGES, PARTS),
     ]
     print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered |")
     print("|---|---|---|---|---|")
     final: dict[str, bool] = {}
-    for label, judges, fixed in variants:
-        held_out, _ = cross_validate(calib, judges, fixed)
+    for label, judges, parts in variants:
+        held_out, _ = cross_validate(calib, judges, parts)
         decisions = [held_out[c.qid] for c in calib]
         abstained, answered = rates(calib, decisions)
         folds = [rates([c for c in calib if c.fold == f], [held_out[c.qid] for c in calib if c.fold == f])
@@ -190,7 +193,7 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         group = [c for c in calib if c.kind == kind]
         share = sum(final[c.qid] for c in group) / len(group)
         print(f"- {kind}: {len(group)} questions, held-out share answered {share:.3f}")
-    rule = fit(calib, JUDGES)
+    rule = fit(calib, RULE.judges, RULE.parts)
     slope, middle = calibrate([c for c in calib if answers(c, rule)], rule)
     rule = replace(rule, slope=slope, middle=middle)
     print(f"\nfitted on all five folds: {rule}")
@@ -201,7 +204,7 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
     rows: list[tuple[float, Case]] = []
     for fold in range(FOLDS):
         train = [c for c in calib if c.fold != fold]
-        fold_rule = fit(train, JUDGES)
+        fold_rule = fit(train, RULE.judges, RULE.parts)
         s, m = calibrate([c for c in train if answers(c, fold_rule)], fold_rule)
         rows += [(1 / (1 + math.exp(-s * (held(c, fold_rule) - m))), c) for c in calib
                  if c.fold == fold and answers(c, fold_rule)]

@@ -15,6 +15,9 @@ from service.search.ranking import ScoredPassage
 
 CONFIDENCE_PASSAGES = 5
 JUDGES = ("word", "post", "model")  # how a specific word may be found in the cited passages (see subject.py)
+# The parts of the subject test: every name held; more than one shared ordinary word when no specific one is;
+# the evidence score scaled by the share of the specific words' weight held.
+PARTS = ("names", "ordinary", "share")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Rule:
     slope: float  # calibration: confidence = 1 / (1 + exp(-slope * (score - middle)))
     middle: float
     judges: tuple[str, ...] = JUDGES
+    parts: tuple[str, ...] = PARTS
 
 
 # bench/QUALITY.md, experiment 12 (`python -m bench.abstain_fit`): fitted on all five folds of
@@ -61,15 +65,15 @@ def found(word: Word, rule: Rule = RULE) -> bool:
 
 def support(score: float, subject: Subject, rule: Rule = RULE) -> float:
     """What the abstain threshold reads: the evidence score, scaled by the share of the question's specific words
-    (by weight) that the cited passages hold; 0 when they share a single ordinary word with the question and no
-    specific one. A rule without judges reads the evidence score alone."""
-    if not rule.judges:
-        return score
+    (by weight) that the cited passages hold; 0 when they lack a name the question uses ("Deliveroo", "2021",
+    "S3"), or share a single ordinary word with the question and no specific one."""
     specific = specific_words(subject, rule)
-    shared = [w for w in subject.words if w.literal]
-    if not any(w.literal for w in specific) and len(shared) < 2:
+    if "names" in rule.parts and any(w.name and not found(w, rule) for w in specific):
         return 0.0
-    return score * (1.0 - missing_share(subject, rule))
+    shared = [w for w in subject.words if w.literal]
+    if "ordinary" in rule.parts and not any(w.literal for w in specific) and len(shared) < 2:
+        return 0.0
+    return score * (1.0 - missing_share(subject, rule)) if "share" in rule.parts else score
 
 
 def specific_words(subject: Subject, rule: Rule = RULE) -> list[Word]:
