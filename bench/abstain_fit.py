@@ -36,7 +36,7 @@ GRID: dict[str, list[float]] = {
     "rare_rank": [5000, 8000, 12000, 20000, 1_000_000],
     "model_close": [0.2, 0.25, 0.3, 0.35, 0.4, 0.5],
 }
-SLOPES = [2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 14.0]
+SLOPES = [0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0]
 MIDDLES = [round(0.20 + 0.025 * i, 3) for i in range(21)]
 BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 1.01))
 
@@ -172,8 +172,11 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         ("+ names held (word + model judges)", ("word", "model"), ("names",)),
         ("+ names held (all three judges)", JUDGES, ("names",)),
         ("+ names, + no single ordinary word (word + post)", ("word", "post"), ("names", "ordinary")),
-        ("+ names, ordinary, + share of specific words (word + post)", ("word", "post"), PARTS),
-        ("+ names, ordinary, share (all three judges)", JUDGES, PARTS),
+        ("+ names, ordinary, + share of specific words (word + post)", ("word", "post"), ("names", "ordinary",
+                                                                                          "share")),
+        ("+ names, ordinary, share (all three judges)", JUDGES, ("names", "ordinary", "share")),
+        ("+ names, ordinary, share, + the attribute asked said (word + post)", ("word", "post"), PARTS),
+        ("+ names, ordinary, share, detail (all three judges)", JUDGES, PARTS),
     ]
     print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered |")
     print("|---|---|---|---|---|")
@@ -218,8 +221,8 @@ def to_json(case: Case) -> dict[str, Any]:
 
 def from_json(row: dict[str, Any]) -> Case:
     subject = row.pop("subject")
-    return Case(**row, subject=Subject(tuple(Word(**w) for w in subject["words"]), subject["blog_passages"])
-                if subject else None)
+    return Case(**row, subject=Subject(tuple(Word(**w) for w in subject["words"]), subject["blog_passages"],
+                                       subject["detail_held"]) if subject else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,6 +30,7 @@ from service.search.results import to_response as search_response
 
 # A description that opens "How Alipay handles ..." reads as a sentence without its "How".
 _HOW_OPENING = re.compile(r"^How (?=[A-Z]\w*(?: [A-Z]\w*)* \w+s\b)")
+_WH_OPENING = re.compile(r"^(?:how|why|what|which|when|where|who)\b", re.IGNORECASE)
 SOURCE_PASSAGES = 8  # sentences come from the best passages; deeper ones rarely add a point
 LEAD_POSTS = 2  # the first passage of the best posts joins them: it holds the post's own summary
 PASSAGE_SENTENCES = 4096  # passages whose answer sentences are kept parsed; answers read the same popular ones
@@ -127,14 +128,17 @@ def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = True)
     score = round(evidence_score(live, weights, evidence, contexts), 4)
     if not evidence or score < floor:
         return Assessed(score, None, None, tuple(evidence))
-    pool = candidates(evidence, with_descriptions(live, evidence, parsed_sentences(live, evidence)), wanted,
+    parsed = parsed_sentences(live, evidence)
+    pool = candidates(evidence, with_descriptions(live, evidence, parsed) if wanted.kind == "open" else parsed, wanted,
                       weights, contexts, live.version.boilerplate, title_stems(live, evidence),
                       ranking.posts[0].post.path if ranking.posts else None, asks_how(ranking.query.text))
     composed = compose(pool, concept_weights(pool, live.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
         return Assessed(score, None, None, tuple(evidence))
-    return Assessed(score, composed, subject(live, ranking.query, composed.cited, wanted.form, model),
-                    tuple(evidence))
+    said = frozenset().union(*(c.stems for c in composed.chosen), *(term_stems(s.passage.heading)
+                                                                   for s in composed.cited))
+    return Assessed(score, composed, subject(live, ranking.query, composed.cited, wanted.form, model,
+                                             wanted.detail, said), tuple(evidence))
 
 
 def decide(assessed: Assessed, ranking: Ranking, rule: Rule = RULE) -> Answer:
@@ -182,18 +186,21 @@ def parsed_sentences(live: Live, evidence: list[ScoredPassage]) -> dict[int, Par
 
 
 def with_descriptions(live: Live, evidence: list[ScoredPassage], parsed: dict[int, Parsed]) -> dict[int, Parsed]:
-    """The passages' sentences, each evidence post's description leading its best passage's: the blog's one-line
-    summary of a post or series is a candidate like any sentence of it ("How Alipay handles Double 11 by ...")."""
+    """The passages' sentences, with each post's description leading its opening passage's where that passage is
+    evidence: the blog's one-line summary of a post or series ("How Alipay handles Double 11 by splitting ...")
+    is a candidate like any sentence of it, cited to the top of its post, where the page shows it. A description
+    that still opens with a question word ("Why X moved ...", "How databases use ...") is a title, not an answer."""
     posts = live.version.fetch_posts({s.passage.post_path: None for s in evidence})
     out = dict(parsed)
-    seen: set[str] = set()
     for scored in evidence:
         path = scored.passage.post_path
-        if path in seen or scored.passage.kind == "nav":
+        if live.version.lead_passage(path) != scored.passage.id:
             continue
-        seen.add(path)
+        description = _HOW_OPENING.sub("", posts[path].description)
+        if _WH_OPENING.match(description):
+            continue
         described = tuple((replace(sentence, position=-1, summary=True), stems)
-                          for sentence, stems in parse(_HOW_OPENING.sub("", posts[path].description)))
+                          for sentence, stems in parse(description))
         out[scored.passage.id] = described + out[scored.passage.id]
     return out
 

@@ -16,8 +16,8 @@ from service.search.ranking import ScoredPassage
 CONFIDENCE_PASSAGES = 5
 JUDGES = ("word", "post", "model")  # how a specific word may be found in the cited passages (see subject.py)
 # The parts of the subject test: every name held; more than one shared ordinary word when no specific one is;
-# the evidence score scaled by the share of the specific words' weight held.
-PARTS = ("names", "ordinary", "share")
+# the evidence score scaled by the share of the specific words' weight held; the attribute asked said.
+PARTS = ("names", "ordinary", "share", "detail")
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,11 @@ def found(word: Word, rule: Rule = RULE) -> bool:
 
 def support(score: float, subject: Subject, rule: Rule = RULE) -> float:
     """What the abstain threshold reads: the evidence score, scaled by the share of the question's specific words
-    (by weight) that the cited passages hold; 0 when they lack a name the question uses ("Deliveroo", "2021",
-    "S3"), or share a single ordinary word with the question and no specific one."""
+    (by weight) that the cited passages hold; 0 when the answer does not say the attribute asked ("fee"), the
+    cited passages lack a name the question uses ("Deliveroo", "2021", "S3"), or they share a single ordinary word
+    with the question and no specific one."""
+    if "detail" in rule.parts and not subject.detail_held:
+        return 0.0
     specific = specific_words(subject, rule)
     if "names" in rule.parts and any(w.name and not found(w, rule) for w in specific):
         return 0.0
@@ -82,10 +85,14 @@ def specific_words(subject: Subject, rule: Rule = RULE) -> list[Word]:
 
 
 def missing_share(subject: Subject, rule: Rule = RULE) -> float:
-    """Share of the specific words' weight (their IDF in the blog) that no judge finds in the cited passages."""
-    weight = {w.stem: idf(subject.blog_passages, w.passages) for w in specific_words(subject, rule)}
+    """Share of the specific words' weight (their IDF in the blog) that no judge finds in the cited passages.
+
+    A word the blog never uses is left out unless it is a name: the evidence score already falls for it
+    (`unseen_share`), and a paraphrase's own words ("overwhelming") would otherwise outweigh all the rest."""
+    counted = [w for w in specific_words(subject, rule) if w.passages > 0 or w.name]
+    weight = {w.stem: idf(subject.blog_passages, w.passages) for w in counted}
     total = sum(weight.values())
-    missing = sum(weight[w.stem] for w in specific_words(subject, rule) if not found(w, rule))
+    missing = sum(weight[w.stem] for w in counted if not found(w, rule))
     return missing / total if total > 0 else 0.0
 
 

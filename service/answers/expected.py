@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from index.text import query_terms, stem
+from index.text import is_stopword, query_terms, stem
 from service.search.query import Query
 
 Kind = Literal["number", "date", "version", "name", "open"]
@@ -39,6 +39,22 @@ _WHICH_VERSION = re.compile(r"\b(?:what|which) (?:\w+ )?(?:version|release)\b", 
 _WHICH_NAME = re.compile(rf"^\W*who (?:{_AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
                          rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
                          re.IGNORECASE)
+
+# "What is PayPay's merchant fee per QR payment?", "which HSM vendor does ...": the attribute asked about, whose
+# last word (the head: "fee", "vendor") an answer must say, or it answers beside the question.
+_DETAIL = re.compile(rf"\b(?:what|which) (?!{_AUX}\b)(?P<phrase>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,2}}) {_AUX}\b|"
+                     rf"\bwhat (?:is|are|was|were)(?: (?:the|a|an))? (?P<attribute>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,3}}?)"
+                     rf"(?: (?:of|for|per|in|on)\b|\s*[?.!]?\s*$)", re.IGNORECASE)
+# Heads that name no detail of their own ("the difference between", "the best way to") or whose value the answer
+# type already checks (a version, a date).
+_GENERAL_HEADS = frozenset({"difference", "best", "way", "ways", "point", "role", "purpose", "reason", "reasons",
+                            "problem", "problems", "benefit", "benefits", "advantage", "advantages", "tradeoff",
+                            "tradeoffs", "trade-off", "trade-offs", "idea", "deal", "catch", "story", "thing",
+                            "things", "answer", "alternative", "approach", "happens", "happened", "goes", "matters",
+                            "version", "release", "year", "date", "month", "day", "time", "kind", "type", "sort",
+                            "part", "parts", "steps", "step", "options", "option", "rule", "rules", "mistake",
+                            "mistakes", "risk", "risks", "limits", "cost", "costs", "price", "wrong", "right", "cause",
+                            "causes", "number", "numbers"})
 
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<currency>[$€£¥]|US\$|USD ?)?(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\.\d)"
@@ -85,6 +101,7 @@ class Expected:
     terms: frozenset[str] = frozenset()  # the question's stems: a name it already uses is not an answer
     names: frozenset[str] = frozenset()  # stems of what the question names ("PayPay", "EKS"): the answer is about them
     form: frozenset[str] = frozenset()  # stems of the asking words ("how many"): the kind of answer, not its topic
+    detail: frozenset[str] = frozenset()  # stems of the attribute asked about ("fee", "vendor"): the answer says it
 
 
 def expected(query: Query) -> Expected:
@@ -99,7 +116,20 @@ def expected(query: Query) -> Expected:
         terms=query.stems,
         names=frozenset(names(text)),
         form=frozenset(query_terms(how.group(0))) if how else frozenset(),
+        detail=detail(text),
     )
+
+
+def detail(question: str) -> frozenset[str]:
+    """Stems of the head of the attribute a "what is the X of Y" or "which X" question asks about ("merchant fee"
+    -> {"fee"}); empty when the question names no such attribute, or a general one ("the difference between")."""
+    match = _DETAIL.search(question)
+    if match is None or len(_WH.findall(question)) > 1:  # "what is X, and what did it replace": several aspects
+        return frozenset()
+    head = re.sub(r"['’]s$", "", (match.group("phrase") or match.group("attribute")).split()[-1])
+    if head.lower() in _GENERAL_HEADS or head[:1].isupper() or is_stopword(head.lower()):
+        return frozenset()
+    return frozenset(query_terms(head))
 
 
 def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset[str]]:

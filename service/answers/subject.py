@@ -57,6 +57,7 @@ class Subject:
 
     words: tuple[Word, ...]
     blog_passages: int  # passages in the blog: the scale of `Word.passages`
+    detail_held: bool = True  # the answer's sentences (or cited headings) say the attribute asked ("fee")
 
 
 class WordRanks:
@@ -67,8 +68,10 @@ class WordRanks:
 
 
 def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
-            skip: frozenset[str] = frozenset(), model: bool = True) -> Subject:
-    """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it.
+            skip: frozenset[str] = frozenset(), model: bool = True, detail: frozenset[str] = frozenset(),
+            said: frozenset[str] = frozenset()) -> Subject:
+    """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it; whether
+    `said` (the answer's stems with its cited headings) holds every stem of `detail`, the attribute asked.
 
     With `model` off, no word is embedded (closeness 0): what the model judge costs, it costs only here.
     """
@@ -83,9 +86,15 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     missing = [s for s, found in literal.items() if not found]
     in_post = posts_holding(live, cited, missing)
     closeness = model_closeness(live, cited, [w for w, s in typed_words if s in missing]) if model else {}
-    words = tuple(Word(w, s, s in named or any(c.isdigit() for c in w), ranks.get(w, RARE), frequency.get(s, 0),
+    words = tuple(Word(w, s, is_name(w, s in named, ranks.get(w, RARE)), ranks.get(w, RARE), frequency.get(s, 0),
                        literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
-    return Subject(words, version.lexical.count)
+    return Subject(words, version.lexical.count, detail <= said)
+
+
+def is_name(word: str, capitalised: bool, rank: int) -> bool:
+    """A name: a word with a digit ("2021", "s3"), or one the question capitalises past its first word that is not
+    among the commonest English words ("Is it OK", "Written in Go" capitalise no name)."""
+    return any(c.isdigit() for c in word) or (capitalised and rank >= ORDINARY_RANK)
 
 
 def typo_aliases(query: Query) -> dict[str, tuple[str, ...]]:
