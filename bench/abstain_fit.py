@@ -149,7 +149,7 @@ def calibrate(cases: Sequence[Case], rule: Rule) -> tuple[float, float]:
 
 def reliability(rows: Sequence[tuple[float, Case]]) -> list[str]:
     """Markdown rows: confidence band -> answers, share holding the core point, unanswerable ones answered."""
-    out = ["| confidence | answers | answerable, core point held | unanswerable answered | mean confidence |",
+    out = ["| confidence | answers | core point held | unanswerable answered | mean confidence |",
            "|---|---|---|---|---|"]
     for low, high in BANDS:
         band = [(p, c) for p, c in rows if low <= p < high]

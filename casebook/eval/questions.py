@@ -251,8 +251,9 @@ CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), 
 
 
 def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | None]]:
-    """Per band of stated confidence: the answers given in it, the share of those to answerable questions that
-    hold the core point (Vital), and the unanswerable questions answered in it (their share of all of them).
+    """Per band of stated confidence: the answers given in it, the share of them that hold the question's core
+    point (Vital; an answer to an unanswerable question holds none, an answerable one without key points is left
+    out), and the unanswerable questions answered in it (their share of all of them).
 
     A confidence means what it says when the held share sits inside its band."""
     unanswerable = sum(1 for s in scored if not any(g > 0 for g in s.question.relevant.values()))
@@ -262,10 +263,15 @@ def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | 
                 and low <= s.outcome.confidence < (high if high < 1.0 else 1.01)]
         if not band:
             continue
-        held = [v for s in band if (v := s.values.get("vital")) is not None]
+        held = [_held(s) for s in band if _held(s) is not None]
         wrong = sum(1 for s in band if not any(g > 0 for g in s.question.relevant.values()))
         rows.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(band),
-                     "vital": round(float(np.mean(held)), 3) if held else None,
+                     "vital": round(float(np.mean([h for h in held if h is not None])), 3) if held else None,
                      "wrong": wrong, "wrong_share": round(wrong / unanswerable, 3) if unanswerable else None,
                      "mean": round(float(np.mean([s.outcome.confidence or 0.0 for s in band])), 3)})
     return rows
+
+
+def _held(s: Scored) -> float | None:
+    """Whether an answer given holds its question's core point: never for an unanswerable question."""
+    return s.values.get("vital") if any(g > 0 for g in s.question.relevant.values()) else 0.0

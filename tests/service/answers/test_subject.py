@@ -8,7 +8,7 @@ from dataclasses import replace
 from index.spelling import Correction
 from index.text import query_words
 from service.answers.confidence import RULE, Rule, calibrated, missing_share, specific_words, support
-from service.answers.subject import RARE, Subject, Word, held, typo_aliases
+from service.answers.subject import RARE, Subject, Word, held, is_name, typo_aliases
 from service.search.query import Query
 
 BLOG = 10_000  # passages
@@ -84,3 +84,10 @@ def test_each_judge_can_find_a_word_the_cited_text_does_not_spell() -> None:
 def test_calibrated_confidence_rises_with_support_and_stays_within_0_and_1() -> None:
     values = [calibrated(s) for s in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)]
     assert values == sorted(values) and 0.0 < values[0] and values[-1] < 1.0
+
+
+def test_a_name_is_a_word_with_a_digit_or_a_capitalised_word_past_the_commonest_english() -> None:
+    assert is_name("2021", capitalised=False, rank=RARE) and is_name("s3", capitalised=False, rank=RARE)
+    assert is_name("deliveroo", capitalised=True, rank=RARE) and is_name("netflix", capitalised=True, rank=20907)
+    assert not is_name("written", capitalised=True, rank=2517), "'Written in Go' names no subject"
+    assert not is_name("kafka", capitalised=False, rank=RARE), "lower case: a specific word, not a name"
