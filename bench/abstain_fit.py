@@ -178,8 +178,9 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         ("+ names, ordinary, share, + the attribute asked said (word + post)", ("word", "post"), PARTS),
         ("+ names, ordinary, share, detail (all three judges)", JUDGES, PARTS),
     ]
-    print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered |")
-    print("|---|---|---|---|---|")
+    print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered | dev abstained "
+          "| dev answered |")
+    print("|---|---|---|---|---|---|---|")
     final: dict[str, bool] = {}
     for label, judges, parts in variants:
         held_out, _ = cross_validate(calib, judges, parts)
@@ -187,8 +188,11 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         abstained, answered = rates(calib, decisions)
         folds = [rates([c for c in calib if c.fold == f], [held_out[c.qid] for c in calib if c.fold == f])
                  for f in range(FOLDS)]
+        on_all = fit(calib, judges, parts)
+        dev_rates = rates(dev, [answers(c, on_all) for c in dev]) if dev else (math.nan, math.nan)
         print(f"| {label} | {abstained:.3f} | {answered:.3f} | "
-              f"{' '.join(f'{a:.2f}' for a, _ in folds)} | {' '.join(f'{b:.2f}' for _, b in folds)} |")
+              f"{' '.join(f'{a:.2f}' for a, _ in folds)} | {' '.join(f'{b:.2f}' for _, b in folds)} | "
+              f"{dev_rates[0]:.3f} | {dev_rates[1]:.3f} |")
         final = held_out
     print()
     kinds = sorted({c.kind for c in calib})

@@ -81,8 +81,8 @@ Parsed = tuple[tuple[Sentence, frozenset[str]], ...]  # a passage's answer sente
 
 
 def parse(text: str) -> Parsed:
-    """A passage's answer sentences, each with its stems."""
-    return tuple((s, frozenset(term_stems(s.text))) for s in answer_sentences(text))
+    """A passage's answer sentences, each with its stems (a dropped bullet label's among them: what it is about)."""
+    return tuple((s, frozenset(term_stems(f"{s.label}\n{s.text}"))) for s in answer_sentences(text))
 
 
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
@@ -120,7 +120,7 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= DANGLING
             if sentence.about_writing:
                 factor *= ABOUT_WRITING
-            if sentence.labelled:
+            if sentence.label:
                 factor *= LABELLED
             if mechanism and _MECHANISM.search(sentence.text):
                 factor *= MECHANISM
@@ -128,7 +128,8 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= OTHER_VERSION
             title = (titles or {}).get(scored.passage.id, frozenset())
             topic = len(title & stems) / len(title) if title else 0.0
-            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text), topic))
+            typed = about and holds(expected, f"{sentence.label}: {sentence.text}" if sentence.label else sentence.text)
+            out.append(Candidate(sentence, scored, stems, factor, typed, topic))
     return out
 
 

@@ -54,7 +54,8 @@ _GENERAL_HEADS = frozenset({"difference", "best", "way", "ways", "point", "role"
                             "version", "release", "year", "date", "month", "day", "time", "kind", "type", "sort",
                             "part", "parts", "steps", "step", "options", "option", "rule", "rules", "mistake",
                             "mistakes", "risk", "risks", "limits", "cost", "costs", "price", "wrong", "right", "cause",
-                            "causes", "number", "numbers"})
+                            "causes", "number", "numbers", "rate", "percentage", "percent", "share", "fraction",
+                            "ratio", "proportion"})
 
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<currency>[$€£¥]|US\$|USD ?)?(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\.\d)"

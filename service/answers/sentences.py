@@ -45,6 +45,7 @@ _ABOUT_WRITING = re.compile(
 _LABEL = re.compile(r"^(?P<label>[A-Z0-9][^:.!?;]{0,40}?)\s*:\s+(?P<rest>[A-Za-z0-9\"'(].*)$")
 _NAME_LABEL = re.compile(r"^[A-Z][\w.+#-]*(?: [A-Z][\w.+#-]*)?$")
 _VERB = re.compile(r"^[A-Z][a-z]{2,}(?:es|s)$")
+_PARTICIPLE = re.compile(r"^[A-Z][a-z]{2,}ed$")
 _NOT_VERBS = frozenset({"kubernetes", "series", "sales", "ops", "pros", "cons", "details", "items", "results",
                         "notes", "costs", "steps", "rules", "orders", "events", "users", "services", "teams",
                         "this", "its", "has", "was", "is", "does", "always", "thus", "tps", "qps", "aws"})
@@ -69,7 +70,7 @@ class Sentence:
     summary: bool  # the blog's own summary line ("Answer-first:", "TL;DR:")
     list_item: bool
     about_writing: bool  # describes a post or series rather than the subject ("This series analyzes ...")
-    labelled: bool = False  # a bullet's label was dropped from its front: it may lean on the label
+    label: str = ""  # a bullet's label dropped from its front ("Fraud rate"): what the sentence is about
 
 
 def answer_sentences(text: str) -> list[Sentence]:
@@ -98,27 +99,30 @@ def answer_sentences(text: str) -> list[Sentence]:
 def _sentence(piece: str, position: int, list_item: bool) -> Sentence | None:
     label = _SUMMARY_LABEL.match(piece)
     text = piece[label.end():].strip() if label else piece
-    text, labelled = unlabelled(text)
+    text, dropped = unlabelled(text)
     if not is_answer_text(text):
         return None
     if not (list_item or _ends_sentence(text)):
         return None  # prose that stops mid-sentence was cut short
     return Sentence(text[:1].upper() + text[1:], position, label is not None, list_item,
-                    bool(_ABOUT_WRITING.search(text)), labelled)
+                    bool(_ABOUT_WRITING.search(text)), dropped)
 
 
-def unlabelled(text: str) -> tuple[str, bool]:
-    """The sentence without its bullet label: folded in when it names the subject of a verb ("CockroachDB: Uses
-    HLC" -> "CockroachDB uses HLC"), else dropped ("Mechanism: Rather than ..." -> "Rather than ..."), with
-    whether a label was dropped."""
+def unlabelled(text: str) -> tuple[str, str]:
+    """The sentence without its bullet label, and the label dropped ("" when none was). The label folds in when it
+    is the subject of the verb that follows: a name before a verb ("CockroachDB: Uses HLC" -> "CockroachDB uses
+    HLC"), or a short label before a participle ("Fraud rate: Reported at 0.0015%" -> "Fraud rate reported at
+    0.0015%"). Otherwise it is dropped ("Mechanism: Rather than ..." -> "Rather than ...")."""
     match = _LABEL.match(text)
     if match is None:
-        return text, False
+        return text, ""
     label, rest = match.group("label"), match.group("rest")
     first, _, after = rest.partition(" ")
-    if _NAME_LABEL.match(label) and _VERB.match(first) and first.lower() not in _NOT_VERBS and after:
-        return f"{label} {first.lower()} {after}", False
-    return rest[:1].upper() + rest[1:], True
+    verb = _VERB.match(first) and first.lower() not in _NOT_VERBS and _NAME_LABEL.match(label)
+    participle = _PARTICIPLE.match(first) and len(label.split()) <= 4
+    if (verb or participle) and after:
+        return f"{label} {first.lower()} {after}", ""
+    return rest[:1].upper() + rest[1:], label
 
 
 def is_answer_text(text: str) -> bool:

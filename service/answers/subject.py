@@ -14,6 +14,7 @@ cited passages, with their post title and heading, by three judges of "the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +79,7 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     version = live.version
     typed_words = [(w, s) for w, s in query_words(query.typed) if s not in skip]
     named = names(query.typed)
-    aliases = typo_aliases(query)
+    aliases = typo_aliases(query, live.speller.writes_as_name)
     contexts = cited_stems(live, cited)
     frequency = version.lexical.document_frequency([s for _, s in typed_words])
     ranks = live.derived(WordRanks).ranks
@@ -97,14 +98,17 @@ def is_name(word: str, capitalised: bool, rank: int) -> bool:
     return any(c.isdigit() for c in word) or (capitalised and rank >= ORDINARY_RANK)
 
 
-def typo_aliases(query: Query) -> dict[str, tuple[str, ...]]:
-    """Typed word (lower case) -> the stems of its correction, for the corrections that read as typos:
-    a lower-case word one edit from the blog's ("inide" -> "inside"). A capitalised word is a name the blog
-    lacks ("Inngest", "Deliveroo"), and a word two edits away is another word ("geocaches", "gocache")."""
+def typo_aliases(query: Query, writes_as_name: Callable[[str], bool]) -> dict[str, tuple[str, ...]]:
+    """Typed word (lower case) -> the stems of its correction, for the corrections that read as typos: a lower-case
+    word one edit from the blog's ("inide" -> "inside"), or a capitalised one within spelling's edits of a name the
+    blog writes capitalised ("PaPay" -> "PayPay"). A capitalised word read as an ordinary word is a name the blog
+    lacks ("Inngest" -> "Ingest", "Deliveroo" -> "Delivery"), and a word two edits away is another word
+    ("geocaches" -> "gocache")."""
     out: dict[str, tuple[str, ...]] = {}
     for typed, word in query.corrections:
-        if typed.islower() and OSA.distance(typed, word.lower()) <= TYPO_EDITS:
-            out[typed] = tuple(term_stems(word))
+        close = OSA.distance(typed.lower(), word.lower()) <= TYPO_EDITS
+        if (typed.islower() and close) or (not typed.islower() and writes_as_name(word)):
+            out[typed.lower()] = tuple(term_stems(word))
     return out
 
 
