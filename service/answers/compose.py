@@ -216,12 +216,16 @@ def _with_question(concepts: dict[str, float], question: dict[str, float], scale
 
 
 def _on_topic(c: Candidate, chosen: list[Candidate], question: dict[str, float], covered: set[str]) -> bool:
-    """A sentence joins the answer when it comes from a post already cited, or adds a word of the question that
-    the answer does not hold yet: words shared with the evidence alone can pull in a neighbouring post's
-    unrelated line, and a second post's sentence that says no more of the question only repeats."""
+    """A sentence joins the answer when it comes from a post already cited, or adds to the question: it holds one
+    of the question's weightier words (at least the mean weight) or a word of the question the answer does not
+    hold yet. Words shared with the evidence alone, or only the question's lightest words, pull in a
+    neighbouring post's line that says nothing more of what was asked."""
     if any(c.source.passage.post_path == o.source.passage.post_path for o in chosen):
         return True
-    return any(t in question and t not in covered for t in c.stems)
+    if not question:
+        return False
+    mean = sum(question.values()) / len(question)
+    return any(question.get(t, 0.0) >= mean or (t in question and t not in covered) for t in c.stems)
 
 
 def _value(c: Candidate, weights: dict[str, float], covered: set[str]) -> float:
