@@ -193,8 +193,10 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         print(f"| {label} | {abstained:.3f} | {answered:.3f} | "
               f"{' '.join(f'{a:.2f}' for a, _ in folds)} | {' '.join(f'{b:.2f}' for _, b in folds)} | "
               f"{dev_rates[0]:.3f} | {dev_rates[1]:.3f} |")
-        final = held_out
+        if (judges, parts) == (RULE.judges, RULE.parts):
+            final = held_out
     print()
+    print("held out, with the parts and judges of RULE, by kind:")
     kinds = sorted({c.kind for c in calib})
     for kind in kinds:
         group = [c for c in calib if c.kind == kind]
