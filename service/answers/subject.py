@@ -14,6 +14,7 @@ cited passages, with their post title and heading, by three judges of "the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,7 +88,8 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     missing = [s for s, found in literal.items() if not found]
     in_post = posts_holding(live, cited, missing)
     closeness = model_closeness(live, cited, [w for w, s in typed_words if s in missing]) if model else {}
-    words = tuple(Word(w, s, is_name(w, s in named, ranks.get(w, RARE)), ranks.get(w, RARE), frequency.get(s, 0),
+    words = tuple(Word(w, s, is_name(w, s in named and typed_capitalised(w, query.typed), ranks.get(w, RARE)),
+                       ranks.get(w, RARE), frequency.get(s, 0),
                        literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
     return Subject(words, version.lexical.count, detail <= said)
 
@@ -96,6 +98,12 @@ def is_name(word: str, capitalised: bool, rank: int) -> bool:
     """A name: a word with a digit ("2021", "s3"), or one the question capitalises past its first word that is not
     among the commonest English words ("Is it OK", "Written in Go" capitalise no name)."""
     return any(c.isdigit() for c in word) or (capitalised and rank >= ORDINARY_RANK)
+
+
+def typed_capitalised(word: str, typed: str) -> bool:
+    """Whether the reader wrote this (lower-cased) word with a capital: "dirven" in "AI-dirven" is no name."""
+    match = re.search(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", typed, re.IGNORECASE)
+    return match is not None and any(c.isupper() for c in match.group(0))
 
 
 def typo_aliases(query: Query, writes_as_name: Callable[[str], bool]) -> dict[str, tuple[str, ...]]:

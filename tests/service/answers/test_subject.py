@@ -8,7 +8,7 @@ from dataclasses import replace
 from index.spelling import Correction
 from index.text import query_words
 from service.answers.confidence import RULE, Rule, calibrated, missing_share, specific_words, support
-from service.answers.subject import RARE, Subject, Word, held, is_name, typo_aliases
+from service.answers.subject import RARE, Subject, Word, held, is_name, typed_capitalised, typo_aliases
 from service.search.query import Query
 
 BLOG = 10_000  # passages
@@ -98,3 +98,8 @@ def test_a_name_is_a_word_with_a_digit_or_a_capitalised_word_past_the_commonest_
     assert is_name("deliveroo", capitalised=True, rank=RARE) and is_name("netflix", capitalised=True, rank=20907)
     assert not is_name("written", capitalised=True, rank=2517), "'Written in Go' names no subject"
     assert not is_name("kafka", capitalised=False, rank=RARE), "lower case: a specific word, not a name"
+
+
+def test_only_a_word_the_reader_capitalised_can_be_a_name() -> None:
+    assert typed_capitalised("paypay", "how many users does PayPay have")
+    assert not typed_capitalised("dirven", "a roadmap into AI-dirven engineering"), "a lower-case part of a compound"
