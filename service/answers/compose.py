@@ -34,7 +34,6 @@ TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's sec
 DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
-LABELLED = 0.7  # a bullet whose label was dropped may lean on it: another sentence saying as much reads better
 MECHANISM = 1.5  # a how/why question: a sentence that says how ("by splitting ...", "uses ...") weighs this much more
 OPENER_QUESTION = 0.5  # the core point may open the answer if it says half of what the best says of the question
 # Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
@@ -120,8 +119,6 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= DANGLING
             if sentence.about_writing:
                 factor *= ABOUT_WRITING
-            if sentence.label:
-                factor *= LABELLED
             if mechanism and _MECHANISM.search(sentence.text):
                 factor *= MECHANISM
             if names_other_versions(expected, sentence.text):

@@ -38,7 +38,9 @@ _ABOUT_WRITING = re.compile(
     r"\b(?:analy[sz]es|explores|examines|walks through|presents|outlines|introduces|breaks down|aggregates|"
     r"writes about|wrote about|"
     r"surveys|documents how|is an? (?:[\w-]+ ){0,3}(?:series|guide|blueprint|playbook|masterclass|handbook|"
-    r"overview|reference|index|deep[- ]dive|collection))\b", re.IGNORECASE)
+    r"overview|reference|index|deep[- ]dive|collection)|"
+    r"(?:guide|tutorial|walkthrough|deep[- ]dive|primer|handbook|playbook|blueprint|masterclass) (?:to|for|on|of)|"
+    r"with (?:a |an )?(?:short |full )?(?:faq|checklist|code|examples?|diagrams?))\b", re.IGNORECASE)
 # A bullet's label: "CockroachDB: Uses Hybrid Logical Clocks ...", "Mechanism: Rather than ...". A label of one
 # or two names followed by a verb is the sentence's subject and folds in ("CockroachDB uses ..."); any other
 # label is dropped, and the sentence must read alone.

@@ -297,7 +297,7 @@ def test_a_bullet_label_is_never_an_answers_opener() -> None:
     assert composed is not None
     for c in composed.chosen:
         assert not re.match(r"^[A-Z][\w -]{0,40}: ", c.sentence.text), c.sentence.text
-    assert [c.factor for c in found] == [0.7, 1.0, 0.7], "a dropped label's sentence weighs less than a whole one"
+    assert [c.sentence.label for c in found] == ["Placement", "", "Refresh Cadence"], "what each sentence is about"
 
 
 @pytest.mark.parametrize("line", [
