@@ -259,7 +259,7 @@ def test_sentences_of_the_best_post_weigh_more() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "Welcome to the technical blueprint for moving tenants between Harbor shards without downtime.",
+    "Welcome to the world of moving tenants between Harbor shards without downtime.",
     "Imagine a tenant whose traffic doubles overnight while its shard is already full.",
     "This keeps a tenant on one shard while its rows are copied to the next one.",
 ])
