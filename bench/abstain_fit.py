@@ -178,8 +178,8 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         ("+ names, ordinary, share, + the attribute asked said (word + post)", ("word", "post"), PARTS),
         ("+ names, ordinary, share, detail (all three judges)", JUDGES, PARTS),
     ]
-    print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered | dev abstained "
-          "| dev answered |")
+    print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered "
+          "| dev abstained | dev answered |")
     print("|---|---|---|---|---|---|---|")
     final: dict[str, bool] = {}
     for label, judges, parts in variants:
