@@ -75,7 +75,7 @@ def assess_all(index: Path, questions: Iterable[tuple[str, str, int, str, tuple[
     for qid, query, fold, kind, nuggets in questions:
         with live.version.reading():
             ranking = ranked(live, read_query(live, query), Filters(), SOURCE_PASSAGES)
-            assessed = assess(live, ranking)
+            assessed = assess(live, ranking, model=True)
         text = assessed.composed.text if assessed.composed else None
         out.append(Case(qid, fold, kind, assessed.score, assessed.composed is not None, assessed.subject,
                         float(vital(text, nuggets) or 0.0) if text else 0.0,

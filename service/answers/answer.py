@@ -49,6 +49,13 @@ class Answer:
     evidence: tuple[ScoredPassage, ...] = ()  # the passages the sentences were chosen from, best first
 
 
+class ParsedDescriptions(Lru[str, Parsed]):
+    """A version's post descriptions as answer sentences by post path, parsed once and kept while popular."""
+
+    def __init__(self, live: Live) -> None:
+        super().__init__(PASSAGE_SENTENCES)
+
+
 class ParsedSentences(Lru[int, Parsed]):
     """A version's passages' answer sentences by passage id, parsed once and kept while popular."""
 
@@ -115,12 +122,13 @@ class Assessed:
 def extract(live: Live, ranking: Ranking, rule: Rule = RULE) -> Answer:
     """Compose the answer from the ranking's evidence; abstain when it is weak, misses what the question
     names, or holds nothing of the kind asked."""
-    assessed = assess(live, ranking, rule.abstain_below)
+    assessed = assess(live, ranking, rule.abstain_below, "model" in rule.judges)
     return decide(assessed, ranking, rule)
 
 
-def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = True) -> Assessed:
-    """Score the evidence; past `floor`, compose the answer and find the question's words in what it cites."""
+def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = False) -> Assessed:
+    """Score the evidence; past `floor`, compose the answer and find the question's words in what it cites
+    (with `model`, also how close the model puts each missing word: what only a rule with the model judge reads)."""
     wanted = expected(ranking.query)
     weights = {t: w for t, w in term_weights(live, ranking.query).items() if t not in wanted.form}
     evidence = evidence_passages(live, ranking)
@@ -190,19 +198,25 @@ def with_descriptions(live: Live, evidence: list[ScoredPassage], parsed: dict[in
     evidence: the blog's one-line summary of a post or series ("How Alipay handles Double 11 by splitting ...")
     is a candidate like any sentence of it, cited to the top of its post, where the page shows it. A description
     that still opens with a question word ("Why X moved ...", "How databases use ...") is a title, not an answer."""
-    posts = live.version.fetch_posts({s.passage.post_path: None for s in evidence})
+    leads = [s for s in evidence if live.version.lead_passage(s.passage.post_path) == s.passage.id]
+    cache = live.derived(ParsedDescriptions)
+    described = cache.get_many(s.passage.post_path for s in leads)
+    missing = live.version.fetch_posts(s.passage.post_path for s in leads if s.passage.post_path not in described)
+    for path, post in missing.items():
+        described[path] = described_as(post.description)
+        cache.put(path, described[path])
     out = dict(parsed)
-    for scored in evidence:
-        path = scored.passage.post_path
-        if live.version.lead_passage(path) != scored.passage.id:
-            continue
-        description = _HOW_OPENING.sub("", posts[path].description)
-        if _WH_OPENING.match(description):
-            continue
-        described = tuple((replace(sentence, position=-1, summary=True), stems)
-                          for sentence, stems in parse(description))
-        out[scored.passage.id] = described + out[scored.passage.id]
+    for scored in leads:
+        out[scored.passage.id] = described.get(scored.passage.post_path, ()) + out[scored.passage.id]
     return out
+
+
+def described_as(description: str) -> Parsed:
+    """A post's description as answer sentences leading its opening passage; none when it reads as a title."""
+    text = _HOW_OPENING.sub("", description)
+    if _WH_OPENING.match(text):
+        return ()
+    return tuple((replace(sentence, position=-1, summary=True), stems) for sentence, stems in parse(text))
 
 
 def context_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:
