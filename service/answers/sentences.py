@@ -52,7 +52,8 @@ _NOT_VERBS = frozenset({"kubernetes", "series", "sales", "ops", "pros", "cons", 
                         "notes", "costs", "steps", "rules", "orders", "events", "users", "services", "teams",
                         "this", "its", "has", "was", "is", "does", "always", "thus", "tps", "qps", "aws"})
 # Sentences about the page's own structure rather than the subject ("Key takeaways highlight ...").
-_META = re.compile(r"^(?:the |these |our )?(?:key )?(?:takeaways?|lessons?|highlights?|sections?|headings?|"
+_META = re.compile(r"^this is (?:part|phase|chapter|step|episode) \w+ of\b|"
+                   r"^(?:the |these |our )?(?:key )?(?:takeaways?|lessons?|highlights?|sections?|headings?|"
                    r"bullets?|points? below|summary|summaries)\b[^.]{0,30}\b(?:highlight|show|cover|summari[sz]e|"
                    r"list|include|capture|outline|recap)s?\b", re.IGNORECASE)
 _ARROWS = re.compile(r"[←→↑↓•»«]|-->|->|=>|<-")
