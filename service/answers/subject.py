@@ -9,7 +9,8 @@ cited passages, with their post title and heading, by three judges of "the same 
   place when that was a typo (one edit, lower case); a correction of a name or a real word is no evidence
   ("Deliveroo" read as "Delivery", "geocaches" as "gocache");
 - in the post: another section of a cited post holds it (the blog uses the two together);
-- by the model: the word alone, embedded, is close to a cited passage's vector.
+- by the model: the word alone, embedded, is close to a cited passage's vector (measured, and off in `RULE`: it
+  changed no held-out decision for the better, bench/QUALITY.md).
 """
 
 from __future__ import annotations
