@@ -110,6 +110,11 @@ class Speller:
         return (lower in self._count or is_stopword(lower) or lower in self._real_words
                 or self._knows_stem(stem(lower)))
 
+    def writes_as_name(self, word: str) -> bool:
+        """Whether the blog usually writes this word capitalised ("PayPay", "Vietnam"), as a name."""
+        form = self._form.get(word.lower(), "")
+        return form[:1].isupper()
+
     def suggest(self, word: str) -> str | None:
         """The word to search instead of `word`, or None when it is known, too short, or has no close word.
 

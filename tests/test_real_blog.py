@@ -60,3 +60,19 @@ def test_number_question_the_blog_does_not_answer_abstains_with_the_closest_pass
     body = real_client.get("/api/ask", params={"q": "how many Kafka brokers does PayPay run?"}).json()
     assert (body["found"], body["answer"], body["confidence"]) == (False, None, 0.0)
     assert "paypay" in body["passages"][0]["path"]
+
+
+@pytest.mark.parametrize("question", [
+    "how do I replace a tripped circuit breaker in my home's electrical panel?",  # ordinary words only
+    "how does Deliveroo's dispatch algorithm assign riders to orders?",  # spelling would read "Delivery"
+    "what was Alipay's peak payment TPS on Double 11 in 2021?",  # the year is not in the evidence
+    "what is PayPay's merchant fee per QR payment?",  # the attribute asked is never said
+])
+def test_questions_whose_subject_the_blog_lacks_abstain(real_client, question):
+    body = real_client.get("/api/ask", params={"q": question}).json()
+    assert body["found"] is False and body["answer"] is None
+
+
+def test_a_misspelt_name_the_blog_writes_still_gets_an_answer(real_client):
+    body = real_client.get("/api/ask", params={"q": "how many users does PaPay have?"}).json()
+    assert body["found"] is True and "PayPay" in body["answer"]

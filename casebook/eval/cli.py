@@ -18,6 +18,7 @@ from casebook.eval.questions import (
     System,
     read_nuggets,
     read_questions,
+    reliability,
     run_system,
     score_question,
     summarise,
@@ -37,7 +38,7 @@ from casebook.eval.systems import (
     renamed,
     renamed_related,
 )
-from casebook.eval.tables import ANSWER_COLUMNS, SIDE_BY_SIDE, render, render_side_by_side
+from casebook.eval.tables import ANSWER_COLUMNS, SIDE_BY_SIDE, render, render_reliability, render_side_by_side
 
 LEAD_SENTENCES = 3
 LEAD = f"lead-{LEAD_SENTENCES}"  # the answer baseline: the first sentences of the top search passage
@@ -130,27 +131,33 @@ def run(args: argparse.Namespace) -> int:
                              for s in results["casebook"]]
         tables = {name: summarise(scored) for name, scored in results.items()}
         runs.append({"queries": str(path), "questions": len(questions), "systems": tables,
-                     "details": details(results)})
+                     "reliability": reliability(results["casebook"]), "details": details(results)})
     if args.json:
         print(json.dumps(runs[0] if len(runs) == 1 else {"runs": runs, "side_by_side": side_by_side(runs)},
                          indent=2))
     elif len(runs) == 1:
-        print_tables(runs[0]["systems"], bool(args.nuggets))
+        print_tables(runs[0]["systems"], bool(args.nuggets), runs[0]["reliability"])
     else:
         for run_ in runs:
             print(f"{run_['queries']} ({run_['questions']} questions)\n")
-            print_tables(run_["systems"], bool(args.nuggets))
+            print_tables(run_["systems"], bool(args.nuggets), run_["reliability"])
             print()
         print(f"side by side\n\n{render_side_by_side(side_by_side(runs))}")
     return 0
 
 
-def print_tables(tables: dict[str, dict[str, dict[str, float | int | None]]], answers: bool) -> None:
-    """The retrieval table (the lead baseline ranks as Casebook, so it is left out), then the answer table."""
+def print_tables(tables: dict[str, dict[str, dict[str, float | int | None]]], answers: bool,
+                 reliable: list[dict[str, float | int | str | None]] | None = None) -> None:
+    """The retrieval table (the lead baseline ranks as Casebook, so it is left out), then the answer table and
+    the reliability of the stated confidence."""
     print(render({name: table for name, table in tables.items() if name != LEAD}))
     if answers:
         print("\nAnswers (NuggetRecall and Vital over the first 100 words; an abstention scores 0)\n")
         print(render({name: tables[name] for name in ("casebook", LEAD)}, ANSWER_COLUMNS))
+    if reliable:
+        print("\nReliability (answers given, by stated confidence: the share holding the core point, an answer to an "
+              "unanswerable question holding none; unanswerable questions answered)\n")
+        print(render_reliability(reliable))
 
 
 def lead_outcome(outcome: Outcome) -> Outcome:
@@ -176,7 +183,7 @@ def details(results: dict[str, list[Scored]]) -> list[dict[str, Any]]:
     return [
         {"system": name, "qid": s.question.qid, "type": s.question.type, "query": s.question.query,
          "top": s.outcome.posts[:3], "top_series": s.outcome.series[:2], "found": s.outcome.found,
-         "top_score": s.outcome.top_score, "answer": s.outcome.answer,
+         "top_score": s.outcome.top_score, "answer": s.outcome.answer, "confidence": s.outcome.confidence,
          **{k: v for k, v in s.values.items() if v is not None}}
         for name, scored in results.items() for s in scored
     ]

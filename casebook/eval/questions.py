@@ -57,6 +57,7 @@ class Outcome:
     top_score: float | None = None  # the first post's score, to see whether it could drive abstention
     ask_ms: float | None = None  # time the answer took, when the system answers
     top_passage: str | None = None  # text of the first passage, for the lead-sentences answer baseline
+    confidence: float | None = None  # the answer's stated confidence, 0..1, when the system gives one
 
 
 System = Callable[[str], Outcome]
@@ -244,3 +245,33 @@ def _row(scored: Sequence[Scored]) -> dict[str, float | int | None]:
     return row
 
 
+
+
+CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0))
+
+
+def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | None]]:
+    """Per band of stated confidence: the answers given in it, the share of them that hold the question's core
+    point (Vital; an answer to an unanswerable question holds none, an answerable one without key points is left
+    out), and the unanswerable questions answered in it (their share of all of them).
+
+    A confidence means what it says when the held share sits inside its band."""
+    unanswerable = sum(1 for s in scored if not any(g > 0 for g in s.question.relevant.values()))
+    rows: list[dict[str, float | int | str | None]] = []
+    for low, high in CONFIDENCE_BANDS:
+        band = [s for s in scored if s.outcome.found and s.outcome.confidence is not None
+                and low <= s.outcome.confidence < (high if high < 1.0 else 1.01)]
+        if not band:
+            continue
+        held = [_held(s) for s in band if _held(s) is not None]
+        wrong = sum(1 for s in band if not any(g > 0 for g in s.question.relevant.values()))
+        rows.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(band),
+                     "vital": round(float(np.mean([h for h in held if h is not None])), 3) if held else None,
+                     "wrong": wrong, "wrong_share": round(wrong / unanswerable, 3) if unanswerable else None,
+                     "mean": round(float(np.mean([s.outcome.confidence or 0.0 for s in band])), 3)})
+    return rows
+
+
+def _held(s: Scored) -> float | None:
+    """Whether an answer given holds its question's core point: never for an unanswerable question."""
+    return s.values.get("vital") if any(g > 0 for g in s.question.relevant.values()) else 0.0

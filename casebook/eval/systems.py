@@ -41,7 +41,7 @@ def local_system(index_dir: Path | None, store: str | None = None) -> System | N
         answer, found = asked.answer or "", asked.found
         return Outcome([p.path for p in response.posts], [s.slug for s in response.series], answer, found,
                        latency, response.posts[0].score if response.posts else 0.0, ask_ms,
-                       response.passages[0].text if response.passages else None)
+                       response.passages[0].text if response.passages else None, asked.confidence)
 
     return system
 
@@ -71,7 +71,8 @@ def http_system(url: str) -> System | None:
         top = body["posts"][0]["score"] if body["posts"] else 0.0
         return Outcome([p["path"] for p in body["posts"]], [s["slug"] for s in body["series"]], *answer,
                        latency_ms=latency, top_score=top, ask_ms=ask_ms,
-                       top_passage=body["passages"][0]["text"] if body["passages"] else None)
+                       top_passage=body["passages"][0]["text"] if body["passages"] else None,
+                       confidence=asked.json().get("confidence"))
 
     try:
         client.get("/api/search", params={"q": "health check", "k": 1}).raise_for_status()

@@ -57,3 +57,18 @@ def cell(key: str, value: float | int | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:.1f}" if key.endswith("_ms") or key == "answer_words" else f"{value:.3f}"
+
+
+RELIABILITY_COLUMNS = (("band", "confidence"), ("answers", "answers"), ("mean", "mean confidence"),
+                       ("vital", "core point held"), ("wrong", "unanswerable answered"),
+                       ("wrong_share", "share of unanswerable"))
+
+
+def render_reliability(rows: list[dict[str, float | int | str | None]]) -> str:
+    """The reliability table: one row per confidence band."""
+    def text(key: str, value: float | int | str | None) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+    return grid([label for _, label in RELIABILITY_COLUMNS],
+                [[text(key, row.get(key)) for key, _ in RELIABILITY_COLUMNS] for row in rows])

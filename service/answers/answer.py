@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from index.cache import Lru
 from index.text import term_stems
-from service.answers.compose import Candidate, Parsed, candidates, compose, concept_weights, parse, section, unmatched
-from service.answers.confidence import confidence_of, is_answered, term_weights
+from service.answers.compose import (
+    Candidate,
+    Composed,
+    Parsed,
+    asks_how,
+    candidates,
+    compose,
+    concept_weights,
+    parse,
+    section,
+)
+from service.answers.confidence import RULE, Rule, calibrated, evidence_score, support, term_weights
 from service.answers.expected import expected
+from service.answers.subject import Subject, subject
 from service.schemas import AnswerResponse, CitationOut
 from service.search.live import Filters, Live
 from service.search.query import read_query
@@ -16,6 +28,9 @@ from service.search.ranking import Ranking, ScoredPassage
 from service.search.results import deep_link, kept, ranked
 from service.search.results import to_response as search_response
 
+# A description that opens "How Alipay handles ..." reads as a sentence without its "How".
+_HOW_OPENING = re.compile(r"^How (?=[A-Z]\w*(?: [A-Z]\w*)* \w+s\b)")
+_WH_OPENING = re.compile(r"^(?:how|why|what|which|when|where|who)\b", re.IGNORECASE)
 SOURCE_PASSAGES = 8  # sentences come from the best passages; deeper ones rarely add a point
 LEAD_POSTS = 2  # the first passage of the best posts joins them: it holds the post's own summary
 PASSAGE_SENTENCES = 4096  # passages whose answer sentences are kept parsed; answers read the same popular ones
@@ -32,6 +47,13 @@ class Answer:
     ranking: Ranking  # what the question found, shown either way
     sentences: tuple[Candidate, ...] = ()  # the answer's sentences in reading order
     evidence: tuple[ScoredPassage, ...] = ()  # the passages the sentences were chosen from, best first
+
+
+class ParsedDescriptions(Lru[str, Parsed]):
+    """A version's post descriptions as answer sentences by post path, parsed once and kept while popular."""
+
+    def __init__(self, live: Live) -> None:
+        super().__init__(PASSAGE_SENTENCES)
 
 
 class ParsedSentences(Lru[int, Parsed]):
@@ -86,27 +108,62 @@ def answer(live: Live, query: str, filters: Filters, k: int, exact: bool = False
     return replace(result, ranking=shown)
 
 
-def extract(live: Live, ranking: Ranking) -> Answer:
+@dataclass(frozen=True)
+class Assessed:
+    """What the abstain rule reads of one question: the evidence score, the composed answer (None when nothing
+    fits), and where the cited passages hold the question's words."""
+
+    score: float
+    composed: Composed | None
+    subject: Subject | None
+    evidence: tuple[ScoredPassage, ...]
+
+
+def extract(live: Live, ranking: Ranking, rule: Rule = RULE) -> Answer:
     """Compose the answer from the ranking's evidence; abstain when it is weak, misses what the question
     names, or holds nothing of the kind asked."""
+    assessed = assess(live, ranking, rule.abstain_below, "model" in rule.judges)
+    return decide(assessed, ranking, rule)
+
+
+def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = False) -> Assessed:
+    """Score the evidence; past `floor`, compose the answer and find the question's words in what it cites
+    (with `model`, also how close the model puts each missing word: what only a rule with the model judge reads)."""
     wanted = expected(ranking.query)
     weights = {t: w for t, w in term_weights(live, ranking.query).items() if t not in wanted.form}
     evidence = evidence_passages(live, ranking)
     contexts = context_stems(live, evidence)
-    confidence = round(confidence_of(live, weights, evidence, contexts), 4)
-    if not evidence or not is_answered(confidence):
-        return Answer(False, None, confidence, (), ranking, evidence=tuple(evidence))
-    # The evidence is strong but not about what was asked: "Gojek" is in no passage, or no sentence holds a
-    # number of brokers. Confidence 0 says so, rather than a high number beside found=false.
-    if unmatched(wanted.names, frozenset().union(*contexts.values())):
-        return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
-    pool = candidates(evidence, parsed_sentences(live, evidence), wanted, weights, contexts,
-                      live.version.boilerplate, title_stems(live, evidence),
-                      ranking.posts[0].post.path if ranking.posts else None)
+    score = round(evidence_score(live, weights, evidence, contexts), 4)
+    if not evidence or score < floor:
+        return Assessed(score, None, None, tuple(evidence))
+    parsed = parsed_sentences(live, evidence)
+    pool = candidates(evidence, with_descriptions(live, evidence, parsed) if wanted.kind == "open" else parsed, wanted,
+                      weights, contexts, live.version.boilerplate, title_stems(live, evidence),
+                      ranking.posts[0].post.path if ranking.posts else None, asks_how(ranking.query.text))
     composed = compose(pool, concept_weights(pool, live.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
-        return Answer(False, None, 0.0, (), ranking, evidence=tuple(evidence))
-    return Answer(True, composed.text, confidence, composed.cited, ranking, composed.chosen, tuple(evidence))
+        return Assessed(score, None, None, tuple(evidence))
+    said = frozenset().union(*(c.stems for c in composed.chosen), *(term_stems(s.passage.heading)
+                                                                   for s in composed.cited))
+    return Assessed(score, composed, subject(live, ranking.query, composed.cited, wanted.form, model,
+                                             wanted.detail, said), tuple(evidence))
+
+
+def decide(assessed: Assessed, ranking: Ranking, rule: Rule = RULE) -> Answer:
+    """The abstain rule: answer when the support (evidence score scaled by the share of the question's subject
+    the cited passages hold) reaches the threshold. The confidence is the calibrated support; 0 when nothing in
+    the evidence is of the kind asked."""
+    evidence, composed = assessed.evidence, assessed.composed
+    if composed is None or assessed.subject is None:
+        # Weak evidence, or strong evidence without a sentence of the kind asked (no number of brokers).
+        score = assessed.score if assessed.score < rule.abstain_below else 0.0
+        return Answer(False, None, round(calibrated(score, rule), 4) if score else 0.0, (), ranking,
+                      evidence=evidence)
+    held = support(assessed.score, assessed.subject, rule)
+    confidence = round(calibrated(held, rule), 4)
+    if held < rule.abstain_below:
+        return Answer(False, None, confidence, (), ranking, evidence=evidence)
+    return Answer(True, composed.text, confidence, composed.cited, ranking, composed.chosen, evidence)
 
 
 def evidence_passages(live: Live, ranking: Ranking) -> list[ScoredPassage]:
@@ -134,6 +191,32 @@ def parsed_sentences(live: Live, evidence: list[ScoredPassage]) -> dict[int, Par
             cache.put(pid, parsed)
         out[pid] = parsed
     return out
+
+
+def with_descriptions(live: Live, evidence: list[ScoredPassage], parsed: dict[int, Parsed]) -> dict[int, Parsed]:
+    """The passages' sentences, with each post's description leading its opening passage's where that passage is
+    evidence: the blog's one-line summary of a post or series ("How Alipay handles Double 11 by splitting ...")
+    is a candidate like any sentence of it, cited to the top of its post, where the page shows it. A description
+    that still opens with a question word ("Why X moved ...", "How databases use ...") is a title, not an answer."""
+    leads = [s for s in evidence if live.version.lead_passage(s.passage.post_path) == s.passage.id]
+    cache = live.derived(ParsedDescriptions)
+    described = cache.get_many(s.passage.post_path for s in leads)
+    missing = live.version.fetch_posts(s.passage.post_path for s in leads if s.passage.post_path not in described)
+    for path, post in missing.items():
+        described[path] = described_as(post.description)
+        cache.put(path, described[path])
+    out = dict(parsed)
+    for scored in leads:
+        out[scored.passage.id] = described.get(scored.passage.post_path, ()) + out[scored.passage.id]
+    return out
+
+
+def described_as(description: str) -> Parsed:
+    """A post's description as answer sentences leading its opening passage; none when it reads as a title."""
+    text = _HOW_OPENING.sub("", description)
+    if _WH_OPENING.match(text):
+        return ()
+    return tuple((replace(sentence, position=-1, summary=True), stems) for sentence, stems in parse(text))
 
 
 def context_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:

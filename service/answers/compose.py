@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from index.store import TermIndex
 from index.text import idf, opening, term_stems
-from service.answers.expected import Expected, contradicts, holds, names_other_versions, rates
+from service.answers.expected import Expected, holds, names_other_versions, rates
 from service.answers.sentences import Sentence, answer_sentences
 from service.search.ranking import ScoredPassage
 
@@ -34,6 +34,7 @@ TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's sec
 DANGLING = 0.5  # "This", "It", "However", "Adopting this pattern" lean on a sentence the reader does not see
 ABOUT_WRITING = 0.3  # "The August radar analyzes ...": about a post, not the subject
 OTHER_VERSION = 0.3  # names Kubernetes 1.33 when 1.36 was asked
+MECHANISM = 1.5  # a how/why question: a sentence that says how ("by splitting ...", "uses ...") weighs this much more
 OPENER_QUESTION = 0.5  # the core point may open the answer if it says half of what the best says of the question
 # Openers that lean on a sentence the reader does not see ("This", "However", "Implementing this architecture"),
 # or set a scene rather than answer ("You've instrumented your service ...", "Imagine ...", "Welcome to ...").
@@ -41,6 +42,12 @@ _DANGLING = re.compile(r"^(?:this|that|these|those|it|its|they|their|such|howeve
                        r"there|both|each|instead|otherwise|meanwhile|similarly|additionally|furthermore|"
                        r"you've|you're|imagine|picture|let's|suppose|welcome)\b|"
                        r"^(?:[\w-]+ ){1,2}(?:this|these|those)\b", re.IGNORECASE)
+# Words that say how something works: what a "how" or "why" question wants.
+_MECHANISM = re.compile(r"\b(?:by \w+ing|through|via|uses?|using|relies on|rel(?:y|ies)|"
+                        r"instead of|rather than|so that|because|which means|splits?|shards?|partitions?|routes?|"
+                        r"replicates?|caches?|queues?|batch(?:es)?|isolat\w+|rehears\w+|runs? on)\b", re.IGNORECASE)
+_HOW_QUESTION = re.compile(r"^\W*(?:how|why)\b(?! many| much| fast| long| often| big| large| quickly| far)|"
+                           r"\bwhat makes\b|\bhow (?:does|do|did|is|are) .* work\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -73,14 +80,15 @@ Parsed = tuple[tuple[Sentence, frozenset[str]], ...]  # a passage's answer sente
 
 
 def parse(text: str) -> Parsed:
-    """A passage's answer sentences, each with its stems."""
-    return tuple((s, frozenset(term_stems(s.text))) for s in answer_sentences(text))
+    """A passage's answer sentences, each with its stems (a dropped bullet label's among them: what it is about)."""
+    return tuple((s, frozenset(term_stems(f"{s.label}\n{s.text}"))) for s in answer_sentences(text))
 
 
 def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expected: Expected,
                question: dict[str, float], contexts: dict[int, frozenset[str]],
                boilerplate: frozenset[str] = frozenset(),
-               titles: dict[int, frozenset[str]] | None = None, top_post: str | None = None) -> list[Candidate]:
+               titles: dict[int, frozenset[str]] | None = None, top_post: str | None = None,
+               mechanism: bool = False) -> list[Candidate]:
     """Every answer sentence of the evidence passages (navigation lists left out), in evidence order.
 
     `parsed` holds each passage's sentences (see `parse`), `contexts` its stems with its post title and
@@ -111,12 +119,20 @@ def candidates(evidence: list[ScoredPassage], parsed: dict[int, Parsed], expecte
                 factor *= DANGLING
             if sentence.about_writing:
                 factor *= ABOUT_WRITING
+            if mechanism and _MECHANISM.search(sentence.text):
+                factor *= MECHANISM
             if names_other_versions(expected, sentence.text):
                 factor *= OTHER_VERSION
             title = (titles or {}).get(scored.passage.id, frozenset())
             topic = len(title & stems) / len(title) if title else 0.0
-            out.append(Candidate(sentence, scored, stems, factor, about and holds(expected, sentence.text), topic))
+            typed = about and holds(expected, f"{sentence.label}: {sentence.text}" if sentence.label else sentence.text)
+            out.append(Candidate(sentence, scored, stems, factor, typed, topic))
     return out
+
+
+def asks_how(question: str) -> bool:
+    """Whether the question asks how or why something works (not "how many", "how fast")."""
+    return bool(_HOW_QUESTION.search(question))
 
 
 def unmatched(names: frozenset[str], stems: frozenset[str]) -> set[str]:
@@ -161,10 +177,10 @@ def compose(pool: list[Candidate], concepts: dict[str, float], question: dict[st
         for c in pool:
             if words + c.words > MAX_WORDS or any(c.sentence.text == o.sentence.text for o in chosen):
                 continue
-            if chosen and not _on_topic(c, chosen, question):
+            if chosen and not _on_topic(c, chosen, question, covered):
                 continue
-            if any(contradicts(figures[id(c)], figures[id(o)]) for o in chosen):
-                continue  # "610,000 peak TPS" beside "544,000 TPS": two posts' figures for one thing
+            if any(figures[id(c)].keys() & figures[id(o)].keys() for o in chosen):
+                continue  # one figure per fact: "610,000 peak TPS" beside "544,000 TPS", or the same one twice
             gain = _value(c, weights, covered)
             if gain > value:
                 best, value = c, gain
@@ -196,11 +212,17 @@ def _with_question(concepts: dict[str, float], question: dict[str, float], scale
     return weights
 
 
-def _on_topic(c: Candidate, chosen: list[Candidate], question: dict[str, float]) -> bool:
-    """A sentence joins the answer when it uses a word of the question or comes from a post already cited:
-    words shared with the evidence alone can pull in a neighbouring post's unrelated line."""
-    return not c.stems.isdisjoint(question) or any(c.source.passage.post_path == o.source.passage.post_path
-                                                   for o in chosen)
+def _on_topic(c: Candidate, chosen: list[Candidate], question: dict[str, float], covered: set[str]) -> bool:
+    """A sentence joins the answer when it comes from a post already cited, or adds to the question: it holds one
+    of the question's weightier words (at least the mean weight) or a word of the question the answer does not
+    hold yet. Words shared with the evidence alone, or only the question's lightest words, pull in a
+    neighbouring post's line that says nothing more of what was asked."""
+    if any(c.source.passage.post_path == o.source.passage.post_path for o in chosen):
+        return True
+    if not question:
+        return False
+    mean = sum(question.values()) / len(question)
+    return any(question.get(t, 0.0) >= mean or (t in question and t not in covered) for t in c.stems)
 
 
 def _value(c: Candidate, weights: dict[str, float], covered: set[str]) -> float:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from index.text import query_terms, stem
+from index.text import is_stopword, query_terms, stem
 from service.search.query import Query
 
 Kind = Literal["number", "date", "version", "name", "open"]
@@ -28,7 +28,7 @@ _MORE = re.compile(r"\bhow much (?:more|less|faster|slower|smaller|bigger|larger
 _MONEY_WORDS = re.compile(r"\b(?:cost|costs|price|pricing|pay|spend|charge|budget|bill|fee|fees|salary|revenue)\b",
                           re.IGNORECASE)
 _WHAT_MEASURE = re.compile(r"\b(?:what|which)(?: (\w+))? (rate|percentage|percent|share|fraction|ratio|proportion|"
-                           r"tps|qps|throughput|latency|cost|price)\b", re.IGNORECASE)
+                           r"tps|qps|throughput|latency|cost|price|bill|fee|fees|allowance|salary)\b", re.IGNORECASE)
 # "When did/was/will ..." asks for a date; "when is X worth it" does not, unless it asks about a release or an end.
 _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|date|month|day)\b|"
                    r"^\s*when (?:is|are|does|do)\b.*\b(?:release|released|ship|ships|launch|end|ends|expire|"
@@ -36,8 +36,26 @@ _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|d
                    re.IGNORECASE)
 _WHICH_VERSION = re.compile(r"\b(?:what|which) (?:\w+ )?(?:version|release)\b", re.IGNORECASE)
 # "Which X ...", or "what X did ..." with a noun before the verb: "what goes into a prompt" asks for prose.
-_WHICH_NAME = re.compile(rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
+_WHICH_NAME = re.compile(rf"^\W*who (?:{_AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
+                         rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
                          re.IGNORECASE)
+
+# "What is PayPay's merchant fee per QR payment?", "which HSM vendor does ...": the attribute asked about, whose
+# last word (the head: "fee", "vendor") an answer must say, or it answers beside the question.
+_DETAIL = re.compile(rf"\b(?:what|which) (?!{_AUX}\b)(?P<phrase>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,2}}) {_AUX}\b|"
+                     rf"\bwhat (?:is|are|was|were)(?: (?:the|a|an))? (?P<attribute>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,3}}?)"
+                     rf"(?: (?:of|for|per|in|on)\b|\s*[?.!]?\s*$)", re.IGNORECASE)
+# Heads that name no detail of their own ("the difference between", "the best way to") or whose value the answer
+# type already checks (a version, a date).
+_GENERAL_HEADS = frozenset({"difference", "best", "way", "ways", "point", "role", "purpose", "reason", "reasons",
+                            "problem", "problems", "benefit", "benefits", "advantage", "advantages", "tradeoff",
+                            "tradeoffs", "trade-off", "trade-offs", "idea", "deal", "catch", "story", "thing",
+                            "things", "answer", "alternative", "approach", "happens", "happened", "goes", "matters",
+                            "version", "release", "year", "date", "month", "day", "time", "kind", "type", "sort",
+                            "part", "parts", "steps", "step", "options", "option", "rule", "rules", "mistake",
+                            "mistakes", "risk", "risks", "limits", "cost", "costs", "price", "wrong", "right", "cause",
+                            "causes", "number", "numbers", "rate", "percentage", "percent", "share", "fraction",
+                            "ratio", "proportion"})
 
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<currency>[$€£¥]|US\$|USD ?)?(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?!\.\d)"
@@ -84,6 +102,7 @@ class Expected:
     terms: frozenset[str] = frozenset()  # the question's stems: a name it already uses is not an answer
     names: frozenset[str] = frozenset()  # stems of what the question names ("PayPay", "EKS"): the answer is about them
     form: frozenset[str] = frozenset()  # stems of the asking words ("how many"): the kind of answer, not its topic
+    detail: frozenset[str] = frozenset()  # stems of the attribute asked about ("fee", "vendor"): the answer says it
 
 
 def expected(query: Query) -> Expected:
@@ -98,7 +117,20 @@ def expected(query: Query) -> Expected:
         terms=query.stems,
         names=frozenset(names(text)),
         form=frozenset(query_terms(how.group(0))) if how else frozenset(),
+        detail=detail(text),
     )
+
+
+def detail(question: str) -> frozenset[str]:
+    """Stems of the head of the attribute a "what is the X of Y" or "which X" question asks about ("merchant fee"
+    -> {"fee"}); empty when the question names no such attribute, or a general one ("the difference between")."""
+    match = _DETAIL.search(question)
+    if match is None or len(_WH.findall(question)) > 1:  # "what is X, and what did it replace": several aspects
+        return frozenset()
+    head = re.sub(r"['’]s$", "", (match.group("phrase") or match.group("attribute")).split()[-1])
+    if head.lower() in _GENERAL_HEADS or head[:1].isupper() or is_stopword(head.lower()):
+        return frozenset()
+    return frozenset(query_terms(head))
 
 
 def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset[str]]:
@@ -117,8 +149,8 @@ def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset
     measure = _WHAT_MEASURE.search(query)
     if measure:
         word = measure.group(2).lower()
-        unit: Unit = "money" if word in ("cost", "price") else "any" if word in ("tps", "qps", "throughput",
-                                                                                "latency") else "ratio"
+        unit: Unit = ("money" if word in ("cost", "price", "bill", "fee", "fees", "allowance", "salary")
+                      else "any" if word in ("tps", "qps", "throughput", "latency") else "ratio")
         # "what fraud rate": the rate must be the fraud rate, not any percentage near the company's name
         return "number", unit, frozenset(query_terms(measure.group(1))) if measure.group(1) else frozenset()
     if _WHICH_VERSION.search(query):

@@ -38,7 +38,24 @@ _ABOUT_WRITING = re.compile(
     r"\b(?:analy[sz]es|explores|examines|walks through|presents|outlines|introduces|breaks down|aggregates|"
     r"writes about|wrote about|"
     r"surveys|documents how|is an? (?:[\w-]+ ){0,3}(?:series|guide|blueprint|playbook|masterclass|handbook|"
-    r"overview|reference|index|deep[- ]dive|collection))\b", re.IGNORECASE)
+    r"overview|reference|index|deep[- ]dive|collection)|"
+    r"(?:guide|tutorial|walkthrough|deep[- ]dive|primer|handbook|playbook|blueprint|masterclass) (?:to|for|on|of)|"
+    r"with (?:a |an )?(?:short |full )?(?:faq|checklist|code|examples?|diagrams?))\b", re.IGNORECASE)
+# A bullet's label: "CockroachDB: Uses Hybrid Logical Clocks ...", "Mechanism: Rather than ...". A label of one
+# or two names followed by a verb is the sentence's subject and folds in ("CockroachDB uses ..."); any other
+# label is dropped, and the sentence must read alone.
+_LABEL = re.compile(r"^(?P<label>[A-Z0-9][^:.!?;]{0,40}?)\s*:\s+(?P<rest>[A-Za-z0-9\"'(].*)$")
+_NAME_LABEL = re.compile(r"^[A-Z][\w.+#-]*(?: [A-Z][\w.+#-]*)?$")
+_VERB = re.compile(r"^[A-Z][a-z]{2,}(?:es|s)$")
+_PARTICIPLE = re.compile(r"^[A-Z][a-z]{2,}ed$")
+_NOT_VERBS = frozenset({"kubernetes", "series", "sales", "ops", "pros", "cons", "details", "items", "results",
+                        "notes", "costs", "steps", "rules", "orders", "events", "users", "services", "teams",
+                        "this", "its", "has", "was", "is", "does", "always", "thus", "tps", "qps", "aws"})
+# Sentences about the page's own structure rather than the subject ("Key takeaways highlight ...").
+_META = re.compile(r"^this is (?:part|phase|chapter|step|episode) \w+ of\b|"
+                   r"^(?:the |these |our )?(?:key )?(?:takeaways?|lessons?|highlights?|sections?|headings?|"
+                   r"bullets?|points? below|summary|summaries)\b[^.]{0,30}\b(?:highlight|show|cover|summari[sz]e|"
+                   r"list|include|capture|outline|recap)s?\b", re.IGNORECASE)
 _ARROWS = re.compile(r"[←→↑↓•»«]|-->|->|=>|<-")
 # Code keeps its symbols: a prose line has few of these, and a code line ends or starts with them.
 _CODE_CHARS = re.compile(r"[{}();=<>\[\]$\\`|]")
@@ -56,6 +73,7 @@ class Sentence:
     summary: bool  # the blog's own summary line ("Answer-first:", "TL;DR:")
     list_item: bool
     about_writing: bool  # describes a post or series rather than the subject ("This series analyzes ...")
+    label: str = ""  # a bullet's label dropped from its front ("Fraud rate"): what the sentence is about
 
 
 def answer_sentences(text: str) -> list[Sentence]:
@@ -84,12 +102,30 @@ def answer_sentences(text: str) -> list[Sentence]:
 def _sentence(piece: str, position: int, list_item: bool) -> Sentence | None:
     label = _SUMMARY_LABEL.match(piece)
     text = piece[label.end():].strip() if label else piece
+    text, dropped = unlabelled(text)
     if not is_answer_text(text):
         return None
     if not (list_item or _ends_sentence(text)):
         return None  # prose that stops mid-sentence was cut short
     return Sentence(text[:1].upper() + text[1:], position, label is not None, list_item,
-                    bool(_ABOUT_WRITING.search(text)))
+                    bool(_ABOUT_WRITING.search(text)), dropped)
+
+
+def unlabelled(text: str) -> tuple[str, str]:
+    """The sentence without its bullet label, and the label dropped ("" when none was). The label folds in when it
+    is the subject of the verb that follows: a name before a verb ("CockroachDB: Uses HLC" -> "CockroachDB uses
+    HLC"), or a short label before a participle ("Fraud rate: Reported at 0.0015%" -> "Fraud rate reported at
+    0.0015%"). Otherwise it is dropped ("Mechanism: Rather than ..." -> "Rather than ...")."""
+    match = _LABEL.match(text)
+    if match is None:
+        return text, ""
+    label, rest = match.group("label"), match.group("rest")
+    first, _, after = rest.partition(" ")
+    verb = _VERB.match(first) and first.lower() not in _NOT_VERBS and _NAME_LABEL.match(label)
+    participle = _PARTICIPLE.match(first) and len(label.split()) <= 4
+    if (verb or participle) and after:
+        return f"{label} {first.lower()} {after}", ""
+    return rest[:1].upper() + rest[1:], label
 
 
 def is_answer_text(text: str) -> bool:
@@ -97,7 +133,7 @@ def is_answer_text(text: str) -> bool:
     words = _WORD.findall(text)
     if not MIN_WORDS <= len(words) <= MAX_WORDS or len(text.split()) > MAX_WORDS:
         return False
-    if text.endswith(("?", ":")) or _NAVIGATION_LABEL.match(text) or _ABOUT_THE_PAGE.search(text):
+    if text.endswith(("?", ":")) or _NAVIGATION_LABEL.match(text) or _ABOUT_THE_PAGE.search(text) or _META.match(text):
         return False
     if not _ends_sentence(text) and len(words) < MIN_WORDS_UNPUNCTUATED:
         return False

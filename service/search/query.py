@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from index.spelling import Correction
 from index.text import query_words
 from service.search.live import Live
 
@@ -16,6 +17,7 @@ class Query:
     typed: str  # as the reader typed it (control characters and runs of whitespace folded)
     text: str  # what is searched: `typed` with misspelt words corrected, unless the reader asked for `exact`
     words: tuple[tuple[str, str], ...]  # the words BM25 matches in `text`, with their stems; one per stem, in order
+    corrections: tuple[Correction, ...] = ()  # each word spelling changed, as typed and as searched
 
     @cached_property
     def terms(self) -> tuple[str, ...]:
@@ -38,8 +40,10 @@ def read_query(live: Live, typed: str, exact: bool = False) -> Query:
 
     The model reads the corrected text too: a typo splits a word into pieces it cannot place.
     """
-    text = typed if exact else live.speller.correct(typed).text
-    return Query(typed, text, query_words(text))
+    if exact:
+        return Query(typed, typed, query_words(typed))
+    spelling = live.speller.correct(typed)
+    return Query(typed, spelling.text, query_words(spelling.text), spelling.corrections)
 
 
 def as_typed(text: str) -> Query:

@@ -220,7 +220,13 @@
     }
     const head = el("p", "cb-eyebrow", "Answer from the blog");
     if (typeof data.confidence === "number" && data.confidence >= 0 && data.confidence <= 1) {
-      head.appendChild(el("span", "cb-confidence", Math.round(data.confidence * 100) + "% confident"));
+      // Calibrated (docs/answers.md): of answers given at this confidence, about this share held the
+      // question's main point on questions nobody tuned on.
+      const percent = Math.round(data.confidence * 100);
+      const badge = el("span", "cb-confidence", percent + "% confident");
+      badge.title = "About " + percent + " in 100 answers given with this confidence held the question's main " +
+        "point when we checked them against judged questions.";
+      head.appendChild(badge);
     }
     const parts = [head, answerText(data, base)];
     const citations = Array.isArray(data.citations) ? data.citations : [];

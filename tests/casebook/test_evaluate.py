@@ -28,6 +28,7 @@ from casebook.eval.questions import (
     Question,
     count_copies_once,
     read_nuggets,
+    reliability,
     score_abstain,
     score_auc,
     score_question,
@@ -226,9 +227,26 @@ def test_eval_with_nuggets_scores_answers_beside_the_lead_sentences_baseline(
     assert systems["casebook"]["all"]["ask_p50_ms"] > 0
     assert main(args) == 0
     out = capsys.readouterr().out
-    answers = out[out.index("Answers ("):].splitlines()
+    answers = out[out.index("Answers ("):out.index("Reliability (")].strip().splitlines()
     assert "NuggetRecall" in answers[2] and "ask p50 ms" in answers[2]
     assert [line.split("|")[1].strip() for line in answers[4:]] == ["casebook"] * 4 + ["lead-3"] * 4
+    reliability = out[out.index("Reliability ("):].strip().splitlines()
+    assert "core point held" in reliability[2] and "unanswerable answered" in reliability[2]
+
+
+def test_reliability_table_says_what_answers_at_each_confidence_held() -> None:
+    nugget = (Nugget("core", ("ledger",)),)
+    answerable = Question("a", "q", "question", JUDGED, (), (), nugget)
+    unanswerable = Question("u", "q", "unanswerable", {}, (), ())
+    scored = [score_question(answerable, Outcome(["a"], [], "the ledger", found=True, confidence=0.75)),
+              score_question(answerable, Outcome(["a"], [], "nothing", found=True, confidence=0.72)),
+              score_question(unanswerable, Outcome([], [], "wrong", found=True, confidence=0.55)),
+              score_question(unanswerable, Outcome([], [], "", found=False, confidence=0.2))]
+    rows = reliability(scored)
+    assert rows == [
+        {"band": "0.5-0.6", "answers": 1, "vital": 0.0, "wrong": 1, "wrong_share": 0.5, "mean": 0.55},
+        {"band": "0.7-0.8", "answers": 2, "vital": 0.5, "wrong": 0, "wrong_share": 0.0, "mean": 0.735},
+    ]
 
 
 def test_eval_over_http_ranks_like_in_process(live_server: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -201,3 +201,29 @@ def test_cli_ask_prints_the_answer_and_its_citation(index_dir: Path, capsys: Cap
 def test_cli_ask_says_plainly_when_there_is_no_answer(index_dir: Path, capsys: Capture) -> None:
     assert main(["ask", "who won the football world cup in 2022?", "--index", str(index_dir)]) == 1
     assert capsys.readouterr().out.startswith("No answer found in the blog")
+
+
+@pytest.mark.parametrize("question", [
+    "how do I pause my Netflix subscription before the next billing month?",  # "pause", "month" match Tidepool
+    "how do I reconcile my grocery receipts against a household budget spreadsheet?",  # "reconcile": Lighthouse
+])
+def test_question_whose_specific_words_the_blog_lacks_abstains_though_an_ordinary_word_matches(
+        client: TestClient, question: str) -> None:
+    body = client.get("/api/ask", params={"q": question}).json()
+    assert (body["found"], body["answer"], body["citations"]) == (False, None, [])
+    assert body["passages"], "the closest passages are still shown"
+
+
+def test_an_answer_to_a_how_question_may_quote_the_posts_description(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "how does Tidepool slow its Kafka consumers down?"}).json()
+    assert body["found"] is True
+    first, _ = cited_sentences(body["answer"])[0]
+    assert "slow" in first.lower() and "sink" in first.lower(), first
+
+
+def test_no_answer_sentence_opens_with_a_bullet_label(client: TestClient) -> None:
+    for question in ("how does Tidepool pause partitions?", "how do idempotency keys work?",
+                     "how does a token bucket handle bursts?", "how does the HPA scale pods?"):
+        body = client.get("/api/ask", params={"q": question}).json()
+        for text, _ in cited_sentences(body["answer"] or ""):
+            assert not re.match(r"^[A-Z][\w -]{0,40}: ", text), text

@@ -3,11 +3,23 @@ how sentences are picked, ordered and cited."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from index import Passage
 from index.text import opening, repeated_openings
-from service.answers.compose import Candidate, candidates, cite, compose, parse, reading_order, section, unmatched
+from service.answers.compose import (
+    Candidate,
+    asks_how,
+    candidates,
+    cite,
+    compose,
+    parse,
+    reading_order,
+    section,
+    unmatched,
+)
 from service.answers.expected import Expected, contradicts, expected, holds, names_other_versions, new_numbers, rates
 from service.answers.sentences import answer_sentences
 from service.search.query import as_typed
@@ -247,7 +259,7 @@ def test_sentences_of_the_best_post_weigh_more() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "Welcome to the technical blueprint for moving tenants between Harbor shards without downtime.",
+    "Welcome to the world of moving tenants between Harbor shards without downtime.",
     "Imagine a tenant whose traffic doubles overnight while its shard is already full.",
     "This keeps a tenant on one shard while its rows are copied to the next one.",
 ])
@@ -258,3 +270,68 @@ def test_scene_setting_and_dangling_openers_weigh_half(text: str) -> None:
     found = candidates(evidence, parsed, asked("how does Harbor move a tenant?"), {"tenant": 1.0},
                        {0: frozenset({"harbor", "tenant"})})
     assert [c.factor for c in found] == [0.5, 1.0]
+
+
+@pytest.mark.parametrize(("line", "read"), [
+    ("- Harbor: Routes each tenant to its own shard by tenant id.",
+     "Harbor routes each tenant to its own shard by tenant id."),
+    ("- Mechanism: Rather than locking rows, the router appends versions and settles conflicts later.",
+     "Rather than locking rows, the router appends versions and settles conflicts later."),
+    ("- Sub-Second Moves: Because rows are copied first, a tenant moves between shards in under a second.",
+     "Because rows are copied first, a tenant moves between shards in under a second."),
+])
+def test_a_bullet_label_is_folded_in_as_the_subject_or_dropped(line: str, read: str) -> None:
+    assert texts(line) == [read]
+
+
+def test_a_bullet_label_is_never_an_answers_opener() -> None:
+    text = ("- Placement: Harbor routes each tenant to its own shard by tenant id.\n"
+            "- Harbor: Moves a tenant that outgrows its shard during the nightly window.\n"
+            "- Refresh Cadence: The routing table is refreshed every 30 seconds from the control plane.")
+    evidence = [scored(0, "posts/harbor.md", text, 1.0)]
+    parsed = {0: parse(text)}
+    found = candidates(evidence, parsed, asked("how does Harbor place tenants?"), {"harbor": 1.0, "tenant": 1.0},
+                       {0: frozenset({"harbor", "tenant", "shard"})})
+    composed = compose(found, {"harbor": 1.0, "tenant": 1.0, "shard": 1.0}, {"harbor": 1.0, "tenant": 1.0},
+                       asked("how does Harbor place tenants?"))
+    assert composed is not None
+    for c in composed.chosen:
+        assert not re.match(r"^[A-Z][\w -]{0,40}: ", c.sentence.text), c.sentence.text
+    assert [c.sentence.label for c in found] == ["Placement", "", "Refresh Cadence"], "what each sentence is about"
+
+
+@pytest.mark.parametrize("line", [
+    "Key takeaways highlight the trade-offs between routing tables and consistent hashing.",
+    "The sections below cover the routing table, the mover and the control plane.",
+    "This is Part 3 of the Harbor series, building on the routing table from Part 2.",
+])
+def test_sentences_about_the_posts_own_structure_are_no_answer_text(line: str) -> None:
+    assert texts(line) == []
+
+
+def test_a_how_question_prefers_the_sentence_that_says_how() -> None:
+    text = ("Harbor served 2.4 million tenants at its busiest hour last year.\n"
+            "Harbor keeps tenants apart by routing each one to its own shard through a table in memory.")
+    evidence = [scored(0, "posts/harbor.md", text, 1.0)]
+    found = candidates(evidence, {0: parse(text)}, asked("how does Harbor keep tenants apart?"),
+                       {"harbor": 1.0, "tenant": 1.0}, {0: frozenset({"harbor", "tenant"})},
+                       mechanism=asks_how("how does Harbor keep tenants apart?"))
+    assert [c.factor for c in found] == [1.0, 1.5]
+    assert asks_how("why does Harbor copy rows first?") and not asks_how("how many tenants does Harbor serve?")
+
+
+def test_a_second_posts_sentence_joins_only_when_it_adds_to_the_question() -> None:
+    evidence = [scored(0, "posts/harbor.md", "Harbor routes each tenant to its own shard by tenant id. "
+                       "Moving a tenant copies its rows first, then flips its routing entry.", 1.0),
+                scored(1, "posts/other.md", "Harbor routes every tenant to a shard chosen by tenant id.", 0.9),
+                scored(2, "posts/third.md", "Harbor's mover throttles copies so that a move never slows reads.", 0.9)]
+    parsed = {s.passage.id: parse(s.passage.text) for s in evidence}
+    contexts = {s.passage.id: frozenset({"harbor", "tenant", "shard", "rout", "move"}) for s in evidence}
+    question = {"harbor": 0.5, "tenant": 0.5, "rout": 0.5, "throttl": 3.0}
+    found = candidates(evidence, parsed, asked("how does Harbor route and throttle tenants?"), question, contexts)
+    composed = compose(found, {"harbor": 1.0, "tenant": 2.0, "shard": 2.0}, question,
+                       asked("how does Harbor route and throttle tenants?"))
+    assert composed is not None
+    posts = [c.source.passage.post_path for c in composed.chosen]
+    assert "posts/other.md" not in posts, "it repeats the question's light words the answer already holds"
+    assert "posts/third.md" in posts, "it adds 'throttle'"

@@ -1,0 +1,157 @@
+"""The question's own subject: the words that make it specific, and whether the passages an answer cites hold them.
+
+"How do I replace a tripped circuit breaker in my home's electrical panel?" shares "circuit breaker" with a
+post on microservices; "electrical" and "panel" make it the question it is, and no cited passage holds them.
+A word is specific when it is a name (a capitalised word past the first, a code token, a year, a version),
+rare in English (the model's tokenizer does not hold it whole) or rare in the blog. Each is looked for in the
+cited passages, with their post title and heading, by three judges of "the same word or a close meaning":
+- as a word: its stem, a longer word it begins ("postgres", "postgresql"), or the word spelling put in its
+  place when that was a typo (one edit, lower case); a correction of a name or a real word is no evidence
+  ("Deliveroo" read as "Delivery", "geocaches" as "gocache");
+- in the post: another section of a cited post holds it (the blog uses the two together);
+- by the model: the word alone, embedded, is close to a cited passage's vector (measured, and off in `RULE`: it
+  changed no held-out decision for the better, bench/QUALITY.md).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz.distance import OSA
+
+from index.text import query_words, term_stems
+from service.answers.expected import names
+from service.search.live import Live
+from service.search.query import Query
+from service.search.ranking import ScoredPassage
+
+MIN_PREFIX = 4  # a stem shorter than this must match a word exactly
+ORDINARY_RANK = 5000  # token ids below this are the ~3,000 commonest English words: "wrong", "goes", "sure"
+RARE = 1_000_000  # the rank of a word the model's vocabulary does not hold whole
+TYPO_EDITS = 1  # a correction this close to a lower-case typed word is a typo of it, so its evidence counts
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of the question as typed, what it is, and where the cited passages hold it."""
+
+    typed: str
+    stem: str
+    name: bool  # a name, code token, year or version: "PayPay", "2021", "gRPC"
+    rank: int  # its token id in the model's vocabulary, roughly its rank by frequency in English; RARE if none
+    passages: int  # passages of the blog that use it (0: the blog never does)
+    literal: bool  # a cited passage (with its title and heading) holds it, or its typo's correction
+    in_post: bool  # another section of a cited post holds it
+    closeness: float  # the model's cosine between the word alone and the closest cited passage (0 when held)
+
+    def specific(self, rare_passages: float, rare_rank: int) -> bool:
+        """Whether the word makes the question specific: a name, rare in English, or past the commonest
+        English words and used by few of the blog's passages ("electrical" in a blog about software)."""
+        return (self.name or self.rank >= rare_rank
+                or (self.rank >= ORDINARY_RANK and self.passages <= rare_passages))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The question's words with where the cited passages hold them, and how many question words they hold."""
+
+    words: tuple[Word, ...]
+    blog_passages: int  # passages in the blog: the scale of `Word.passages`
+    detail_held: bool = True  # the answer's sentences (or cited headings) say the attribute asked ("fee")
+
+
+class WordRanks:
+    """The model's whole words with their token ids, for one version (read once)."""
+
+    def __init__(self, live: Live) -> None:
+        self.ranks = live.embedder.word_ranks()
+
+
+def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
+            skip: frozenset[str] = frozenset(), model: bool = True, detail: frozenset[str] = frozenset(),
+            said: frozenset[str] = frozenset()) -> Subject:
+    """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it; whether
+    `said` (the answer's stems with its cited headings) holds every stem of `detail`, the attribute asked.
+
+    With `model` off, no word is embedded (closeness 0): what the model judge costs, it costs only here.
+    """
+    version = live.version
+    typed_words = [(w, s) for w, s in query_words(query.typed) if s not in skip]
+    named = names(query.typed)
+    aliases = typo_aliases(query, live.speller.writes_as_name)
+    contexts = cited_stems(live, cited)
+    frequency = version.lexical.document_frequency([s for _, s in typed_words])
+    ranks = live.derived(WordRanks).ranks
+    literal = {s: held(s, contexts) or any(held(a, contexts) for a in aliases.get(w, ())) for w, s in typed_words}
+    missing = [s for s, found in literal.items() if not found]
+    in_post = posts_holding(live, cited, missing)
+    closeness = model_closeness(live, cited, [w for w, s in typed_words if s in missing]) if model else {}
+    words = tuple(Word(w, s, is_name(w, s in named and typed_capitalised(w, query.typed), ranks.get(w, RARE)),
+                       ranks.get(w, RARE), frequency.get(s, 0),
+                       literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
+    return Subject(words, version.lexical.count, detail <= said)
+
+
+def is_name(word: str, capitalised: bool, rank: int) -> bool:
+    """A name: a word with a digit ("2021", "s3"), or one the question capitalises past its first word that is not
+    among the commonest English words ("Is it OK", "Written in Go" capitalise no name)."""
+    return any(c.isdigit() for c in word) or (capitalised and rank >= ORDINARY_RANK)
+
+
+def typed_capitalised(word: str, typed: str) -> bool:
+    """Whether the reader wrote this (lower-cased) word with a capital: "dirven" in "AI-dirven" is no name."""
+    match = re.search(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", typed, re.IGNORECASE)
+    return match is not None and any(c.isupper() for c in match.group(0))
+
+
+def typo_aliases(query: Query, writes_as_name: Callable[[str], bool]) -> dict[str, tuple[str, ...]]:
+    """Typed word (lower case) -> the stems of its correction, for the corrections that read as typos: a lower-case
+    word one edit from the blog's ("inide" -> "inside"), or a capitalised one within spelling's edits of a name the
+    blog writes capitalised ("PaPay" -> "PayPay"). A capitalised word read as an ordinary word is a name the blog
+    lacks ("Inngest" -> "Ingest", "Deliveroo" -> "Delivery"), and a word two edits away is another word
+    ("geocaches" -> "gocache")."""
+    out: dict[str, tuple[str, ...]] = {}
+    for typed, word in query.corrections:
+        close = OSA.distance(typed.lower(), word.lower()) <= TYPO_EDITS
+        if (typed.islower() and close) or (not typed.islower() and writes_as_name(word)):
+            out[typed.lower()] = tuple(term_stems(word))
+    return out
+
+
+def cited_stems(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage]) -> frozenset[str]:
+    """The stems of the cited passages with their post titles and headings."""
+    posts = live.version.fetch_posts({s.passage.post_path: None for s in cited})
+    return frozenset().union(*(term_stems(f"{posts[s.passage.post_path].title}\n{s.passage.heading}\n"
+                                          f"{s.passage.text}") for s in cited))
+
+
+def held(stem: str, stems: frozenset[str]) -> bool:
+    """Whether the stem is among `stems`, or begins one of them (a name's longer spelling)."""
+    return stem in stems or (len(stem) >= MIN_PREFIX and any(t.startswith(stem) for t in stems))
+
+
+def posts_holding(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
+                  stems: list[str]) -> set[str]:
+    """The stems that some passage of a cited post holds."""
+    if not stems:
+        return set()
+    rows = [pid for path in dict.fromkeys(s.passage.post_path for s in cited)
+            for pid in live.version.evidence_by_post.get(path, ())]
+    return set().union(*live.version.lexical.holding(stems, rows)) if rows else set()
+
+
+def model_closeness(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
+                    words: list[str]) -> dict[str, float]:
+    """Each word's cosine, embedded alone, with the closest cited passage: one batch for all the words."""
+    if not words or not cited:
+        return {}
+    vectors = live.embedder.encode(words)
+    ids = [s.passage.id for s in cited]
+    out = {}
+    for word, vector in zip(words, vectors, strict=True):
+        hits = live.version.vectors.search(np.asarray(vector, dtype=np.float32), len(ids), within=ids)
+        out[word] = max((h.score for h in hits), default=0.0)
+    return out
