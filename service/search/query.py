@@ -8,6 +8,10 @@ from functools import cached_property
 from index.text import query_words
 from service.search.live import Live
 
+# Unknown words looked up for a correction per query, each a scan of the blog's words (~1 ms): the judged typo
+# questions hold one misspelt word at most, while 500 characters of letter soup would ask for ~60.
+SPELLING_LOOKUPS = 6
+
 
 @dataclass(frozen=True)
 class Query:
@@ -38,7 +42,7 @@ def read_query(live: Live, typed: str, exact: bool = False) -> Query:
 
     The model reads the corrected text too: a typo splits a word into pieces it cannot place.
     """
-    text = typed if exact else live.speller.correct(typed).text
+    text = typed if exact else live.speller.correct(typed, SPELLING_LOOKUPS).text
     return Query(typed, text, query_words(text))
 
 
