@@ -14,11 +14,14 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import numpy as np
+
 from bench.common import ROOT, Json, Row, Served, load_average, percentiles, read_queries, serve
-from service.authors.gap_log import read_unanswered
+from service.authors.gap_log import ROWS_PER_HOUR, read_unanswered
 
 READER = "127.0.0.2"  # the reader's own address, beside the abuser's 127.0.0.1
 SPOOFER = "127.0.0.3"
@@ -92,10 +95,58 @@ end
 
 
 def run(index_dir: Path, queries: list[Json], work: Path, workers: int = 2) -> list[Row]:
-    """The three attacks against `casebook serve` in the production profile, each on a fresh server."""
-    rows = [_abused_reader(index_dir, queries, work, workers)]
+    """What requests cost in process, then three attacks against `casebook serve` in the production profile,
+    each on a fresh server."""
+    rows = _costs(index_dir, queries)
+    rows.append(_abused_reader(index_dir, queries, work, workers))
     rows += _spoofed_forwarded_for(index_dir, work, workers)
     rows.append(_junk_flood(index_dir, work, workers))
+    return rows
+
+
+def _costs(index_dir: Path, queries: list[Json]) -> list[Row]:
+    """CPU time of the request's thread (what a worker spends, whatever else the machine runs) for an ordinary
+    search and ask and for the costliest requests, caches off, beside the rate-limit tokens each is charged."""
+    from service.answers.answer import ask
+    from service.http.admission import request_cost
+    from service.search.holder import open_live
+    from service.search.live import Filters
+    from service.search.results import search
+    from service.settings import ServiceSettings
+
+    live = open_live(ServiceSettings(index_dir=index_dir, gap_log=None, embed_threads=1))
+    live.query_vectors.size = 0  # every question embedded, as a new one would be
+    rng = random.Random(11)
+    rare = [w for w, n in live.version.vocabulary().items() if n == 1 and w.isalpha() and len(w) > 4]
+    texts = [q["query"] for q in queries]
+
+    def soup(chars: int, letters: bool) -> str:
+        words: list[str] = []
+        while len(" ".join(words)) < chars:
+            words.append("".join(rng.choice("qwrtzpsdfghjklxcvbnm") for _ in range(rng.randint(6, 10)))
+                         if letters else rng.choice(rare))
+        return " ".join(words)[:chars].strip()
+
+    cases: list[tuple[str, Callable[..., object], Callable[[int], str], int]] = [
+        ("ordinary search (a judged question), k 10", search, lambda n: texts[n % len(texts)], 10),
+        ("ordinary ask, k 10", ask, lambda n: texts[n % len(texts)], 10),
+        ("500 characters of rare words, search, k 50", search, lambda n: soup(500, False), 50),
+        ("500 characters of letter soup, ask, k 50 (the costliest)", ask, lambda n: soup(500, True), 50)]
+    for _ in range(5):  # warm the model and the caches of the index
+        search(live, texts[0], Filters(), 10)
+    rows, base = [], 0.0
+    for label, run_one, text, k in cases:
+        spent = []
+        for n in range(30):
+            question = text(n)
+            started = time.thread_time()
+            run_one(live, question, Filters(), k)
+            spent.append((time.thread_time() - started) * 1000)
+        ms = float(np.median(spent))
+        base = base or ms
+        tokens = request_cost("ask" if run_one is ask else "search", len(question), k)
+        rows.append(Row("abuse", f"CPU per request: {label}", f"{ms:.1f} ms ({ms / base:.2f}x the ordinary "
+                        f"search), charged {tokens:g} tokens"))
     return rows
 
 
@@ -198,7 +249,8 @@ def _junk_flood(index_dir: Path, work: Path, workers: int) -> Row:
                "questions from a reader meanwhile",
                f"{len(kept)} of the {len(alone)} the reader's questions log alone are logged, {junk} junk rows; "
                f"flood {_statuses(flood)}; load {load_average()}",
-               "all of the reader's logged, junk rows bounded", kept == alone and junk <= 100)
+               f"all of the reader's logged, junk rows <= {ROWS_PER_HOUR * workers} (a client's hourly cap a worker)",
+               kept == alone and junk <= ROWS_PER_HOUR * workers)
 
 
 class _Reader:

@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 Endpoint = Literal["search", "ask", "related", "other"]
-# Rate-limit tokens by cost, from the CPU each kind of request took on the real blog (in process, one model
-# thread, caches off; docs/production.md, "Cost per request"): an ordinary search (a judged question, k 10)
-# 15 ms = 1 token; an ask 20 ms (+0.25); the model reads at most QUERY_TOKENS, so text past ~300 characters
-# costs nothing more, and 300 to 500 characters cost 1.2x to 2x an ordinary question (+0.5 at most);
-# k=50 adds 13 to 40% for the results shaped and sent (+0.5). The costliest request the API allows (500
-# characters of letter soup, k 50, an ask) took 31 to 34 ms and costs 2.25.
+# Rate-limit tokens by cost, from the CPU each kind of request takes on the real blog (one model thread, caches
+# off; `python -m bench --only abuse` measures it again): an ordinary search (a judged question, k 10) 14-15 ms
+# = 1 token; an ask 20 ms (+0.25); the model reads at most QUERY_TOKENS, so text past ~300 characters costs
+# nothing more (+0.5 at most); k=50 adds 13-40% for the results shaped and sent (+0.5). 500 characters and
+# k=50 take 2.1-2.2x an ordinary search (2 tokens), as an ask of letter soup, the costliest, 2.0-2.4x (2.25).
 ORDINARY_CHARS = 200
 LONG_CHARS = 300
 LENGTH_EXTRA = 0.5
@@ -54,12 +53,11 @@ def request_cost(endpoint: Endpoint, query_chars: int, k: int) -> float:
 class Refused(Exception):
     """A request turned away before any ranking work: the status, why, and when to come back (seconds)."""
 
-    def __init__(self, status: int, detail: str, retry_after: int, reason: str) -> None:
+    def __init__(self, status: int, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
-        self.reason = reason  # a bounded label for the metrics
 
 
 @dataclass
@@ -95,7 +93,7 @@ class Admission:
                     await held.enter_async_context(self._slots)
             except TimeoutError:
                 raise Refused(503, f"the server is busy: no ranking slot within {self.wait_seconds:g} s "
-                                   "(long questions and many results wait longest)", 1, "busy") from None
+                                   "(long questions and many results wait longest)", 1) from None
             self.running += 1
             try:
                 yield

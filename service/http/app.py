@@ -112,7 +112,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
 
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused) -> JSONResponse:
-        metrics.busy.labels(exc.reason).inc()
+        metrics.busy.inc()
         return JSONResponse({"detail": exc.detail}, status_code=exc.status,
                             headers={"Retry-After": str(exc.retry_after)})
 

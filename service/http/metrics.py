@@ -26,7 +26,7 @@ class Metrics:
         self.rate_limited = Counter("casebook_rate_limited", "requests refused with 429 by the rate limit",
                                     registry=self.registry)
         self.busy = Counter("casebook_busy", "requests refused with 503: no ranking slot came free in time",
-                            ["reason"], registry=self.registry)
+                            registry=self.registry)
         self.registry.register(IndexCollector(holder))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

@@ -100,7 +100,7 @@ def test_a_busy_worker_answers_503_with_retry_after_then_serves_again(index_dir:
         assert busy.json()["detail"].startswith("the server is busy: no ranking slot within 0.2 s")
         assert client.get("/api/search", params={"q": "ledger"}).status_code == 200
         metrics = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).text
-    assert 'casebook_busy_total{reason="busy"} 1.0' in metrics
+    assert "casebook_busy_total 1.0" in metrics
 
 
 def test_long_text_and_many_results_spend_the_rate_limit_faster(index_dir: Path, embedders: Embedders):
