@@ -18,7 +18,7 @@ from index.embedder import Backend
 from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
-SECTIONS = ("ingest", "built", "query", "backend", "int8", "http", "load", "scaling", "authors", "store")
+SECTIONS = ("ingest", "built", "query", "backend", "int8", "http", "load", "scaling", "authors", "store", "abuse")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         _say("store: the folder and PostgreSQL stores at 1x and the synthetic scales")
         store.run(args.site, index_dir, args.work, embedder, queries, [int(s) for s in args.scales.split(",") if s],
                   facts["avg_bytes"], rows)
+    if "abuse" in only:
+        from bench import abuse
+
+        _say("abuse: a hostile client against the production profile over HTTP")
+        rows += abuse.run(index_dir, queries, args.work)
     rows.append(Row("machine", "load average at end", load_average()))
     rows.append(Row("machine", "bench wall time", f"{(time.perf_counter() - started) / 60:.1f} min"))
     table = render(rows)

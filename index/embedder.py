@@ -108,12 +108,18 @@ class Embedder:
         onnx = _export(self.name, Path(self._source), self.runtime.cache_dir)
         return quantize_onnx(onnx) if self.precision == "int8" else onnx
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Embed texts into an (n, dim) float32 array of unit vectors."""
+    def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False,
+               max_tokens: int | None = None) -> np.ndarray:
+        """Embed texts into an (n, dim) float32 array of unit vectors.
+
+        Args: max_tokens: read each text up to this many tokens (special tokens included), below the model's
+            own window; None: the whole window.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        window = min(max_tokens or self.max_tokens, self.max_tokens)
         with self._lock:
-            vectors = self._runner.encode(texts, batch_size, progress)
+            vectors = self._runner.encode(texts, batch_size, progress, window)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -135,7 +141,7 @@ class _Runner:
     max_tokens: int
     _tokenizer: Any  # a transformers tokenizer (torch) or a tokenizers.Tokenizer (ONNX): both have get_vocab()
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, progress: bool, window: int) -> np.ndarray:
         raise NotImplementedError
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -163,9 +169,14 @@ class _TorchRunner(_Runner):
         self.max_tokens = int(self._model.max_seq_length or 256)
         self._tokenizer = self._model.tokenizer
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        return self._model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
-                                  convert_to_numpy=True, normalize_embeddings=True)
+    def encode(self, texts: list[str], batch_size: int, progress: bool, window: int) -> np.ndarray:
+        full = self._model.max_seq_length
+        self._model.max_seq_length = window  # the caller holds the embedder's lock
+        try:
+            return self._model.encode(texts, batch_size=batch_size, show_progress_bar=progress,
+                                      convert_to_numpy=True, normalize_embeddings=True)
+        finally:
+            self._model.max_seq_length = full
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         encoded = self._tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
@@ -199,10 +210,9 @@ class _OnnxRunner(_Runner):
         options.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int, progress: bool, window: int) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts, add_special_tokens=True)
-        ids = [e.ids[: self.max_tokens - 1] + e.ids[-1:] if len(e.ids) > self.max_tokens else e.ids
-               for e in encodings]
+        ids = [e.ids[: window - 1] + e.ids[-1:] if len(e.ids) > window else e.ids for e in encodings]
         # Longest first in similar-length batches, as sentence-transformers does, so padding stays small.
         order = np.argsort([-len(i) for i in ids], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)

@@ -140,13 +140,23 @@ class Speller:
         form = self._form[best]  # typed with capitals: the blog's own spelling, capitalised at least
         return form[0].upper() + form[1:]
 
-    def correct(self, text: str) -> Spelling:
-        """The query with every unknown plain word corrected; numbers and code-like tokens are left as typed."""
+    def correct(self, text: str, max_lookups: int | None = None) -> Spelling:
+        """The query with every unknown plain word corrected; numbers and code-like tokens are left as typed.
+
+        Args: max_lookups: unknown words searched for a correction at most (each is a scan of the blog's
+            words, about a millisecond); the ones after them are left as typed. None: all.
+        """
         pieces: list[str] = []
         corrections: list[Correction] = []
         cursor = 0
+        lookups = 0
         for start, end in spellable_words(text):
             typed = text[start:end]
+            if not max_edits(typed) or self.knows(typed):
+                continue
+            lookups += 1
+            if max_lookups is not None and lookups > max_lookups:
+                break
             word = self.suggest(typed)
             if word is None:
                 continue

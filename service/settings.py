@@ -17,8 +17,10 @@ Profile = Literal["local", "production"]
 # What CASEBOOK_PROFILE=production changes; any CASEBOOK_* variable still overrides it.
 PROFILES: dict[str, dict[str, object]] = {
     "local": {},
-    "production": {"rate_limit_per_minute": 120, "log_queries": False,
-                   "trusted_proxies": ("127.0.0.1", "::1"), "gap_log_max_rows": 50_000, "gap_log_max_days": 90},
+    # No proxy is trusted by default in either profile: behind one, its address goes in CASEBOOK_TRUSTED_PROXIES
+    # (docs/production.md has the nginx lines that make its X-Forwarded-For the client's own address).
+    "production": {"rate_limit_per_minute": 120, "log_queries": False, "gap_log_max_rows": 50_000,
+                   "gap_log_max_days": 90, "api_docs": False},
 }
 DATABASE_RELOAD_SECONDS = 0.25
 MIN_ADMIN_TOKEN = 24  # characters: a guessable token would open readers' questions to anyone
@@ -35,12 +37,25 @@ class ServiceSettings(SharedSettings):
     # How often to look for a newly published index version: a file read for a folder; for a database, one
     # tiny query, asked four times a second so every process serves a new version within a second.
     reload_seconds: float = Field(1.0, gt=0)
-    cache_size: int = Field(1024, ge=0)  # search results kept per index version
-    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="CASEBOOK_RATE_LIMIT")  # per client; 0 = off
-    # Peers whose X-Forwarded-For names the real client (your reverse proxy); anyone else could forge it.
+    # Responses kept per index version and worker, searches and answers half each; sized by what they hold,
+    # since one k=50 answer weighs as much as four ordinary ones.
+    cache_mb: int = Field(64, ge=0)
+    # Per client (an address; an IPv6 /64) and worker, in tokens: an ordinary search costs 1, an ask 1.25,
+    # long text and many results more (service/http/admission.py). 0 = off.
+    rate_limit_per_minute: int = Field(0, ge=0, validation_alias="CASEBOOK_RATE_LIMIT")
+    # Peers whose X-Forwarded-For names the real client (your reverse proxy: addresses or networks); anyone
+    # else could forge it. uvicorn is told this list and nothing else.
     trusted_proxies: CommaList = ()
+    # Ranking work a worker runs at once; of it, requests costing 1.5 tokens or more, and one client's.
+    # The rest wait, at most queue_seconds, then get 503 with Retry-After.
+    ranking_slots: int = Field(4, ge=2)
+    heavy_slots: int = Field(1, ge=1)
+    client_slots: int = Field(2, ge=1)
+    queue_seconds: float = Field(1.0, gt=0)
+    max_connections: int = Field(512, ge=1)  # open connections and requests per worker (uvicorn); beyond, 503
     max_body_bytes: int = 1024  # every endpoint is a GET: a larger request body is refused with 413
     max_header_bytes: int = 16 * 1024  # all request headers together; more is refused with 431
+    api_docs: bool = True  # /docs and /redoc (the interactive API pages load their scripts from a CDN)
     access_log: bool = True  # one JSON line per request on the casebook.access logger
     log_queries: bool = True  # False keeps query text out of the logs
     profile: Profile = "local"

@@ -71,13 +71,22 @@ def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> float:
     return time.monotonic() - started
 
 
-@contextlib.contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` in a real uvicorn server on a free 127.0.0.1 port, in a thread; yield its base URL."""
+def free_port() -> int:
+    """A port nobody listens on at 127.0.0.1 now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI, **options: Any) -> Iterator[str]:
+    """Run `app` in a real uvicorn server on a free 127.0.0.1 port, in a thread, configured as `casebook serve`
+    configures it (plus `options`); yield its base URL."""
+    from service.http.server import uvicorn_options
+
+    port = free_port()
+    config = {**uvicorn_options(app.state.settings), **options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -63,15 +63,16 @@ class ParsedSentences(Lru[int, Parsed]):
         super().__init__(PASSAGE_SENTENCES)
 
 
-def run_ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> AnswerResponse:
-    """Answer a question from the live index; a repeated question comes from the version's cache."""
-    return kept(live.answers, (query, filters, k, exact), lambda: ask(live, query, filters, k, exact))
+def run_ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False,
+            asker: str = "") -> AnswerResponse:
+    """Answer a question from the live index; the same asker's repeated question comes from the version's cache."""
+    return kept(live.answers, (asker, query, filters, k, exact), lambda: ask(live, query, filters, k, exact, asker))
 
 
-def ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> AnswerResponse:
+def ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False, asker: str = "") -> AnswerResponse:
     """Answer a question and shape the response, reading the version through one connection (a database store)."""
     with live.version.reading():
-        return to_response(live, answer(live, query, filters, k, exact))
+        return to_response(live, answer(live, query, filters, k, exact, asker))
 
 
 def to_response(live: Live, result: Answer) -> AnswerResponse:
@@ -99,10 +100,10 @@ def citations(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage]
     return out
 
 
-def answer(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> Answer:
+def answer(live: Live, query: str, filters: Filters, k: int, exact: bool = False, asker: str = "") -> Answer:
     """Rank passages for the question, compose the answer from the best of them, or abstain."""
     with live.version.reading():
-        ranking = ranked(live, read_query(live, query, exact), filters, max(k, SOURCE_PASSAGES))
+        ranking = ranked(live, read_query(live, query, exact), filters, max(k, SOURCE_PASSAGES), asker)
         result = extract(live, ranking)
     shown = replace(ranking, passages=ranking.passages[:k], posts=ranking.posts[:k], series=ranking.series[:k])
     return replace(result, ranking=shown)

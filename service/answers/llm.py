@@ -74,10 +74,10 @@ class Generation:
     citations: list[CitationOut]  # the prompt's sources, [1] first
 
 
-def prepare_generation(live: Live, query: str, filters: Filters, k: int) -> Generation:
+def prepare_generation(live: Live, query: str, filters: Filters, k: int, asker: str = "") -> Generation:
     """Answer extractively and build the prompt from the same evidence, through one connection (a database)."""
     with live.version.reading():
-        result = answer(live, query, filters, k)
+        result = answer(live, query, filters, k, asker=asker)
         extractive = to_response(live, result)
         if not result.found:  # weak evidence: a model would only guess, so it is not asked
             return Generation(extractive, None, [])

@@ -6,23 +6,34 @@ waits for the disk, and a store that cannot be written is logged, never a failed
 question, the time, the best passage cosine and the closest post are kept: no client address or header.
 Every question, answered or not, is also counted per day (`asked`: the day, the question, how many
 times), for the questions readers ask most.
+
+A public search box is also asked junk, and one client can ask thousands of questions: junk (no word the
+blog or the model knows) is never written, and each client may queue OFFERS_PER_HOUR questions and have
+ROWS_PER_HOUR written an hour. The client is counted in memory under a keyed hash that changes with every
+process, and never written. The file is readable by its owner only; retention runs at start and hourly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import queue
+import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
 from index.errors import IndexError_
+from index.text import query_words
 from service.search.live import Live
+from service.search.query import SPELLING_LOOKUPS
 
 log = logging.getLogger("casebook.gaps")
 Endpoint = Literal["search", "ask"]
@@ -35,7 +46,13 @@ WEAK_BELOW = 0.48
 # and an answer found for it cancels it. Two readers asking the same within this time count once.
 SETTLE_SECONDS = 5.0
 QUEUE_SIZE = 10_000  # questions waiting for the writer; beyond it they are dropped and counted
-PRUNE_EVERY = 100  # writes between two retention passes
+PENDING = 2_000  # questions settling at once: each is one nearest-passage look-up when it settles
+PRUNE_EVERY = 100  # writes between two retention passes, besides one at start and one an hour
+PRUNE_SECONDS = 3600.0
+# Per client and worker, an hour: questions queued (a reader typing sends a few per question; the page's
+# search-as-you-type settles into one), and rows written (a reader rarely meets ten unanswered questions).
+OFFERS_PER_HOUR = 300
+ROWS_PER_HOUR = 20
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS unanswered (id INTEGER PRIMARY KEY, asked_at TEXT NOT NULL, endpoint TEXT NOT NULL,
     query TEXT NOT NULL, top_score REAL NOT NULL, closest TEXT);
@@ -73,21 +90,50 @@ class _Offer:
     query: str
     found: bool | None  # /api/ask's verdict; None for a search, judged by its closest passage
     live: Live
+    asker: str  # the client, only for its query vector in the version's cache; never written
+    client: bytes  # the client's keyed hash, for its hourly caps
+
+
+class _HourlyCounts:
+    """How many of something each client had this hour (keyed hashes, forgotten when the hour turns)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._hour = -1
+        self._counts: Counter[bytes] = Counter()
+
+    def take(self, client: bytes) -> bool:
+        """Count one for the client; False when it already had its limit this hour."""
+        hour = int(time.monotonic() // 3600)
+        if hour != self._hour:
+            self._hour, self._counts = hour, Counter()
+        if self._counts[client] >= self.limit:
+            return False
+        self._counts[client] += 1
+        return True
 
 
 class GapLog:
     """The writer of the gap log; `path` None turns it off (every call returns at once)."""
 
-    def __init__(self, path: Path | None, max_rows: int, max_days: int, settle_seconds: float = SETTLE_SECONDS) -> None:
+    def __init__(self, path: Path | None, max_rows: int, max_days: int, settle_seconds: float = SETTLE_SECONDS,
+                 prune_seconds: float = PRUNE_SECONDS) -> None:
         self.path = path
         self.max_rows = max_rows
         self.max_days = max_days
         self.settle_seconds = settle_seconds
-        self.dropped = 0  # questions not written: queue full or store unwritable
+        self.prune_seconds = prune_seconds
+        self.dropped = 0  # questions not written: queue full, over a client's caps, or store unwritable
+        self.junk = 0  # questions not written because no word of them is known
         self._queue: queue.Queue[_Offer | None] = queue.Queue(QUEUE_SIZE)
         self._thread: threading.Thread | None = None
         self._writes = 0
         self._failing = False
+        self._salt = secrets.token_bytes(16)  # per process: the hashes mean nothing elsewhere or later
+        self._offers = _HourlyCounts(OFFERS_PER_HOUR)
+        self._offers_lock = threading.Lock()
+        self._rows = _HourlyCounts(ROWS_PER_HOUR)  # the writer thread's only
+        self._pruned_at = 0.0
 
     def start(self) -> None:
         """Start the writer thread (the app's lifespan does)."""
@@ -102,29 +148,45 @@ class GapLog:
             self._thread.join(timeout=10)
             self._thread = None
 
-    def offer(self, live: Live, endpoint: Endpoint, query: str, found: bool | None = None) -> None:
-        """Hand a question over for the writer to judge; never blocks, never raises."""
+    def offer(self, live: Live, endpoint: Endpoint, query: str, found: bool | None = None, asker: str = "") -> None:
+        """Hand a question over for the writer to judge; never blocks, never raises. `asker` is the client."""
         if self._thread is None:
+            return
+        client = hashlib.blake2b(asker.encode(), key=self._salt, digest_size=8).digest()
+        with self._offers_lock:
+            allowed = self._offers.take(client)
+        if not allowed:
+            self.dropped += 1
             return
         asked_at = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, found, live))
+            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, found, live, asker, client))
         except queue.Full:
             self.dropped += 1
 
     def _run(self) -> None:
+        self._prune()  # retention holds from the start, however few questions come
         pending: list[_Offer] = []
         while True:
-            wait = max(0.0, self.settle_seconds - (time.monotonic() - pending[0].at)) if pending else None
+            now = time.monotonic()
+            wait = self._pruned_at + self.prune_seconds - now
+            if pending:
+                wait = min(wait, self.settle_seconds - (now - pending[0].at))
             try:
-                offer = self._queue.get(timeout=wait)
+                offer = self._queue.get(timeout=max(0.0, wait))
             except queue.Empty:
-                pending = self._write_settled(pending)
-                continue
-            if offer is None:  # closing: write everything still waiting
-                self._write(pending)
-                return
-            pending = self._write_settled(_merge(pending, offer))
+                pass
+            else:
+                if offer is None:  # closing: write everything still waiting
+                    self._write(pending)
+                    return
+                if len(pending) < PENDING:
+                    pending = _merge(pending, offer)
+                else:
+                    self.dropped += 1
+            pending = self._write_settled(pending)
+            if time.monotonic() >= self._pruned_at + self.prune_seconds:
+                self._prune()
 
     def _write_settled(self, pending: list[_Offer]) -> list[_Offer]:
         """Write the questions that waited long enough; return the others."""
@@ -133,18 +195,42 @@ class GapLog:
         return [p for p in pending if now - p.at < self.settle_seconds]
 
     def _write(self, offers: list[_Offer]) -> None:
-        """Count every settled question, and keep the ones the blog had no answer for."""
-        if not offers or self.path is None:
+        """Count every settled question that is not junk, and keep the ones the blog had no answer for."""
+        asked, rows = [], []
+        for offer in offers:
+            if is_junk(offer.live, offer.query):
+                self.junk += 1
+                continue
+            asked.append((offer.asked_at, offer.query))
+            if offer.found is True or (row := _judge(offer)) is None:
+                continue
+            if self._rows.take(offer.client):
+                rows.append(row)
+            else:
+                self.dropped += 1
+        if asked:
+            def write(con: sqlite3.Connection) -> None:
+                _count(con, asked)
+                _insert(con, rows)
+            self._store(write, len(rows))
+
+    def _prune(self) -> None:
+        """Apply the retention now (at start, then hourly) to a log that exists."""
+        self._pruned_at = time.monotonic()
+        if self.path is not None and self.path.exists():
+            self._store(lambda con: None, 0, prune_now=True)
+
+    def _store(self, write: Callable[[sqlite3.Connection], None], rows: int, prune_now: bool = False) -> None:
+        """Run `write` and, every PRUNE_EVERY rows or when asked, the retention, in one transaction."""
+        if self.path is None:
             return
-        rows = [row for row in map(_judge, (p for p in offers if p.found is not True)) if row is not None]
         try:
             con = _connect(self.path)
             try:
-                with con:  # one transaction
-                    _count(con, ((o.asked_at, o.query) for o in offers))
-                    _insert(con, rows)
-                    self._writes += len(rows)
-                    if self._writes >= PRUNE_EVERY:
+                with con:
+                    write(con)
+                    self._writes += rows
+                    if prune_now or self._writes >= PRUNE_EVERY:
                         self._writes = 0
                         prune(con, self.max_rows, self.max_days)
             finally:
@@ -153,7 +239,7 @@ class GapLog:
                 log.info("gap log %s is writable again", self.path)
             self._failing = False
         except (sqlite3.Error, OSError) as e:
-            self.dropped += len(rows)
+            self.dropped += rows
             if not self._failing:  # once per outage, not once per question
                 log.error("gap log %s cannot be written (%s); unanswered questions are not kept until it can",
                           self.path, e)
@@ -178,7 +264,7 @@ def _judge(offer: _Offer) -> Unanswered | None:
     version = offer.live.version
     try:
         with version.reading():
-            hits = version.vectors.search(offer.live.embed_query(offer.query), 1)
+            hits = version.vectors.search(offer.live.embed_query(offer.query, offer.asker), 1)
             closest = version.passages[hits[0].passage_id].post_path if hits else None
     except IndexError_ as e:  # a database store that is down: the question cannot be judged, so it is not kept
         log.warning("gap log: question not judged (%s)", e)
@@ -189,8 +275,25 @@ def _judge(offer: _Offer) -> Unanswered | None:
     return Unanswered(offer.asked_at, offer.endpoint, offer.query, top, closest)
 
 
+def is_junk(live: Live, question: str) -> bool:
+    """Whether no word of a question (stop words aside) is one the blog or the model knows, as typed or once
+    its spelling is corrected: keyboard mash, random letters, symbols. Measured on the real blog: no judged
+    or unanswerable question is junk; nearly all generated mash is (docs/production.md, "The gap log")."""
+    speller = live.speller
+    looked_up = 0
+    for word, _ in query_words(question):
+        if speller.knows(word):
+            return False
+        if looked_up < SPELLING_LOOKUPS and word.isalpha():
+            looked_up += 1
+            if speller.suggest(word) is not None:
+                return False
+    return True
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)  # with the index in a database, its folder may not exist
+    _owner_only(path)
     con = sqlite3.connect(path, timeout=2.0)  # the workers of one service share the file
     try:
         con.execute("PRAGMA journal_mode=WAL")
@@ -199,6 +302,17 @@ def _connect(path: Path) -> sqlite3.Connection:
         con.close()
         raise
     return con
+
+
+def _owner_only(path: Path) -> None:
+    """Create the log readable and writable by its owner only (SQLite gives its -wal and -shm files the same
+    mode), and close up one an older version created open to all."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except PermissionError:  # not ours to change: SQLite says what it can and cannot do with it
+        pass
 
 
 def _count(con: sqlite3.Connection, asked: Iterable[tuple[str, str]]) -> None:

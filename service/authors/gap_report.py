@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -132,13 +133,31 @@ def to_markdown(report: GapReport, top: int) -> str:
     for n, group in enumerate(report.groups[:top], 1):
         when = group.first_asked[:10] if group.first_asked[:10] == group.last_asked[:10] else \
             f"{group.first_asked[:10]} to {group.last_asked[:10]}"
-        lines.append(f"## {n}. “{group.examples[0]}” — asked {group.asked}×"
+        lines.append(f"## {n}. {code_span(group.examples[0])} — asked {group.asked}×"
                      f" ({group.wordings} wording{'s' if group.wordings > 1 else ''}, {when})")
         lines.append("")
-        lines += [f"- “{example}”" for example in group.examples[1:]]
-        lines.append("- Closest posts: " + ("; ".join(f"[{p.title}]({p.url}) {p.score:.2f}" for p in group.closest)
-                                           or "none"))
+        lines += [f"- {code_span(example)}" for example in group.examples[1:]]
+        lines.append("- Closest posts: " + ("; ".join(f"[{escape(p.title)}](<{p.url.translate(_ANGLES)}>) "
+                                                     f"{p.score:.2f}" for p in group.closest) or "none"))
         lines.append("")
     if len(report.groups) > top:
         lines.append(f"{len(report.groups) - top} smaller groups not shown (--top, or --format json for all).")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def code_span(text: str) -> str:
+    """Reader text as a Markdown code span: no link, image, HTML, heading or emphasis in it is ever rendered.
+
+    The fence is one backtick longer than any run inside; the spaces inside it are dropped by the renderer.
+    """
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def escape(text: str) -> str:
+    """Text with every Markdown punctuation mark backslash-escaped (CommonMark lets any of them be)."""
+    return _PUNCTUATION.sub(r"\\\g<0>", text)
+
+
+_PUNCTUATION = re.compile(r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~]""")
+_ANGLES = str.maketrans("", "", "<>")

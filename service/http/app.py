@@ -21,6 +21,8 @@ from index.errors import IndexError_
 from service.answers.llm import LlmClient
 from service.authors.gap_log import GapLog
 from service.authors.related import related_space
+from service.http.admin import AdminDep
+from service.http.admission import Admission, Refused
 from service.http.metrics import Metrics
 from service.http.middleware import Observe, RateLimit, RequestLimits, SecurityHeaders
 from service.http.routes import ask, authors, catalog, health, related, search
@@ -48,13 +50,15 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     """
     # Each version builds its related-posts space before it serves: seconds of work on the real blog.
     holder = IndexHolder(settings.store(for_service=True), embedders or Embedders(settings.runtime),
-                         settings.cache_size, prepare=[related_space])
+                         settings.cache_mb * 2**20, prepare=[related_space])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(holder.refresh)
         watcher = asyncio.create_task(_watch(holder, settings.reload_seconds))
         app.state.llm = LlmClient.from_settings(settings)
+        app.state.admission = Admission(settings.ranking_slots, settings.heavy_slots, settings.client_slots,
+                                        settings.queue_seconds)
         app.state.gaps.start()
         try:
             yield
@@ -67,7 +71,10 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
             await run_in_threadpool(app.state.gaps.close)
             await run_in_threadpool(holder.close)
 
-    app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan)
+    docs = settings.api_docs
+    # No trailing-slash redirects: Starlette builds their Location from the request's Host header.
+    app = FastAPI(title="Casebook", summary="Semantic search and answers over a Hugo blog", lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None, redirect_slashes=False)
     app.state.settings = settings
     app.state.holder = holder
     app.state.llm = None
@@ -81,8 +88,9 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    # Behind the admin token (a bearer header Prometheus can send): the metrics count what readers do.
     @app.get("/metrics", include_in_schema=False)
-    def prometheus() -> Response:
+    def prometheus(_: AdminDep) -> Response:
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
@@ -98,8 +106,15 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
     # this request cannot be served now, and the next poll or reconnection puts things right.
     @app.exception_handler(IndexError_)
     async def index_unavailable(request: Request, exc: IndexError_) -> JSONResponse:
-        log.warning("request failed on the index store: %s", exc)
-        return JSONResponse({"detail": f"index unavailable: {exc}"}, status_code=503, headers={"Retry-After": "1"})
+        log.warning("request failed on the index store: %s", exc)  # the reason, with its paths, stays here
+        return JSONResponse({"detail": "index unavailable: the index store did not answer; retry shortly"},
+                            status_code=503, headers={"Retry-After": "1"})
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> JSONResponse:
+        metrics.busy.inc()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status,
+                            headers={"Retry-After": str(exc.retry_after)})
 
     # Added innermost first: a request meets the security headers, the log, the size limits, the rate limit.
     if settings.cors_origins:
@@ -107,12 +122,14 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
                            allow_headers=["*"], max_age=600)
     if settings.rate_limit_per_minute:
         app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute,
-                           trusted_proxies=settings.trusted_proxies, metrics=metrics)
+                           max_query_chars=settings.max_query_chars, max_k=settings.max_k,
+                           default_k=settings.default_k, proxies_trusted=bool(settings.trusted_proxies),
+                           metrics=metrics)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)
     app.add_middleware(Observe, metrics=metrics, log_requests=settings.access_log,
                        log_queries=settings.log_queries)
-    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS)
+    app.add_middleware(SecurityHeaders, headers=SECURITY_HEADERS, exempt=("/docs", "/redoc") if docs else ())
     return app
 
 

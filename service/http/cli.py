@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from index.cli import add_index_arguments
@@ -20,8 +19,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run uvicorn: one worker serves an app built here; several each build theirs from the environment."""
-    import uvicorn
+    """Run uvicorn as `service.http.server` configures it: one worker serves an app built here; several each
+    build theirs from the environment."""
+    from service.http.server import run
 
     try:
         # a bad variable fails here, named
@@ -29,20 +29,8 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"casebook serve: {e}", file=sys.stderr)
         return 2
-    if args.workers == 1:
-        from service.http.app import create_app
-        from service.http.logs import configure_logging
-
-        configure_logging()
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                    access_log=False)
-        return 0
-    # uvicorn starts worker processes from an import string, so they read their settings from the
-    # environment: run it in place of this process, with --index and --store passed as the variables they override.
-    env = {**os.environ, "CASEBOOK_INDEX": str(settings.index_dir), "CASEBOOK_STORE": settings.store_location or ""}
-    os.execve(sys.executable, [sys.executable, "-m", "uvicorn", "service.http.asgi:app_from_env", "--factory",
-                               "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
-                               "--log-level", args.log_level, "--no-access-log"], env)
+    run(settings, args.host, args.port, args.workers, args.log_level)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ from fastapi import Depends, HTTPException, Request
 
 from service.answers.llm import LlmClient
 from service.authors.gap_log import GapLog
+from service.http.admission import Admission
+from service.http.clients import scope_client
 from service.search.holder import IndexHolder
 from service.search.live import Live
 from service.settings import ServiceSettings
@@ -50,7 +52,25 @@ async def get_gaps(request: Request) -> GapLog:
     return gaps
 
 
+async def get_client(request: Request) -> str:
+    """Who asks: the client's address (an IPv6 /64), as the rate limit counts it."""
+    return scope_client(request.scope)
+
+
+async def get_admission(request: Request) -> Admission:
+    """The worker's ranking slots (made in the lifespan, on the event loop that serves)."""
+    state = request.app.state
+    if getattr(state, "admission", None) is None:  # an app driven without its lifespan
+        settings: ServiceSettings = state.settings
+        state.admission = Admission(settings.ranking_slots, settings.heavy_slots, settings.client_slots,
+                                    settings.queue_seconds)
+    admission: Admission = state.admission
+    return admission
+
+
 SettingsDep = Annotated[ServiceSettings, Depends(get_settings)]
+ClientDep = Annotated[str, Depends(get_client)]
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
 GapLogDep = Annotated[GapLog, Depends(get_gaps)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 LiveDep = Annotated[Live, Depends(get_live)]

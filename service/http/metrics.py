@@ -25,6 +25,8 @@ class Metrics:
                                  ["route"], buckets=LATENCY_BUCKETS, registry=self.registry)
         self.rate_limited = Counter("casebook_rate_limited", "requests refused with 429 by the rate limit",
                                     registry=self.registry)
+        self.busy = Counter("casebook_busy", "requests refused with 503: no ranking slot came free in time",
+                            registry=self.registry)
         self.registry.register(IndexCollector(holder))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

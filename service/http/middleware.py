@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -13,21 +14,26 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.http.admission import endpoint_of, request_cost
+from service.http.clients import scope_client
 from service.http.metrics import Metrics
 
 access_log = logging.getLogger("casebook.access")
 ADMIN_ROUTES = frozenset({"/authors", "/authors/sign-in", "/authors/sign-out", "/api/authors"})
+REFUSAL_PAUSE = 0.5  # seconds a 429 waits before it is sent (Retry-After counts from then)
 
 
 class SecurityHeaders:
-    """Add the security headers to every response except the interactive API docs (they load a CDN)."""
+    """Add the security headers to every response except those under `exempt` (the interactive API docs, which
+    load their scripts from a CDN, when they are on)."""
 
-    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+    def __init__(self, app: ASGIApp, headers: dict[str, str], exempt: tuple[str, ...] = ()) -> None:
         self.app = app
         self.headers = headers
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(("/docs", "/redoc")):
+        if scope["type"] != "http" or (self.exempt and scope["path"].startswith(self.exempt)):
             await self.app(scope, receive, send)
             return
 
@@ -81,13 +87,13 @@ class TokenBuckets:
         self.clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # client -> (tokens, updated)
 
-    def take(self, client: str) -> float:
-        """Spend one token: 0.0 when allowed, else the seconds until the next token."""
+    def take(self, client: str, cost: float = 1.0) -> float:
+        """Spend `cost` tokens: 0.0 when allowed, else the seconds until there are enough."""
         now = self.clock()
         tokens, updated = self._buckets.pop(client, (self.capacity, now))
         tokens = min(self.capacity, tokens + (now - updated) * self.rate)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-        self._buckets[client] = (tokens - 1 if wait == 0.0 else tokens, now)
+        wait = 0.0 if tokens >= cost else (min(cost, self.capacity) - tokens) / self.rate
+        self._buckets[client] = (tokens - cost if wait == 0.0 else tokens, now)
         # The least recently seen client goes first; a forgotten client simply starts with a full bucket.
         while len(self._buckets) > self.max_clients:
             self._buckets.popitem(last=False)
@@ -95,41 +101,58 @@ class TokenBuckets:
 
 
 class RateLimit:
-    """Answer 429 with Retry-After once a client spends its per-minute allowance on /api/."""
+    """Answer 429 with Retry-After once a client spends its per-minute allowance of tokens on /api/.
 
-    def __init__(self, app: ASGIApp, per_minute: int, trusted_proxies: tuple[str, ...],
-                 metrics: Metrics) -> None:
+    A request costs what `request_cost` says (1 for an ordinary search); the client is the peer uvicorn
+    reports, which is the X-Forwarded-For client only when the peer is a trusted proxy.
+    """
+
+    def __init__(self, app: ASGIApp, per_minute: int, max_query_chars: int, max_k: int, default_k: int,
+                 proxies_trusted: bool, metrics: Metrics) -> None:
         self.app = app
         self.per_minute = per_minute
         self.buckets = TokenBuckets(per_minute)
-        self.trusted = frozenset(trusted_proxies)
+        self.max_query_chars = max_query_chars
+        self.max_k = max_k
+        self.default_k = default_k
+        self.proxies_trusted = proxies_trusted
         self.metrics = metrics
+        self._warned = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
-            wait = self.buckets.take(client_address(scope, self.trusted))
+            client = scope_client(scope)
+            cost = self._cost(scope)
+            wait = self.buckets.take(client, cost)
+            if not self.proxies_trusted and not self._warned:
+                self._warn_if_proxied(scope)
             if wait:
                 self.metrics.rate_limited.inc()
-                retry = max(1, math.ceil(wait))
-                detail = f"rate limit of {self.per_minute} requests a minute reached; retry in {retry} s"
-                body = {"detail": detail}
-                response = JSONResponse(body, status_code=429, headers={"Retry-After": str(retry)})
+                # A client over its limit that asks again at once gets its answer after a pause: a loop of
+                # instant refusals would cost the worker more than the requests it refuses.
+                await asyncio.sleep(min(wait, REFUSAL_PAUSE))
+                retry = max(1, math.ceil(wait - REFUSAL_PAUSE))
+                detail = (f"rate limit reached: {self.per_minute} tokens a minute, an ordinary search costs 1 "
+                          f"and this request {cost:g}; retry in {retry} s")
+                response = JSONResponse({"detail": detail}, status_code=429, headers={"Retry-After": str(retry)})
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
+    def _cost(self, scope: Scope) -> float:
+        """The request's cost from its raw parameters (validation comes later, and never costs less)."""
+        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        chars = min(len(params.get("q", [""])[0]), self.max_query_chars)
+        k = params.get("k", [""])[0]
+        count = min(int(k), self.max_k) if k.isdigit() else self.default_k
+        return request_cost(endpoint_of(scope["path"]), chars, count)
 
-def client_address(scope: Scope, trusted: frozenset[str]) -> str:
-    """The peer address, or the right-most untrusted X-Forwarded-For entry when the peer is a trusted one."""
-    peer = scope["client"][0] if scope.get("client") else "unknown"
-    if peer not in trusted:
-        return peer
-    forwarded = Headers(scope=scope).get("x-forwarded-for", "")
-    # Walk from the right: entries added by our own proxies are trustworthy, anything left of them is not.
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-        if hop not in trusted:
-            return hop
-    return peer
+    def _warn_if_proxied(self, scope: Scope) -> None:
+        if any(name == b"x-forwarded-for" for name, _ in scope["headers"]):
+            self._warned = True
+            access_log.warning("requests carry X-Forwarded-For but no proxy is trusted "
+                               "(CASEBOOK_TRUSTED_PROXIES): the header is ignored, and behind a proxy every "
+                               "client shares its rate-limit bucket")
 
 
 class Observe:

@@ -20,17 +20,20 @@ Prepare = Callable[[Live], object]  # work a version does before it serves, e.g.
 class IndexHolder:
     """Holds the live version; `refresh` loads a newly published one and swaps it in atomically."""
 
-    def __init__(self, store: Store, embedders: Embedders, cache_size: int, prepare: Sequence[Prepare] = ()) -> None:
+    def __init__(self, store: Store, embedders: Embedders, cache_bytes: int, prepare: Sequence[Prepare] = ()) -> None:
         """Args: prepare: what each version derives before it serves (the service builds the related-posts space:
         seconds of work on the real blog that would otherwise compete with the first queries after a swap)."""
         self.store = store
         self.embedders = embedders
-        self.cache_size = cache_size
+        self.cache_bytes = cache_bytes
         self.prepare = tuple(prepare)
         self.live: Live | None = None
+        # Why no version serves, or an older one does. Readers see it (/readyz, a 503), so it names versions but
+        # no paths, hosts or exception text: those are in `reason`, for the log and for commands.
         self.last_error: str | None = None
+        self.reason: str | None = None
         self.refused = 0  # versions refused since start, for /metrics
-        self.unavailable: str | None = None  # why the store cannot be reached now (a database that is down)
+        self.unavailable: str | None = None  # set while the store cannot be reached (a database that is down)
         self._seen: str | None = None
         self._lock = threading.Lock()
 
@@ -45,10 +48,15 @@ class IndexHolder:
         except StoreUnavailable as e:
             if self.unavailable is None:
                 log.error("index store unavailable: %s", e)
-            self.unavailable = str(e)
+            self.unavailable, self.reason = "database unavailable (see the service log)", str(e)
             return False
         except (IndexMissing, IndexMismatch) as e:  # no tables yet, or a layout this code cannot read
-            self.last_error = str(e)
+            public = ("no index published yet (see the service log)" if isinstance(e, IndexMissing) else
+                      "the index was written in a layout this Casebook cannot read: upgrade Casebook "
+                      "(see the service log)")
+            if self.last_error != public:
+                log.error("no index version can be served: %s", e)
+            self.last_error, self.reason = public, str(e)
             return False
 
     def _refresh(self) -> bool:
@@ -58,14 +66,14 @@ class IndexHolder:
             self.unavailable = None
         if published is None or published == self._seen:
             if published is None and self.live is None:
-                self.last_error = f"{self.store}: no index published yet"
+                self.last_error, self.reason = "no index published yet", f"{self.store}: no index published yet"
             return False
         with self._lock:
             if published == self._seen:
                 return False
             seen, self._seen = self._seen, published
             if self.live is not None and self.live.version_id == published:  # rolled back to what we serve
-                self.last_error = None
+                self.last_error = self.reason = None
                 return False
             try:
                 live = self._load(published)
@@ -78,7 +86,7 @@ class IndexHolder:
                 return False
             self.live = live
             if live.version_id == published:
-                self.last_error = None
+                self.last_error = self.reason = None
             log.info("serving index version %s (%d passages)", live.version_id, len(live.version.passages))
             return True
 
@@ -89,7 +97,7 @@ class IndexHolder:
     def _load(self, version_id: str) -> Live | None:
         try:
             version = self.store.open(version_id)
-            live = Live(version, lambda: model_of(self.store, self.embedders, version), self.cache_size)
+            live = Live(version, lambda: model_of(self.store, self.embedders, version), self.cache_bytes)
             live.prepare()
         except StoreUnavailable:
             raise
@@ -98,7 +106,8 @@ class IndexHolder:
             self.refused += 1
             known = isinstance(e, IndexMissing | IndexCorrupt | IndexMismatch | ModelUnavailable)
             kind = "" if known else f"{type(e).__name__}: "
-            self.last_error = f"version {version_id} refused: {kind}{e}"
+            self.last_error = f"version {version_id} refused: {type(e).__name__} (see the service log)"
+            self.reason = f"version {version_id} refused: {kind}{e}"
             log.error("refusing index version %s: %s%s", version_id, kind, e)
             return None
         for prepare in self.prepare:
@@ -112,16 +121,16 @@ class IndexHolder:
 
     def _fallback(self, refused: str) -> Live | None:
         """At start-up, when the published version is refused, serve the newest older one that opens."""
-        reason = self.last_error
+        reason = self.last_error, self.reason
         # Only older ones: a newer complete folder may be from an ingest killed before it published.
         for older in reversed([v for v in self.store.versions() if v < refused]):
             live = self._load(older)
             if live is not None:
                 log.warning("published version %s was refused; serving the older version %s until a new one "
                             "is published (or run `casebook index rollback`)", refused, older)
-                self.last_error = f"published version {refused} was refused; serving {older}"
+                self.last_error = self.reason = f"published version {refused} was refused; serving {older}"
                 return live
-        self.last_error = reason
+        self.last_error, self.reason = reason
         return None
 
 
@@ -146,10 +155,10 @@ def open_live(settings: SharedSettings, *, prepare: bool = True) -> Live:
         store = settings.store()
         version = store.open()
         return Live(version, lambda: model_of(store, embedders, version))
-    holder = IndexHolder(settings.store(), embedders, cache_size=0)
+    holder = IndexHolder(settings.store(), embedders, cache_bytes=0)
     holder.refresh()
     if holder.unavailable is not None:
-        raise StoreUnavailable(holder.unavailable)
+        raise StoreUnavailable(holder.reason or holder.unavailable)
     if holder.live is None:
-        raise IndexMissing(holder.last_error or f"{holder.store}: no index published yet")
+        raise IndexMissing(holder.reason or f"{holder.store}: no index published yet")
     return holder.live

@@ -23,6 +23,13 @@ __all__ = ["Filters", "Live", "UnknownName"]
 
 Derived = TypeVar("Derived")
 QUERY_VECTORS = 4096  # a query's vector is kept this long: the page asks the same text again as it pages and filters
+# The model reads a query up to this many tokens (its window is 256). The judged questions need at most 40
+# (p50 22); 64 holds any of them with room, and a long paste costs a quarter of the full window
+# (docs/production.md, "Cost per request"). BM25 still reads every word.
+QUERY_TOKENS = 64
+# What a cached response weighs: ~3 KiB for each passage, post, series or citation it holds (tracemalloc on
+# the real blog: 76 KiB for k=10, 330 KiB for k=50).
+BYTES_PER_RESULT = 3 * 1024
 
 
 class UnknownName(LookupError):
@@ -39,14 +46,18 @@ class Live:
     """
 
     def __init__(self, version: IndexReader, load_embedder: Callable[[], Embedder] | None = None,
-                 cache_size: int = 0) -> None:
+                 cache_bytes: int = 0) -> None:
         """Args: load_embedder: the version's model (its manifest names it), None for tools that never embed;
-        cache_size: responses kept per kind."""
+        cache_bytes: what the kept responses may weigh, searches and answers half each.
+
+        Responses and query vectors are kept per asker (a client of the service; "" for commands): a response
+        that comes back at once would otherwise tell a reader that someone else asked the same question.
+        """
         self.version = version
         self._load_embedder = load_embedder
-        self.searches: Lru[Hashable, SearchResponse] = Lru(cache_size)
-        self.answers: Lru[Hashable, AnswerResponse] = Lru(cache_size)
-        self.query_vectors: Lru[str, np.ndarray] = Lru(QUERY_VECTORS)
+        self.searches: Lru[Hashable, SearchResponse] = Lru(cache_bytes // 2, weigh=response_bytes)
+        self.answers: Lru[Hashable, AnswerResponse] = Lru(cache_bytes // 2, weigh=response_bytes)
+        self.query_vectors: Lru[tuple[str, str], np.ndarray] = Lru(QUERY_VECTORS)
         self._derived: dict[Callable[[Live], object], object] = {}
         self._derived_lock = threading.Lock()
 
@@ -87,12 +98,12 @@ class Live:
         _ = self.speller, self.word_forms, self.series_slugs
         self.version.vectors.prepare()
 
-    def embed_query(self, text: str) -> np.ndarray:
-        """The query's vector, from the cache when the same text was asked before."""
-        vector = self.query_vectors.get(text)
+    def embed_query(self, text: str, asker: str = "") -> np.ndarray:
+        """The query's vector (its first QUERY_TOKENS tokens), from the cache when this asker asked it before."""
+        vector = self.query_vectors.get((asker, text))
         if vector is None:
-            vector = self.embedder.encode([text])[0]
-            self.query_vectors.put(text, vector)
+            vector = self.embedder.encode([text], max_tokens=QUERY_TOKENS)[0]
+            self.query_vectors.put((asker, text), vector)
         return vector
 
     def derived(self, make: Callable[[Live], Derived]) -> Derived:
@@ -128,3 +139,9 @@ class Live:
             return None
         self.check(filters)
         return self.version.scope(filters)
+
+
+def response_bytes(response: SearchResponse) -> int:
+    """About what a response holds in memory: its results, and the answer's citations."""
+    results = len(response.passages) + len(response.posts) + len(response.series)
+    return BYTES_PER_RESULT * (1 + results + len(getattr(response, "citations", ())))

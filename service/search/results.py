@@ -16,15 +16,18 @@ from service.search.snippets import snippet
 Response = TypeVar("Response", bound=SearchResponse)
 
 
-def run_search(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> SearchResponse:
-    """Search the live index; a repeated query with the same filters comes from the version's cache."""
-    return kept(live.searches, (query, filters, k, exact), lambda: search(live, query, filters, k, exact))
+def run_search(live: Live, query: str, filters: Filters, k: int, exact: bool = False,
+               asker: str = "") -> SearchResponse:
+    """Search the live index; the same asker's repeated query with the same filters comes from the version's
+    cache (never another asker's: see `Live`)."""
+    return kept(live.searches, (asker, query, filters, k, exact),
+                lambda: search(live, query, filters, k, exact, asker))
 
 
-def search(live: Live, query: str, filters: Filters, k: int, exact: bool = False) -> SearchResponse:
+def search(live: Live, query: str, filters: Filters, k: int, exact: bool = False, asker: str = "") -> SearchResponse:
     """Rank a query and shape the response, reading the version through one connection (a database store)."""
     with live.version.reading():
-        return to_response(live, ranked(live, read_query(live, query, exact), filters, k))
+        return to_response(live, ranked(live, read_query(live, query, exact), filters, k, asker))
 
 
 def kept(cache: Lru[Hashable, Response], key: Hashable, compute: Callable[[], Response]) -> Response:
@@ -37,9 +40,9 @@ def kept(cache: Lru[Hashable, Response], key: Hashable, compute: Callable[[], Re
     return response.model_copy(update={"took_ms": round((time.perf_counter() - started) * 1000, 2)})
 
 
-def ranked(live: Live, query: Query, filters: Filters, k: int) -> Ranking:
+def ranked(live: Live, query: Query, filters: Filters, k: int, asker: str = "") -> Ranking:
     """Rank a query as searched, by both retrievers; the model reads the searched (corrected) text."""
-    return rank(live, query, live.embed_query(query.text), filters, k)
+    return rank(live, query, live.embed_query(query.text, asker), filters, k)
 
 
 def to_response(live: Live, ranking: Ranking) -> SearchResponse:

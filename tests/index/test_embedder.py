@@ -107,3 +107,18 @@ def test_precision_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CASEBOOK_EMBED_PRECISION", "int4")
     with pytest.raises(ValueError, match="CASEBOOK_EMBED_PRECISION has value 'int4'. Not one of fp32, int8."):
         SharedSettings.from_env()
+
+
+def test_a_token_budget_reads_a_text_only_that_far_on_both_backends(torch_embedder: Embedder,
+                                                                    onnx_embedder: Embedder) -> None:
+    words = ("ledger table replica queue cache " * 20).split()  # a word a token, 100 of them
+    head = " ".join(words[:14])  # with [CLS] and [SEP]: 16 tokens
+    assert onnx_embedder.count_tokens([head]) == [16]
+    read = []
+    for embedder in (torch_embedder, onnx_embedder):
+        budget = embedder.encode([" ".join(words)], max_tokens=16)[0]
+        assert float(budget @ embedder.encode([head])[0]) > 0.9999  # what lies past the budget is not read
+        assert float(budget @ embedder.encode([" ".join(words)])[0]) < 0.999
+        assert embedder.encode([head], max_tokens=1000).shape == (1, embedder.dim)  # never past the window
+        read.append(budget)
+    assert float(read[0] @ read[1]) > 0.999

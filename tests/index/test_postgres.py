@@ -113,7 +113,7 @@ def test_each_request_reads_through_one_pooled_connection(pg_index, embedders):
     """Every query of a request shares the one connection it checked out: search (filtered too), the answer, the
     answer streamed from a language model, related posts and the catalog."""
     with fake_model_server() as model:
-        settings = ServiceSettings(store_location=pg_index, reload_seconds=3600, gap_log=None, cache_size=0,
+        settings = ServiceSettings(store_location=pg_index, reload_seconds=3600, gap_log=None, cache_mb=0,
                                    llm_url=f"{model}/ok/v1")
         with TestClient(create_app(settings, embedders)) as app:
             pool = app.app.state.holder.store.db.pool()  # type: ignore[attr-defined]
@@ -369,7 +369,8 @@ def test_two_service_processes_share_one_database_and_switch_versions_under_load
 
 
 def test_the_database_stopped_and_started_under_a_running_service(postgres: Postgres, pg_index, capsys):
-    settings = ServiceSettings(store_location=pg_index, reload_seconds=0.2, gap_log=None)
+    token = "admin-token-for-the-metrics-0123456789"
+    settings = ServiceSettings(store_location=pg_index, reload_seconds=0.2, gap_log=None, admin_token=token)
     with serving(create_app(settings)) as base, httpx.Client(base_url=base, timeout=30) as http:
         wait_until(lambda: http.get("/readyz").status_code == 200)
         assert http.get("/api/search", params={"q": "ledger entries"}).status_code == 200
@@ -384,7 +385,8 @@ def test_the_database_stopped_and_started_under_a_running_service(postgres: Post
             refused = http.get("/api/search", params={"q": "a question never asked before"})
             assert refused.status_code == 503 and refused.json()["detail"].startswith("index unavailable: ")
             assert http.get("/healthz").status_code == 200
-            assert "casebook_index_store_reachable 0.0" in http.get("/metrics").text
+            metrics = http.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+            assert "casebook_index_store_reachable 0.0" in metrics
             cached = http.get("/api/search", params={"q": "ledger entries"})
             assert cached.status_code == 200  # answered from the result cache
         finally:

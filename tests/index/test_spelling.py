@@ -90,3 +90,10 @@ def test_only_plain_words_are_offered_for_correction() -> None:
 def test_an_empty_index_corrects_nothing() -> None:
     speller = Speller.build([], LexicalSearch.build([]).knows)
     assert speller.correct("kubernnetes").corrected is None
+
+
+def test_at_most_max_lookups_unknown_words_are_searched_and_the_rest_left_as_typed(speller: Speller) -> None:
+    # each lookup scans the blog's words; a question of letter soup must not cost a scan per word
+    spelling = speller.correct("shardnig kubernnetes procesor the ledger", max_lookups=2)
+    assert spelling.text == "sharding kubernetes procesor the ledger"
+    assert speller.correct("shardnig kubernnetes procesor").text == "sharding kubernetes processor"

@@ -159,13 +159,16 @@ def _publish_damaged(root: Path, how: str) -> str:
 @pytest.mark.parametrize("how", DAMAGE)
 def test_a_damaged_version_is_refused_with_a_log_line_and_the_old_one_keeps_serving(how, index_copy, caplog):
     old = FolderStore(index_copy).published()
-    with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1))) as client:
+    token = "admin-token-for-the-metrics-0123456789"
+    with TestClient(create_app(ServiceSettings(index_dir=index_copy, reload_seconds=0.1, admin_token=token))) as client:
         bad = _publish_damaged(index_copy, how)
         wait_until(lambda: bad in (client.get("/readyz").json()["detail"] or ""))
         ready = client.get("/readyz").json()
         assert ready["ready"] is True and ready["version"] == old
         assert client.get("/api/search", params={"q": "ledger"}).status_code == 200
-        assert "casebook_index_refused_total 1.0" in client.get("/metrics").text
+        metrics = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+        assert "casebook_index_refused_total 1.0" in metrics
+        assert str(index_copy) not in client.get("/readyz").text  # the reason, with its paths, is in the log
         refusals = [r.getMessage() for r in caplog.records
                     if r.name == "casebook.index" and r.levelname == "ERROR"]
         assert refusals == [refusals[0]] and refusals[0].startswith(f"refusing index version {bad}: ")

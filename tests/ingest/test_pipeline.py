@@ -135,7 +135,7 @@ def test_switching_precision_reembeds_everything_and_the_service_follows_the_ind
     fp32_copy, int8_copy = (FolderStore(target).model_path(DEFAULT_MODEL, p) for p in ("fp32", "int8"))
     assert fp32_copy is not None and int8_copy is not None
     assert (int8_copy / "model.onnx").stat().st_size < (fp32_copy / "model.onnx").stat().st_size / 2
-    holder = IndexHolder(FolderStore(target), embedders, cache_size=0)  # a service configured for fp32
+    holder = IndexHolder(FolderStore(target), embedders, cache_bytes=0)  # a service configured for fp32
     holder.refresh()
     assert holder.live is not None and holder.live.embedder.precision == "int8"
     fp32 = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=target)

@@ -5,17 +5,34 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import escape as escape_html
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markdown_it import MarkdownIt
 
 from casebook.cli import main
-from service.authors.gap_log import Asked, Unanswered, most_asked, prune, read_unanswered, record
+from index import Embedders
+from service.authors.gap_log import (
+    OFFERS_PER_HOUR,
+    ROWS_PER_HOUR,
+    Asked,
+    GapLog,
+    Unanswered,
+    most_asked,
+    prune,
+    read_unanswered,
+    record,
+)
+from service.authors.gap_report import GapGroup, GapReport, PostRef, to_markdown
 from service.http.app import create_app
+from service.search.holder import IndexHolder
+from service.search.live import Live
 from service.settings import ServiceSettings
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, wait_until
 
 Capture = pytest.CaptureFixture[str]
 SYNTHETIC = json.loads((FIXTURES / "gap-questions.json").read_text(encoding="utf-8"))
@@ -45,6 +62,15 @@ def synthetic_log(tmp_path: Path) -> Path:
 def gaps_json(index_dir: Path, log: Path, capsys: Capture, *flags: str) -> dict:
     assert main(["gaps", "--index", str(index_dir), "--log", str(log), "--format", "json", *flags]) == 0
     return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def fixture_live(index_dir: Path, embedders: Embedders) -> Live:
+    """The fixture blog's version as the service serves it."""
+    holder = IndexHolder(ServiceSettings(index_dir=index_dir, gap_log=None).store(), embedders, cache_bytes=2**20)
+    holder.refresh()
+    assert holder.live is not None
+    return holder.live
 
 
 def topic_of(question: str) -> str:
@@ -83,8 +109,8 @@ def test_markdown_report_lists_the_top_groups_with_examples_and_closest_posts(in
     text = capsys.readouterr().out
     assert text.startswith("# Content gaps: what readers asked that the blog does not answer\n\n242 unanswered "
                            "questions in ")
-    assert f"## 1. “{UNANSWERABLE}” — asked 90× (6 wordings, 2026-11-01 to 2026-11-09)\n" in text
-    assert "## 2. “How do you lock Terraform state so two engineers cannot apply at once?” — asked 60×" in text
+    assert f"## 1. ` {UNANSWERABLE} ` — asked 90× (6 wordings, 2026-11-01 to 2026-11-09)\n" in text
+    assert "## 2. ` How do you lock Terraform state so two engineers cannot apply at once? ` — asked 60×" in text
     assert "## 3." not in text and text.count("- Closest posts: [") == 2
     assert text.endswith("15 smaller groups not shown (--top, or --format json for all).\n")
 
@@ -192,3 +218,89 @@ def test_retention_keeps_the_newest_rows_within_the_age_limit(tmp_path: Path) ->
     con.close()
     assert [r.query for r in read_unanswered(log)] == ["q5", "q1", "q0"]
     assert sorted(a.query for a in most_asked(log, "2000-01-01", 10)) == ["q0", "q1", "q5"]
+
+
+def written(log: Path) -> list[str]:
+    """The questions in the log, oldest first."""
+    return [r.query for r in read_unanswered(log)]
+
+
+def not_found(gaps: GapLog, live: Live, question: str, client: str) -> None:
+    """What /api/ask hands the log when it found no answer."""
+    gaps.offer(live, "ask", question, False, asker=client)
+
+
+@pytest.fixture
+def running_log(tmp_path: Path) -> Iterator[GapLog]:
+    gaps = GapLog(tmp_path / "gaps.sqlite", max_rows=50_000, max_days=90, settle_seconds=0.01)
+    gaps.start()
+    yield gaps
+    gaps.close()
+
+
+@pytest.mark.parametrize("junk", ["qwrtz plkjh", "zzzzzzzzzz", "!!!???", "12345 67890", "\u4e00\u4e01\u4e02",
+                                  "aGVsbG8gd29ybGQ=", "🔥🔥🔥"])
+def test_junk_is_not_logged(fixture_live: Live, running_log: GapLog, junk: str) -> None:
+    not_found(running_log, fixture_live, junk, "203.0.113.1")
+    not_found(running_log, fixture_live, UNANSWERABLE, "203.0.113.1")
+    running_log.close()
+    assert written(running_log.path) == [UNANSWERABLE]  # type: ignore[arg-type]
+    assert running_log.junk == 1
+
+
+def test_ten_thousand_questions_from_one_client_leave_the_others_in_the_log(fixture_live: Live,
+                                                                            running_log: GapLog) -> None:
+    spam = ["cheap pills casino bonus", "qwrtz plkjh mnbvc", "free crypto prize now"]
+    for n in range(10_000):
+        not_found(running_log, fixture_live, f"{n} {spam[n % 3]}", "203.0.113.66")  # never a prefix of another
+    readers = [UNANSWERABLE, "How do you lock Terraform state so two engineers cannot apply at once?"]
+    for n, question in enumerate(readers):
+        not_found(running_log, fixture_live, question, f"198.51.100.{n}")
+    running_log.close()
+    logged = written(running_log.path)  # type: ignore[arg-type]
+    assert set(readers) <= set(logged)
+    assert len(logged) - len(readers) <= ROWS_PER_HOUR  # the flood's rows: its hourly cap, no more
+    assert running_log.dropped >= 10_000 - OFFERS_PER_HOUR
+
+
+def test_the_log_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    fresh, old = tmp_path / "fresh.sqlite", tmp_path / "old.sqlite"
+    sqlite3.connect(old).close()
+    old.chmod(0o644)  # as an earlier Casebook left it
+    for log in (fresh, old):
+        record(log, [Unanswered("2026-11-01T10:00:00+00:00", "ask", "a question", 0.1, None)])
+        assert [f.stat().st_mode & 0o777 for f in tmp_path.glob(f"{log.name}*")] == [0o600] * len(
+            list(tmp_path.glob(f"{log.name}*")))
+
+
+def test_retention_runs_at_start_and_on_a_timer_without_waiting_for_writes(tmp_path: Path) -> None:
+    log = tmp_path / "gaps.sqlite"
+    old = (datetime.now(UTC) - timedelta(days=100)).isoformat(timespec="seconds")
+    for every in (3600.0, 0.2):  # an hour: only the pass at start can prune in time; then a short timer
+        record(log, [Unanswered(old, "ask", "asked long ago", 0.1, None)])
+        gaps = GapLog(log, max_rows=0, max_days=90, prune_seconds=every)
+        gaps.start()
+        try:
+            if every < 1:
+                wait_until(lambda: written(log) == [])
+                record(log, [Unanswered(old, "ask", "asked long ago, once the log was running", 0.1, None)])
+            wait_until(lambda: written(log) == [], timeout=10)  # nothing was offered: no write prunes it
+        finally:
+            gaps.close()
+
+
+def test_reader_text_in_the_markdown_report_is_never_a_link_image_or_html() -> None:
+    hostile = ["see [my site](https://evil.example) now", "![x](https://evil.example/pixel.png)",
+               "<script>alert(1)</script> <img src=x onerror=alert(1)>", "# heading `tick` ``two`` **bold**",
+               "https://evil.example/autolink www.evil.example"]
+    post = PostRef("posts/x.md", "A [title] with *marks* <b>", "https://blog.example/x/", 0.4)
+    report = GapReport("gaps.sqlite", None, 5, "v1", tuple(
+        GapGroup(1, (q, hostile[0]), 2, "2026-11-01T10:00:00+00:00", "2026-11-01T10:00:00+00:00", (post,),
+                 {"2026-10-26": 2})
+        for q in hostile))
+    html = MarkdownIt("commonmark", {"linkify": False}).render(to_markdown(report, top=10))
+    assert "<script" not in html and "<img" not in html and "<h3" not in html and "<strong>" not in html
+    assert html.count("<a ") == len(hostile)  # the blog's own link to its post, once per group
+    assert html.count('href="https://blog.example/x/"') == len(hostile) and "evil.example\"" not in html
+    for question in hostile:  # each shown as typed, in a code span
+        assert f"<code>{escape_html(question)}</code>" in html

@@ -40,11 +40,12 @@ def test_each_request_is_one_json_log_line_with_latency_and_result_counts(index_
 
 
 def test_metrics_expose_latency_histograms_index_version_and_cache_hit_rate(index_dir):
-    with TestClient(create_app(ServiceSettings(index_dir=index_dir))) as client:
+    token = "admin-token-for-the-metrics-0123456789"
+    with TestClient(create_app(ServiceSettings(index_dir=index_dir, gap_log=None, admin_token=token))) as client:
         for _ in range(3):
             client.get("/api/search", params={"q": "consumer lag"})
         version = client.get("/readyz").json()["version"]
-        response = client.get("/metrics")
+        response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     text = response.text
     assert response.headers["content-type"].startswith("text/plain")
     assert 'casebook_request_duration_seconds_count{route="/api/search"} 3.0' in text
@@ -57,11 +58,11 @@ def test_metrics_expose_latency_histograms_index_version_and_cache_hit_rate(inde
     assert re.search(r'^casebook_cache_hit_ratio\{cache="\w+"\} 0\.6666', text, re.MULTILINE)
 
 
-def test_production_profile_turns_the_rate_limit_on_and_query_logging_off(monkeypatch):
+def test_production_profile_turns_the_rate_limit_on_and_query_logging_and_api_docs_off(monkeypatch):
     monkeypatch.setenv("CASEBOOK_PROFILE", "production")
     settings = ServiceSettings.from_env()
-    assert (settings.rate_limit_per_minute, settings.log_queries) == (120, False)
-    assert settings.trusted_proxies == ("127.0.0.1", "::1")
+    assert (settings.rate_limit_per_minute, settings.log_queries, settings.api_docs) == (120, False, False)
+    assert settings.trusted_proxies == ()  # behind a proxy, its address is set by hand
     monkeypatch.setenv("CASEBOOK_RATE_LIMIT", "0")
     assert ServiceSettings.from_env().rate_limit_per_minute == 0  # a variable still overrides the profile
     monkeypatch.delenv("CASEBOOK_PROFILE")
