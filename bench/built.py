@@ -15,7 +15,7 @@ from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 
 THEME = ROOT / "tests" / "browser" / "hugo-theme"
-PARTIAL = ROOT / "service" / "static" / "hugo" / "casebook-search.html"
+PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
 TARGET = 1.1  # the HTML path may take at most 10% longer than the Markdown path
 
 
@@ -25,8 +25,7 @@ def build_site(site: Path, work: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     theme = work / "themes" / "casebook-test"
     shutil.copytree(THEME, theme)
-    (theme / "layouts" / "partials").mkdir(parents=True)
-    shutil.copy(PARTIAL, theme / "layouts" / "partials" / PARTIAL.name)
+    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
     subprocess.run(["hugo", "--source", str(work), "--config", f"{site.resolve() / 'hugo.toml'},"
                     f"{THEME / 'site-overrides.toml'}", "--contentDir", str(site.resolve() / "content"),
                     "--themesDir", str(work / "themes"), "--theme", "casebook-test", "--destination",
