@@ -41,6 +41,7 @@ class RelatedInputs:
 
     paths: list[str]
     coverage: np.ndarray  # mean over the candidate's evidence passages of their best cosine with the source's
+    best: np.ndarray  # the best cosine of any of the candidate's evidence passages with any of the source's
     shared_names: np.ndarray  # sum of the idf of the names the candidate shares with the source
     name_weight: np.ndarray  # sum of the idf of the candidate's names
     source_name_weight: float  # sum of the idf of the source's names the candidates use
@@ -48,6 +49,9 @@ class RelatedInputs:
     promised: np.ndarray  # idf of all of the candidate's title and description stems
     inbound: np.ndarray  # articles linking to the candidate (the source's own links included)
     days: np.ndarray  # the candidate's date as a day number, 0 when it has none
+    section_inbound: np.ndarray  # the other articles of the source's section that link to the candidate
+    section_share: np.ndarray  # share of their links beyond their own series that reach the candidate's section
+    series_inbound: np.ndarray  # the other parts of the source's series that link to the candidate
     parts: dict[str, list[str]]  # for each series of the source: the candidates among its parts, in order
     links: frozenset[str]  # content paths the source links to
     sims: np.ndarray | None = field(default=None, repr=False)  # in-memory stores: source x candidate passages
@@ -144,6 +148,34 @@ def linked_paths(post: PostMeta, by_url_path: Mapping[str, str]) -> set[str]:
 def inbound_counts(articles: Iterable[str], links: Mapping[str, AbstractSet[str]]) -> Counter[str]:
     """How many of the articles link to each post. Counted from articles only: hubs and menus link everything."""
     return Counter(t for p in articles for t in links.get(p, ()) if t != p)
+
+
+@dataclass(frozen=True)
+class PeerLinks:
+    """Where a source's peers link: the other articles of its section, and the other parts of its series."""
+
+    section_inbound: Counter[str]  # articles of the source's section linking to each article
+    section_share: dict[str, float]  # the share of their links beyond their own series reaching each section
+    series_inbound: Counter[str]  # the other parts of the source's series linking to each article
+
+
+def peer_links(source: PostMeta, articles: Iterable[PostMeta], links: Mapping[str, AbstractSet[str]]) -> PeerLinks:
+    """What the articles nearest the source link to, never counting the source's own links."""
+    found = {p.path: p for p in articles}
+    section_inbound: Counter[str] = Counter()
+    crossing: Counter[str] = Counter()
+    series_inbound: Counter[str] = Counter()
+    for linker in found.values():
+        if linker.path == source.path:
+            continue
+        peer, sibling = linker.section == source.section, bool(set(linker.series) & set(source.series))
+        for target in (found[t] for t in links.get(linker.path, ()) if t in found and t != linker.path):
+            section_inbound[target.path] += peer
+            series_inbound[target.path] += sibling
+            if peer and not set(target.series) & set(linker.series):  # a series' own navigation says less
+                crossing[target.section] += 1
+    total = sum(crossing.values())
+    return PeerLinks(section_inbound, {section: n / total for section, n in crossing.items()}, series_inbound)
 
 
 def day_number(day: str | None) -> float:
