@@ -152,30 +152,47 @@ def inbound_counts(articles: Iterable[str], links: Mapping[str, AbstractSet[str]
 
 @dataclass(frozen=True)
 class PeerLinks:
-    """Where a source's peers link: the other articles of its section, and the other parts of its series."""
+    """Where a source's peers link, one value per article: its section's other articles, its series' other parts."""
 
-    section_inbound: Counter[str]  # articles of the source's section linking to each article
-    section_share: dict[str, float]  # the share of their links beyond their own series reaching each section
-    series_inbound: Counter[str]  # the other parts of the source's series linking to each article
+    section_inbound: np.ndarray  # the other articles of the source's section linking to the article
+    section_share: np.ndarray  # the share of their links beyond their own series that reaches the article's section
+    series_inbound: np.ndarray  # the other parts of the source's series linking to the article
 
 
-def peer_links(source: PostMeta, articles: Iterable[PostMeta], links: Mapping[str, AbstractSet[str]]) -> PeerLinks:
-    """What the articles nearest the source link to, never counting the source's own links."""
-    found = {p.path: p for p in articles}
-    section_inbound: Counter[str] = Counter()
-    crossing: Counter[str] = Counter()
-    series_inbound: Counter[str] = Counter()
-    for linker in found.values():
-        if linker.path == source.path:
-            continue
-        peer, sibling = linker.section == source.section, bool(set(linker.series) & set(source.series))
-        for target in (found[t] for t in links.get(linker.path, ()) if t in found and t != linker.path):
-            section_inbound[target.path] += peer
-            series_inbound[target.path] += sibling
-            if peer and not set(target.series) & set(linker.series):  # a series' own navigation says less
-                crossing[target.section] += 1
-    total = sum(crossing.values())
-    return PeerLinks(section_inbound, {section: n / total for section, n in crossing.items()}, series_inbound)
+class LinkGraph:
+    """The links between articles as arrays, built once per version, to read what a source's peers link to."""
+
+    def __init__(self, articles: Sequence[PostMeta], links: Mapping[str, AbstractSet[str]]) -> None:
+        self.row = {p.path: j for j, p in enumerate(articles)}
+        pairs = [(self.row[p.path], self.row[t]) for p in articles for t in sorted(links.get(p.path, ()))
+                 if t in self.row and t != p.path]
+        self.linker = np.array([a for a, _ in pairs], dtype=np.int64)
+        self.target = np.array([t for _, t in pairs], dtype=np.int64)
+        series = [set(p.series) for p in articles]
+        # Links between parts of one series are its navigation; the links that leave it say more.
+        self.crossing = np.array([not series[a] & series[t] for a, t in pairs], dtype=bool)
+        names = sorted({p.section for p in articles})
+        self.section = np.array([names.index(p.section) for p in articles], dtype=np.int64)
+        self.section_of = {name: i for i, name in enumerate(names)}
+        self.parts: defaultdict[str, list[int]] = defaultdict(list)
+        for j, p in enumerate(articles):
+            for slug in p.series:
+                self.parts[slug].append(j)
+
+    def peers(self, source: PostMeta) -> PeerLinks:
+        """What the articles nearest the source link to, never counting the source's own links."""
+        n = len(self.section)
+        others = self.linker != self.row.get(source.path, -1)
+        peer = others & (self.section[self.linker] == self.section_of.get(source.section, -1))
+        is_sibling = np.zeros(n, dtype=bool)
+        for slug in source.series:
+            is_sibling[self.parts.get(slug, [])] = True
+        crossing = np.bincount(self.section[self.target[peer & self.crossing]], minlength=len(self.section_of))
+        share = crossing / crossing.sum() if crossing.sum() else crossing.astype(np.float64)
+        return PeerLinks(section_inbound=np.bincount(self.target[peer], minlength=n).astype(np.float64),
+                         section_share=share[self.section],
+                         series_inbound=np.bincount(self.target[others & is_sibling[self.linker]],
+                                                    minlength=n).astype(np.float64))
 
 
 def day_number(day: str | None) -> float:

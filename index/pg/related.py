@@ -4,7 +4,7 @@ The source's evidence passages are matched against every candidate's in the data
 cosine of each candidate passage, averaged per candidate: the "passages" signal, and its maximum),
 the name and description overlaps are summed from the per-post features and idf weights written with
 the version (`index/features.py`), and the links of the other articles of the source's section are
-counted from the posts' `links` as `index.features.section_links` counts them. Only one row per
+counted from the posts' `links` as `index.features.LinkGraph` counts them. Only one row per
 candidate comes back.
 """
 

@@ -22,13 +22,13 @@ import numpy as np
 
 from index import PostMeta
 from index.features import (
+    LinkGraph,
     RelatedInputs,
     Vocabulary,
     about_stems,
     candidates,
     day_number,
     inbound_counts,
-    peer_links,
     post_names,
     post_stems,
     post_text,
@@ -133,7 +133,7 @@ class PassageSpace:
         self.links = {p.path: resolve_links(p, version.by_url_path) for p in posts.values()}
         inbound = inbound_counts(self.paths, self.links)
         self.inbound = np.array([inbound[p] for p in self.paths], dtype=np.float64)
-        self.articles = [posts[p] for p in self.paths]
+        self.graph = LinkGraph([posts[p] for p in self.paths], self.links)
 
     def similarities(self, source: PostMeta) -> np.ndarray:
         """Cosine of each of the source's evidence passages (rows) with each candidate passage (columns)."""
@@ -152,15 +152,14 @@ class PassageSpace:
             coverage = np.add.reduceat(matched, self.starts) / self.sizes
             best = np.maximum.reduceat(matched, self.starts)
         found = self.name_sets.weights(self.names[source.path])
-        peers = peer_links(source, self.articles, self.links)
+        peers = self.graph.peers(source)
         return RelatedInputs(
             paths=self.paths, coverage=coverage, best=best, shared_names=self.name_matrix @ found,
             name_weight=self.name_weight, source_name_weight=float(found.sum()),
             said=self.about @ self.stem_sets.weights(self.stems[source.path]), promised=self.promised,
             inbound=self.inbound, days=self.days,
-            section_inbound=np.array([peers.section_inbound[p] for p in self.paths], dtype=np.float64),
-            section_share=np.array([peers.section_share.get(p.section, 0.0) for p in self.articles]),
-            series_inbound=np.array([peers.series_inbound[p] for p in self.paths], dtype=np.float64),
+            section_inbound=peers.section_inbound, section_share=peers.section_share,
+            series_inbound=peers.series_inbound,
             parts={slug: self.parts.get(slug, []) for slug in source.series},
             links=frozenset(self.links.get(source.path, set())), sims=sims)
 
@@ -235,7 +234,7 @@ def signal_values(inputs: RelatedInputs, source: PostMeta) -> np.ndarray:
     values[:, 7] = np.clip(inputs.best, 0.0, 1.0)
     # What the source's peers link to: the other articles of its section (standalone posts link other
     # standalone posts; series parts link out to standalone ones more than to other series) and the
-    # other parts of its series. `peer_links` leaves the source's own links out.
+    # other parts of its series. `LinkGraph.peers` leaves the source's own links out.
     values[:, 8] = np.log1p(inputs.section_inbound) / scale
     values[:, 9] = inputs.section_share
     values[:, 10] = np.log1p(inputs.series_inbound) / scale
