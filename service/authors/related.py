@@ -2,8 +2,8 @@
 
 Each candidate gets one value per signal (`SIGNALS`), all on comparable 0..1 scales, and its score is
 a logistic model over them: the weights were fitted to the links authors made on half of the real
-blog's posts and checked on the other half (`bench/related_fit.py`, bench/QUALITY.md experiment R).
-A post's own links are never a signal for its own list; they only set `linked`.
+blog's posts, the signals chosen by cross-validation on them (`bench/related_fit.py`, bench/QUALITY.md
+experiments R and R2). A post's own links are never a signal for its own list; they only set `linked`.
 
 What the signals are computed from (`RelatedInputs`) comes from a `RelatedSpace`: `PassageSpace`
 derives it in memory from a whole version (the folder store's service, and the author tools on any
