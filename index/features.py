@@ -188,7 +188,12 @@ class LinkGraph:
         for slug in source.series:
             is_sibling[self.parts.get(slug, [])] = True
         crossing = np.bincount(self.section[self.target[peer & self.crossing]], minlength=len(self.section_of))
-        share = crossing / crossing.sum() if crossing.sum() else crossing.astype(np.float64)
+        if not crossing.sum():
+            # No peer link leaves its series (a small blog, a section that links nothing): with no evidence
+            # the links are taken to spread like the articles, not to miss every section, which would
+            # score every candidate of such a blog as if its author never linked anything.
+            crossing = np.bincount(self.section, minlength=len(self.section_of))
+        share = crossing / crossing.sum()
         return PeerLinks(section_inbound=np.bincount(self.target[peer], minlength=n).astype(np.float64),
                          section_share=share[self.section],
                          series_inbound=np.bincount(self.target[others & is_sibling[self.linker]],

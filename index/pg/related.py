@@ -34,8 +34,13 @@ cited AS MATERIALIZED (  -- links between articles from the source's peers: its 
     FROM {s}.posts a CROSS JOIN unnest(a.links) AS l(path) JOIN {s}.posts t ON t.path = l.path
     WHERE a.candidate AND a.row <> %(row)s AND (a.section = %(section)s OR a.series && %(series)s::text[])
       AND t.candidate AND t.row <> a.row),
-shares AS (SELECT section, count(*)::float8 / sum(count(*)) OVER () AS share FROM cited WHERE peer AND crossing
-           GROUP BY section)
+crossed AS (SELECT section, count(*)::float8 / sum(count(*)) OVER () AS share FROM cited WHERE peer AND crossing
+            GROUP BY section),
+shares AS (  -- no peer link leaves its series: the links are taken to spread like the articles (as LinkGraph)
+    SELECT section, share FROM crossed
+    UNION ALL
+    SELECT section, count(*)::float8 / sum(count(*)) OVER () FROM {s}.posts
+    WHERE candidate AND NOT EXISTS (SELECT 1 FROM crossed) GROUP BY section)
 SELECT p.path, coalesce(c.coverage, 0),
        coalesce((SELECT sum(n.idf) FROM names n WHERE n.word = ANY(p.names)), 0), p.name_weight,
        coalesce((SELECT sum(t.idf) FROM stems t WHERE t.word = ANY(p.about)), 0), p.about_weight,

@@ -127,6 +127,17 @@ def test_a_link_from_the_sources_peers_counts_more_than_the_same_link_from_elsew
     assert score(peer) > score(stranger)
 
 
+def test_where_no_peer_link_leaves_its_series_sections_weigh_their_share_of_articles_and_scores_stay_chances(
+        space: PassageSpace) -> None:
+    """The fixture's series parts link nothing outside their own series, so there is no share to read."""
+    source = space.live.post("series/lighthouse/part-3-reconciliation.md")
+    column = signals(space, source)[:, SIGNALS.index("section_share")]
+    sections = [space.live.version.posts[p].section for p in space.paths]
+    assert column.tolist() == pytest.approx([sections.count(s) / len(sections) for s in sections])
+    builds_on = related_posts(space.live, space, source.path, 1)[0]
+    assert builds_on.post.path == "series/lighthouse/part-2-idempotency-keys.md" and builds_on.score > 0.5
+
+
 def test_links_from_other_posts_raise_the_post_they_point_to(space: PassageSpace) -> None:
     version = space.live.version
     target = "series/lighthouse/part-3-reconciliation.md"
