@@ -41,6 +41,7 @@ class RelatedInputs:
 
     paths: list[str]
     coverage: np.ndarray  # mean over the candidate's evidence passages of their best cosine with the source's
+    best: np.ndarray  # the best cosine of any of the candidate's evidence passages with any of the source's
     shared_names: np.ndarray  # sum of the idf of the names the candidate shares with the source
     name_weight: np.ndarray  # sum of the idf of the candidate's names
     source_name_weight: float  # sum of the idf of the source's names the candidates use
@@ -48,6 +49,9 @@ class RelatedInputs:
     promised: np.ndarray  # idf of all of the candidate's title and description stems
     inbound: np.ndarray  # articles linking to the candidate (the source's own links included)
     days: np.ndarray  # the candidate's date as a day number, 0 when it has none
+    section_inbound: np.ndarray  # the other articles of the source's section that link to the candidate
+    section_share: np.ndarray  # share of their links beyond their own series that reach the candidate's section
+    series_inbound: np.ndarray  # the other parts of the source's series that link to the candidate
     parts: dict[str, list[str]]  # for each series of the source: the candidates among its parts, in order
     links: frozenset[str]  # content paths the source links to
     sims: np.ndarray | None = field(default=None, repr=False)  # in-memory stores: source x candidate passages
@@ -144,6 +148,56 @@ def linked_paths(post: PostMeta, by_url_path: Mapping[str, str]) -> set[str]:
 def inbound_counts(articles: Iterable[str], links: Mapping[str, AbstractSet[str]]) -> Counter[str]:
     """How many of the articles link to each post. Counted from articles only: hubs and menus link everything."""
     return Counter(t for p in articles for t in links.get(p, ()) if t != p)
+
+
+@dataclass(frozen=True)
+class PeerLinks:
+    """Where a source's peers link, one value per article: its section's other articles, its series' other parts."""
+
+    section_inbound: np.ndarray  # the other articles of the source's section linking to the article
+    section_share: np.ndarray  # the share of their links beyond their own series that reaches the article's section
+    series_inbound: np.ndarray  # the other parts of the source's series linking to the article
+
+
+class LinkGraph:
+    """The links between articles as arrays, built once per version, to read what a source's peers link to."""
+
+    def __init__(self, articles: Sequence[PostMeta], links: Mapping[str, AbstractSet[str]]) -> None:
+        self.row = {p.path: j for j, p in enumerate(articles)}
+        pairs = [(self.row[p.path], self.row[t]) for p in articles for t in sorted(links.get(p.path, ()))
+                 if t in self.row and t != p.path]
+        self.linker = np.array([a for a, _ in pairs], dtype=np.int64)
+        self.target = np.array([t for _, t in pairs], dtype=np.int64)
+        series = [set(p.series) for p in articles]
+        # Links between parts of one series are its navigation; the links that leave it say more.
+        self.crossing = np.array([not series[a] & series[t] for a, t in pairs], dtype=bool)
+        names = sorted({p.section for p in articles})
+        self.section = np.array([names.index(p.section) for p in articles], dtype=np.int64)
+        self.section_of = {name: i for i, name in enumerate(names)}
+        self.parts: defaultdict[str, list[int]] = defaultdict(list)
+        for j, p in enumerate(articles):
+            for slug in p.series:
+                self.parts[slug].append(j)
+
+    def peers(self, source: PostMeta) -> PeerLinks:
+        """What the articles nearest the source link to, never counting the source's own links."""
+        n = len(self.section)
+        others = self.linker != self.row.get(source.path, -1)
+        peer = others & (self.section[self.linker] == self.section_of.get(source.section, -1))
+        is_sibling = np.zeros(n, dtype=bool)
+        for slug in source.series:
+            is_sibling[self.parts.get(slug, [])] = True
+        crossing = np.bincount(self.section[self.target[peer & self.crossing]], minlength=len(self.section_of))
+        if not crossing.sum():
+            # No peer link leaves its series (a small blog, a section that links nothing): with no evidence
+            # the links are taken to spread like the articles, not to miss every section, which would
+            # score every candidate of such a blog as if its author never linked anything.
+            crossing = np.bincount(self.section, minlength=len(self.section_of))
+        share = crossing / crossing.sum()
+        return PeerLinks(section_inbound=np.bincount(self.target[peer], minlength=n).astype(np.float64),
+                         section_share=share[self.section],
+                         series_inbound=np.bincount(self.target[others & is_sibling[self.linker]],
+                                                    minlength=n).astype(np.float64))
 
 
 def day_number(day: str | None) -> float:

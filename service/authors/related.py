@@ -2,8 +2,8 @@
 
 Each candidate gets one value per signal (`SIGNALS`), all on comparable 0..1 scales, and its score is
 a logistic model over them: the weights were fitted to the links authors made on half of the real
-blog's posts and checked on the other half (`bench/related_fit.py`, bench/QUALITY.md experiment R).
-A post's own links are never a signal for its own list; they only set `linked`.
+blog's posts, the signals chosen by cross-validation on them (`bench/related_fit.py`, bench/QUALITY.md
+experiments R and R2). A post's own links are never a signal for its own list; they only set `linked`.
 
 What the signals are computed from (`RelatedInputs`) comes from a `RelatedSpace`: `PassageSpace`
 derives it in memory from a whole version (the folder store's service, and the author tools on any
@@ -22,6 +22,7 @@ import numpy as np
 
 from index import PostMeta
 from index.features import (
+    LinkGraph,
     RelatedInputs,
     Vocabulary,
     about_stems,
@@ -41,7 +42,8 @@ from service.schemas import RelatedOut, RelatedResponse
 from service.search.live import Live
 
 # The signals, in the order of the columns `signals` returns and of `LinkModel.weights`.
-SIGNALS = ("passages", "series", "neighbour", "previous", "names", "description", "inbound")
+SIGNALS = ("passages", "series", "neighbour", "previous", "names", "description", "inbound", "best_pair",
+           "section_inbound", "section_share", "series_inbound")
 REASON_PAIRS = 20  # best-matching pairs looked at to find one whose texts differ
 
 
@@ -58,8 +60,9 @@ class LinkModel:
         return scores
 
 
-# Fitted by bench/related_fit.py on one half of ../shared/eval/related_dev.jsonl (bench/QUALITY.md).
-MODEL = LinkModel(weights=(6.75, 2.07, 3.16, 1.11, 9.64, 2.85, 9.99), intercept=-12.28)
+# Fitted by bench/related_fit.py on ../shared/eval/related_dev.jsonl, the signals chosen by cross-validation
+# on it (bench/QUALITY.md, experiment R2).
+MODEL = LinkModel(weights=(2.23, 0.89, 3.68, 1.43, 9.03, 2.89, 1.8, 5.84, 3.85, 4.27, 9.88), intercept=-14.75)
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class PassageSpace:
         self.links = {p.path: resolve_links(p, version.by_url_path) for p in posts.values()}
         inbound = inbound_counts(self.paths, self.links)
         self.inbound = np.array([inbound[p] for p in self.paths], dtype=np.float64)
+        self.graph = LinkGraph([posts[p] for p in self.paths], self.links)
 
     def similarities(self, source: PostMeta) -> np.ndarray:
         """Cosine of each of the source's evidence passages (rows) with each candidate passage (columns)."""
@@ -140,16 +144,22 @@ class PassageSpace:
     def inputs(self, source: PostMeta) -> RelatedInputs:
         """The source's evidence about every candidate, from the matrices built once."""
         sims = self.similarities(source)
-        coverage = np.zeros(len(self.paths))
+        coverage = best = np.zeros(len(self.paths))
         if len(sims):
             # How much of the candidate the source covers: the mean over the candidate's sections of their
             # best match in the source. A source that covers what the candidate is about links to it.
-            coverage = np.add.reduceat(sims.max(axis=0), self.starts) / self.sizes
+            matched = sims.max(axis=0)
+            coverage = np.add.reduceat(matched, self.starts) / self.sizes
+            best = np.maximum.reduceat(matched, self.starts)
         found = self.name_sets.weights(self.names[source.path])
+        peers = self.graph.peers(source)
         return RelatedInputs(
-            paths=self.paths, coverage=coverage, shared_names=self.name_matrix @ found, name_weight=self.name_weight,
-            source_name_weight=float(found.sum()), said=self.about @ self.stem_sets.weights(self.stems[source.path]),
-            promised=self.promised, inbound=self.inbound, days=self.days,
+            paths=self.paths, coverage=coverage, best=best, shared_names=self.name_matrix @ found,
+            name_weight=self.name_weight, source_name_weight=float(found.sum()),
+            said=self.about @ self.stem_sets.weights(self.stems[source.path]), promised=self.promised,
+            inbound=self.inbound, days=self.days,
+            section_inbound=peers.section_inbound, section_share=peers.section_share,
+            series_inbound=peers.series_inbound,
             parts={slug: self.parts.get(slug, []) for slug in source.series},
             links=frozenset(self.links.get(source.path, set())), sims=sims)
 
@@ -219,7 +229,15 @@ def signal_values(inputs: RelatedInputs, source: PostMeta) -> np.ndarray:
     if source.path in row:
         own = [row[t] for t in inputs.links if t in row and t != source.path]
         inbound[own] -= 1
-    values[:, 6] = np.log1p(inbound) / math.log1p(len(inputs.paths))
+    scale = math.log1p(len(inputs.paths))
+    values[:, 6] = np.log1p(inbound) / scale
+    values[:, 7] = np.clip(inputs.best, 0.0, 1.0)
+    # What the source's peers link to: the other articles of its section (standalone posts link other
+    # standalone posts; series parts link out to standalone ones more than to other series) and the
+    # other parts of its series. `LinkGraph.peers` leaves the source's own links out.
+    values[:, 8] = np.log1p(inputs.section_inbound) / scale
+    values[:, 9] = inputs.section_share
+    values[:, 10] = np.log1p(inputs.series_inbound) / scale
     return values
 
 

@@ -7,6 +7,7 @@ that writes gets a database of its own. Skipped with the reason when the server 
 from __future__ import annotations
 
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +45,9 @@ from index.store import IndexReader
 from index.text import query_terms
 from ingest.pipeline import run_ingest
 from ingest.settings import IngestSettings
+from service.authors.related import PassageSpace, StoreSpace, related_space, signals
 from service.http.app import create_app
+from service.search.live import Live
 from service.settings import ServiceSettings
 from tests.helpers import (
     FIXTURE_POSTS,
@@ -145,6 +148,32 @@ def test_catalog_routes_and_related_posts_match_the_folder_store(client, pg_clie
     assert pg_client.get("/api/posts/posts/nope.md").status_code == 404
     assert pg_client.get("/api/search", params={"q": "x", "series": "nope"}).json()["detail"] == \
         "unknown series 'nope'"
+
+
+def test_every_related_signal_is_the_folder_stores_on_a_blog_that_links_across_sections(
+        postgres: Postgres, index_dir, embedder, tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(FIXTURE_POSTS, content)
+    (content / "posts" / "field-notes.md").write_text(
+        "---\ntitle: Field Notes on Storage\n---\n## Reading list\n\nBefore tuning a cache, read about "
+        "[logs that come first](/posts/write-ahead-log/), [keeping Redis warm](/posts/caching-redis/) and "
+        "[pushing back on producers](/series/tidepool/part-1-backpressure/).\n")
+    folder = tmp_path / "index"
+    run_ingest(IngestSettings(content_dir=content, index_dir=folder, reuse_vectors_from=str(index_dir)),
+               embedder=embedder)
+    url = postgres.create_database("casebook_linked")
+    run_ingest(IngestSettings(content_dir=content, store_location=url, reuse_vectors_from=str(folder)),
+               embedder=embedder)
+    mine, theirs = related_space(Live(open_store(url, for_service=True).open())), PassageSpace(
+        Live(FolderStore(folder).open()))
+    assert isinstance(mine, StoreSpace)
+    values = {}
+    for path in theirs.paths:
+        source = theirs.live.post(path)
+        values[path] = signals(theirs, source)
+        # Vectors are kept as 16-bit floats in the database: cosines may move in the fourth decimal.
+        assert np.allclose(signals(mine, source), values[path], atol=2e-3), path
+    assert all(np.vstack(list(values.values())).max(axis=0) > 0), "a signal no post of this blog sets"
 
 
 @pytest.mark.parametrize("share", [0, 10**9], ids=["summed-over-rows", "summed-into-an-array"])

@@ -69,7 +69,8 @@ def test_a_shared_technology_links_posts_across_series(space: PassageSpace) -> N
 @pytest.mark.parametrize(("source", "target", "signal"), [
     (GATE_3, GATE_2, "series"), (GATE_3, GATE_2, "neighbour"), (GATE_3, GATE_2, "previous"),
     (GATE_2, GATE_1, "previous"), ("posts/caching-redis.md", GATE_3, "names"),
-    (GATE_2, GATE_1, "description"), (GATE_2, GATE_1, "passages"),
+    (GATE_2, GATE_1, "description"), (GATE_2, GATE_1, "passages"), (GATE_2, GATE_1, "best_pair"),
+    (GATE_3, GATE_1, "section_inbound"), (GATE_3, GATE_1, "series_inbound"),  # part 2 links part 1
 ])
 def test_each_signal_is_set_for_a_pair_that_has_it_and_zero_or_lower_for_unrelated_posts(
         space: PassageSpace, source: str, target: str, signal: str) -> None:
@@ -88,14 +89,53 @@ def test_series_templates_are_neither_evidence_nor_a_reason(space: PassageSpace)
     assert reasons and not [r for r in reasons if "Checklist" in r]
 
 
-def test_a_posts_own_links_only_set_linked_and_never_move_its_ranking(space: PassageSpace) -> None:
+def with_links(space: PassageSpace, path: str, *links: str) -> PassageSpace:
+    """The fixture index as if the post at `path` linked to exactly these URL paths."""
     version = space.live.version
-    unlinked = dataclasses.replace(version.posts[GATE_3], links=())
-    live = Live(dataclasses.replace(version, posts={**version.posts, GATE_3: unlinked}))
-    before = related_posts(space.live, space, GATE_3, 10)
-    after = related_posts(live, PassageSpace(live), GATE_3, 10)
+    post = dataclasses.replace(version.posts[path], links=links)
+    return PassageSpace(Live(dataclasses.replace(version, posts={**version.posts, path: post})))
+
+
+@pytest.mark.parametrize(("source", "links"), [
+    (GATE_3, None),  # its own link to the part it builds on
+    ("posts/caching-redis.md", ("/posts/write-ahead-log/", "/series/tidepool/part-1-backpressure/")),
+])
+def test_a_posts_own_links_only_set_linked_and_never_move_its_ranking(space: PassageSpace, source: str,
+                                                                      links: tuple[str, ...] | None) -> None:
+    linked = space if links is None else with_links(space, source, *links)
+    before = related_posts(linked.live, linked, source, 10)
+    unlinked = with_links(space, source)
+    after = related_posts(unlinked.live, unlinked, source, 10)
     assert [(r.post.path, r.score) for r in before] == [(r.post.path, r.score) for r in after]
-    assert [r.linked for r in before][:1] == [True] and not any(r.linked for r in after)
+    assert any(r.linked for r in before) and not any(r.linked for r in after)
+
+
+@pytest.mark.parametrize(("source", "peer", "stranger"), [
+    ("posts/caching-redis.md", "posts/write-ahead-log.md", "series/tidepool/part-1-backpressure.md"),
+    ("series/tidepool/part-2-exactly-once-sinks.md", "series/tidepool/part-1-backpressure.md", GATE_1),
+])
+def test_a_link_from_the_sources_peers_counts_more_than_the_same_link_from_elsewhere(
+        space: PassageSpace, source: str, peer: str, stranger: str) -> None:
+    """Peers: the other articles of the source's section, the other parts of its series."""
+    target = "posts/k8s-pod-autoscaling.md"
+
+    def score(linker: str) -> float:
+        version = space.live.version
+        linking = with_links(space, linker, *version.posts[linker].links, "/posts/k8s-pod-autoscaling/")
+        return next(r.score for r in related_posts(linking.live, linking, source, 10) if r.post.path == target)
+
+    assert score(peer) > score(stranger)
+
+
+def test_where_no_peer_link_leaves_its_series_sections_weigh_their_share_of_articles_and_scores_stay_chances(
+        space: PassageSpace) -> None:
+    """The fixture's series parts link nothing outside their own series, so there is no share to read."""
+    source = space.live.post("series/lighthouse/part-3-reconciliation.md")
+    column = signals(space, source)[:, SIGNALS.index("section_share")]
+    sections = [space.live.version.posts[p].section for p in space.paths]
+    assert column.tolist() == pytest.approx([sections.count(s) / len(sections) for s in sections])
+    builds_on = related_posts(space.live, space, source.path, 1)[0]
+    assert builds_on.post.path == "series/lighthouse/part-2-idempotency-keys.md" and builds_on.score > 0.5
 
 
 def test_links_from_other_posts_raise_the_post_they_point_to(space: PassageSpace) -> None:
