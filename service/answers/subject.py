@@ -61,6 +61,7 @@ class Subject:
     words: tuple[Word, ...]
     blog_passages: int  # passages in the blog: the scale of `Word.passages`
     detail_held: bool = True  # the answer's sentences (or cited headings) say the attribute asked ("fee")
+    tied: bool = True  # one of its sentences states the value asked beside what it is of (`attribute.tied`)
 
 
 class WordRanks:
@@ -72,7 +73,7 @@ class WordRanks:
 
 def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
             skip: frozenset[str] = frozenset(), model: bool = True, detail: frozenset[str] = frozenset(),
-            said: frozenset[str] = frozenset()) -> Subject:
+            said: frozenset[str] = frozenset(), tied: bool = True) -> Subject:
     """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it; whether
     `said` (the answer's stems with its cited headings) holds every stem of `detail`, the attribute asked.
 
@@ -92,7 +93,7 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     words = tuple(Word(w, s, is_name(w, s in named and typed_capitalised(w, query.typed), ranks.get(w, RARE)),
                        ranks.get(w, RARE), frequency.get(s, 0),
                        literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
-    return Subject(words, version.lexical.count, detail <= said)
+    return Subject(words, version.lexical.count, detail <= said, tied)
 
 
 def is_name(word: str, capitalised: bool, rank: int) -> bool:
