@@ -129,8 +129,8 @@ def written_in_posts(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredP
     version = live.version
     paths = list(dict.fromkeys(s.passage.post_path for s in cited))
     posts = version.fetch_posts({p: None for p in paths})
-    passages = [version.passages[pid] for p in paths for pid in version.evidence_by_post.get(p, ())]
-    texts = [posts[p].title for p in paths] + [f"{passage.heading}\n{passage.text}" for passage in passages]
+    passages = version.fetch_passages([pid for p in paths for pid in version.evidence_by_post.get(p, ())])
+    texts = [posts[p].title for p in paths] + [f"{passage.heading}\n{passage.text}" for passage in passages.values()]
     written = _SPACING.sub(" ", "\n".join(texts).lower())
     return all(_SPACING.sub(" ", c) in written for c in compounds)
 
