@@ -179,8 +179,12 @@ def report(cases: Sequence[Case], dev: Sequence[Case]) -> None:
         ("+ names, ordinary, + share of specific words (word + post)", ("word", "post"), ("names", "ordinary",
                                                                                           "share")),
         ("+ names, ordinary, share (all three judges)", JUDGES, ("names", "ordinary", "share")),
-        ("+ names, ordinary, share, + the attribute asked said (word + post)", ("word", "post"), PARTS),
-        ("+ names, ordinary, share, detail (all three judges)", JUDGES, PARTS),
+        ("+ names, ordinary, share, + the attribute asked said (word + post)", ("word", "post"), PARTS[:4]),
+        ("+ names, ordinary, share, detail (all three judges)", JUDGES, PARTS[:4]),
+        ("+ names, ordinary, share, detail, + the value tied to it (word + post)", ("word", "post"), PARTS[:5]),
+        ("+ names, ordinary, share, detail, tied (all three judges)", JUDGES, PARTS[:5]),
+        ("+ names, ordinary, share, detail, tied, + compound names written (word + post)", ("word", "post"), PARTS),
+        ("+ names, ordinary, share, detail, tied, compounds (all three judges)", JUDGES, PARTS),
     ]
     print("| rule | abstained (held out) | answered (held out) | per-fold abstained | per-fold answered "
           "| dev abstained | dev answered |")
@@ -232,7 +236,8 @@ def to_json(case: Case) -> dict[str, Any]:
 def from_json(row: dict[str, Any]) -> Case:
     subject = row.pop("subject")
     return Case(**row, subject=Subject(tuple(Word(**w) for w in subject["words"]), subject["blog_passages"],
-                                       subject["detail_held"]) if subject else None)
+                                       subject["detail_held"], subject.get("compounds_held", True),
+                                       subject.get("tied", True)) if subject else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from index.cache import Lru
 from index.text import term_stems
+from service.answers.attribute import asked, tied
 from service.answers.compose import (
     Candidate,
     Composed,
@@ -146,8 +147,11 @@ def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = False
         return Assessed(score, None, None, tuple(evidence))
     said = frozenset().union(*(c.stems for c in composed.chosen), *(term_stems(s.passage.heading)
                                                                    for s in composed.cited))
+    sentences = [(f"{c.sentence.label}: {c.sentence.text}" if c.sentence.label else c.sentence.text, c.stems, c.typed)
+                 for c in composed.chosen]
+    held = tied(asked(ranking.query.text, wanted), wanted, sentences)
     return Assessed(score, composed, subject(live, ranking.query, composed.cited, wanted.form, model,
-                                             wanted.detail, said), tuple(evidence))
+                                             wanted.detail, said, held), tuple(evidence))
 
 
 def decide(assessed: Assessed, ranking: Ranking, rule: Rule = RULE) -> Answer:

@@ -21,7 +21,7 @@ FOCUS_WINDOW = 5  # words between a number and what it counts: "18 enhancements"
 # A wh-word that opens a question of its own: at the start, or after "and" or a comma or dash. "How many
 # replicas are added when CPU is high?" is one question; "how are readings cleaned, and which format ..." two.
 _WH = re.compile(r"(?:^\W*|[,;:—–]\s*(?:and\s+)?|\band\s+)(?:how|what|which|when|why|where|who)\b", re.IGNORECASE)
-_AUX = r"(?:do|does|did|is|are|was|were|will|would|can|could|should|must|has|have|had)"
+AUX = r"(?:do|does|did|is|are|was|were|will|would|can|could|should|must|has|have|had)"
 _HOW = re.compile(r"\b(?:by )?how (many|much|fast|long|often|big|large|quickly|far|high|low)\b", re.IGNORECASE)
 _MORE = re.compile(r"\bhow much (?:more|less|faster|slower|smaller|bigger|larger|cheaper|better|lower|higher)\b|"
                    r"\bby how much\b", re.IGNORECASE)
@@ -36,13 +36,13 @@ _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|d
                    re.IGNORECASE)
 _WHICH_VERSION = re.compile(r"\b(?:what|which) (?:\w+ )?(?:version|release)\b", re.IGNORECASE)
 # "Which X ...", or "what X did ..." with a noun before the verb: "what goes into a prompt" asks for prose.
-_WHICH_NAME = re.compile(rf"^\W*who (?:{_AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
-                         rf"\bwhich (?!{_AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{_AUX}\b)(?:[\w-]+ ){{1,3}}{_AUX}\b",
+_WHICH_NAME = re.compile(rf"^\W*who (?:{AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
+                         rf"\bwhich (?!{AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{AUX}\b)(?:[\w-]+ ){{1,3}}{AUX}\b",
                          re.IGNORECASE)
 
 # "What is PayPay's merchant fee per QR payment?", "which HSM vendor does ...": the attribute asked about, whose
 # last word (the head: "fee", "vendor") an answer must say, or it answers beside the question.
-_DETAIL = re.compile(rf"\b(?:what|which) (?!{_AUX}\b)(?P<phrase>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,2}}) {_AUX}\b|"
+_DETAIL = re.compile(rf"\b(?:what|which) (?!{AUX}\b)(?P<phrase>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,2}}) {AUX}\b|"
                      rf"\bwhat (?:is|are|was|were)(?: (?:the|a|an))? (?P<attribute>[\w'’@.+-]+(?: [\w'’@.+-]+){{0,3}}?)"
                      rf"(?: (?:of|for|per|in|on)\b|\s*[?.!]?\s*$)", re.IGNORECASE)
 # Heads that name no detail of their own ("the difference between", "the best way to") or whose value the answer
@@ -65,7 +65,7 @@ _NUMBER = re.compile(
     r"hours?\b|hrs?\b|h\b|days?\b|weeks?\b|months?\b|years?\b|gb\b|mb\b|kb\b|tb\b|gib\b|mib\b|bytes?\b|"
     r"tps\b|qps\b|rps\b|ops\b|req/s\b|/s\b|per\b|usd\b|dollars?\b|yen\b|eur\b|euros?\b)?",
     re.IGNORECASE)
-_VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)\b|\bv(\d+)\b", re.IGNORECASE)
+VERSION = re.compile(r"\bv?(\d+\.\d+(?:\.\d+)?)\b|\bv(\d+)\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d|\bq[1-4] \d{4}\b|"
                     r"\b\d{4}-\d{2}-\d{2}\b|\b(?:january|february|march|april|june|july|august|september|october|"
@@ -124,13 +124,22 @@ def expected(query: Query) -> Expected:
 def detail(question: str) -> frozenset[str]:
     """Stems of the head of the attribute a "what is the X of Y" or "which X" question asks about ("merchant fee"
     -> {"fee"}); empty when the question names no such attribute, or a general one ("the difference between")."""
-    match = _DETAIL.search(question)
-    if match is None or len(_WH.findall(question)) > 1:  # "what is X, and what did it replace": several aspects
+    words = attribute_words(question)
+    if not words:
         return frozenset()
-    head = re.sub(r"['’]s$", "", (match.group("phrase") or match.group("attribute")).split()[-1])
+    head = re.sub(r"['’]s$", "", words[-1])
     if head.lower() in _GENERAL_HEADS or head[:1].isupper() or is_stopword(head.lower()):
         return frozenset()
     return frozenset(query_terms(head))
+
+
+def attribute_words(question: str) -> list[str] | None:
+    """The words of the attribute a "what is the X of Y" or "which X" question asks about ("storage limit");
+    None when it names none, or asks about several things ("what is X, and what did it replace")."""
+    match = _DETAIL.search(question)
+    if match is None or len(_WH.findall(question)) > 1:
+        return None
+    return (match.group("phrase") or match.group("attribute")).split()
 
 
 def _asked(query: str, how: re.Match[str] | None) -> tuple[Kind, Unit, frozenset[str]]:
@@ -185,7 +194,7 @@ def names(query: str) -> set[str]:
         word = match.group(0).rstrip(".'’+")
         word = re.sub(r"['’]s$", "", word)
         marked = any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:]) or "+" in match.group(0)
-        if (marked or (i > 0 and word[:1].isupper())) and not _VERSION.fullmatch(word):
+        if (marked or (i > 0 and word[:1].isupper())) and not VERSION.fullmatch(word):
             found.update(query_terms(word))
     return found
 
@@ -234,12 +243,12 @@ def _focus(rest: str) -> frozenset[str]:
 
     A rate's unit is not what is counted: "orders per second" counts orders.
     """
-    words = re.split(rf"\b{_AUX}\b|\b(?:per|each|every|a|an)\b|[?,;/]", rest, maxsplit=1)[0].split()
+    words = re.split(rf"\b{AUX}\b|\b(?:per|each|every|a|an)\b|[?,;/]", rest, maxsplit=1)[0].split()
     return frozenset(stem(w.strip(".")) for w in words if w[:1].islower() and query_terms(w))
 
 
 def _versions(text: str) -> set[str]:
-    return {v for m in _VERSION.finditer(text) if (v := m.group(1) or m.group(2))}
+    return {v for m in VERSION.finditer(text) if (v := m.group(1) or m.group(2))}
 
 
 def _is_version_or_year(match: re.Match[str], sentence: str) -> bool:
@@ -248,7 +257,7 @@ def _is_version_or_year(match: re.Match[str], sentence: str) -> bool:
     if match.group("currency"):
         return False
     if before.lower() == "v" or (value.count(".") == 1 and not match.group("unit")
-                                 and _VERSION.fullmatch(value) and len(value.split(".")[1]) >= 2):
+                                 and VERSION.fullmatch(value) and len(value.split(".")[1]) >= 2):
         return True  # "v1.36", "Go 1.26" (two decimals without a unit read as a version)
     return bool(_YEAR.fullmatch(value)) and not match.group("unit")
 

@@ -32,6 +32,11 @@ MIN_PREFIX = 4  # a stem shorter than this must match a word exactly
 ORDINARY_RANK = 5000  # token ids below this are the ~3,000 commonest English words: "wrong", "goes", "sure"
 RARE = 1_000_000  # the rank of a word the model's vocabulary does not hold whole
 TYPO_EDITS = 1  # a correction this close to a lower-case typed word is a typo of it, so its evidence counts
+# A capitalised word this common in English after a name makes one name of the two ("Pydantic AI", "Google Drive",
+# "SEPA Instant"): the blog writing "Pydantic" and "AI" apart does not write about it.
+COMPOUND_RANK = 12000
+_TOKEN = re.compile(r"[A-Za-z0-9][\w.+/-]*|[^\w\s]")
+_SPACING = re.compile(r"[\s_-]+")
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class Subject:
     words: tuple[Word, ...]
     blog_passages: int  # passages in the blog: the scale of `Word.passages`
     detail_held: bool = True  # the answer's sentences (or cited headings) say the attribute asked ("fee")
+    compounds_held: bool = True  # a cited post writes each name of several words as the question does
+    tied: bool = True  # one of its sentences states the value asked beside what it is of (`attribute.tied`)
 
 
 class WordRanks:
@@ -72,7 +79,7 @@ class WordRanks:
 
 def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
             skip: frozenset[str] = frozenset(), model: bool = True, detail: frozenset[str] = frozenset(),
-            said: frozenset[str] = frozenset()) -> Subject:
+            said: frozenset[str] = frozenset(), tied: bool = True) -> Subject:
     """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it; whether
     `said` (the answer's stems with its cited headings) holds every stem of `detail`, the attribute asked.
 
@@ -92,7 +99,40 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     words = tuple(Word(w, s, is_name(w, s in named and typed_capitalised(w, query.typed), ranks.get(w, RARE)),
                        ranks.get(w, RARE), frequency.get(s, 0),
                        literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
-    return Subject(words, version.lexical.count, detail <= said)
+    compounds = compound_names(query.typed, ranks)
+    return Subject(words, version.lexical.count, detail <= said, compounds_held=not compounds or written_in_posts(
+        live, cited, compounds), tied=tied)
+
+
+def compound_names(typed: str, ranks: dict[str, int]) -> list[str]:
+    """The question's names of several words, lower case: runs of capitalised words past the first word in which a
+    word after the first is common in English ("Pydantic AI", "Spark Structured Streaming"), not two names side by
+    side ("Alipay LDC", "AWS NLB"). A possessive ends a run ("Shopee's BI team")."""
+    out, run = [], []
+    for i, token in enumerate(_TOKEN.findall(typed)):
+        word = re.sub(r"['’]s$", "", token)
+        if i > 0 and word[:1].isupper() and len(word) > 1:
+            run.append(word)
+            if word == token:
+                continue
+        if len(run) > 1 and any(ranks.get(w.lower(), RARE) < COMPOUND_RANK for w in run[1:]):
+            out.append(" ".join(run).lower())
+        run = []
+    if len(run) > 1 and any(ranks.get(w.lower(), RARE) < COMPOUND_RANK for w in run[1:]):
+        out.append(" ".join(run).lower())
+    return out
+
+
+def written_in_posts(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage], compounds: list[str]) -> bool:
+    """Whether the cited posts (titles, every passage with its heading) write each compound name, spacing and
+    hyphens aside."""
+    version = live.version
+    paths = list(dict.fromkeys(s.passage.post_path for s in cited))
+    posts = version.fetch_posts({p: None for p in paths})
+    passages = version.fetch_passages([pid for p in paths for pid in version.evidence_by_post.get(p, ())])
+    texts = [posts[p].title for p in paths] + [f"{passage.heading}\n{passage.text}" for passage in passages.values()]
+    written = _SPACING.sub(" ", "\n".join(texts).lower())
+    return all(_SPACING.sub(" ", c) in written for c in compounds)
 
 
 def is_name(word: str, capitalised: bool, rank: int) -> bool:

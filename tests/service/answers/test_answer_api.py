@@ -214,6 +214,13 @@ def test_question_whose_specific_words_the_blog_lacks_abstains_though_an_ordinar
     assert body["passages"], "the closest passages are still shown"
 
 
+def test_a_product_named_like_a_covered_one_abstains(client: TestClient) -> None:
+    body = client.get("/api/ask", params={"q": "what does Lighthouse Pay do when a payment request is retried?"}).json()
+    assert (body["found"], body["answer"]) == (False, None), "the blog writes Lighthouse, never Lighthouse Pay"
+    held = client.get("/api/ask", params={"q": "what does Lighthouse do when a payment request is retried?"}).json()
+    assert held["found"] is True
+
+
 def test_an_answer_to_a_how_question_may_quote_the_posts_description(client: TestClient) -> None:
     body = client.get("/api/ask", params={"q": "how does Tidepool slow its Kafka consumers down?"}).json()
     assert body["found"] is True

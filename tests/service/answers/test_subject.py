@@ -8,7 +8,16 @@ from dataclasses import replace
 from index.spelling import Correction
 from index.text import query_words
 from service.answers.confidence import RULE, Rule, calibrated, missing_share, specific_words, support
-from service.answers.subject import RARE, Subject, Word, held, is_name, typed_capitalised, typo_aliases
+from service.answers.subject import (
+    RARE,
+    Subject,
+    Word,
+    compound_names,
+    held,
+    is_name,
+    typed_capitalised,
+    typo_aliases,
+)
 from service.search.query import Query
 
 BLOG = 10_000  # passages
@@ -103,3 +112,18 @@ def test_a_name_is_a_word_with_a_digit_or_a_capitalised_word_past_the_commonest_
 def test_only_a_word_the_reader_capitalised_can_be_a_name() -> None:
     assert typed_capitalised("paypay", "how many users does PayPay have")
     assert not typed_capitalised("dirven", "a roadmap into AI-dirven engineering"), "a lower-case part of a compound"
+
+
+def test_a_name_of_several_words_is_a_run_of_capitals_ending_in_a_common_english_word() -> None:
+    ranks = {"ai": 9932, "drive": 3298, "google": 8000, "pay": 3477, "team": 2136}  # the model's token ids
+    assert compound_names("how does Pydantic AI inject dependencies?", ranks) == ["pydantic ai"]
+    assert compound_names("how do I back up chats to Google Drive?", ranks) == ["google drive"]
+    assert compound_names("why does Alipay LDC route by user id?", ranks) == [], "two names side by side"
+    assert compound_names("how can Shopee's Team run reports?", ranks) == [], "a possessive ends the name"
+    assert compound_names("Google Pay or cash?", ranks) == [], "the first word is capitalised anyway"
+
+
+def test_support_is_zero_when_no_cited_post_writes_a_name_of_several_words() -> None:
+    words = (word("pydantic", name=True, passages=3, literal=True), word("ai", name=True, passages=900, literal=True))
+    assert support(0.7, Subject(words, BLOG), RULE) == 0.7
+    assert support(0.7, Subject(words, BLOG, compounds_held=False), RULE) == 0.0
