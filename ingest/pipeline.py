@@ -25,6 +25,7 @@ from index import (
 from index.embedder import TextEncoder
 from index.location import open_store
 from index.store import Store, StoreWriter
+from index.vectors import choose_kind
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
 from ingest.errors import IngestError, PostError
@@ -81,8 +82,11 @@ class Sources:
         }
         # A precision other than fp32 joins the fingerprint, so switching rebuilds; fp32 indexes keep theirs.
         precision = [] if settings.embed_precision == "fp32" else [settings.embed_precision]
-        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind,
-                           *precision], sort_keys=True)
+        # `auto` hashes as flat, what every index was built with before it existed, so those stay current; the
+        # shape it picks depends on the passage count, which the files decide (and `index_current` checks).
+        kind = "flat" if settings.index_kind == "auto" else settings.index_kind
+        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, kind, *precision],
+                          sort_keys=True)
         return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
 
 
@@ -107,7 +111,8 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
     with store.lock(settings.lock_wait_seconds) as writer:
         sources = Sources.scan(settings)
         published = _published_manifest(store)
-        if published is not None and published.content_hash == sources.fingerprint:
+        if published is not None and published.content_hash == sources.fingerprint and index_current(published,
+                                                                                                     settings):
             _keep_model(store, writer, settings, embedder)  # an index from before models/ was kept gains it here
             counts = published.counts
             # The broken posts are still broken: --strict must fail again on an unchanged site.
@@ -141,13 +146,14 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
                             kind=d.kind, n_tokens=d.n_tokens) for i, d in enumerate(drafts_)]
         series = collect_series(metas, sources.site.base_url)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + sources.fingerprint[:8]
+        kind, why = choose_kind(settings.index_kind, len(passages))
         manifest = Manifest(
-            version=version, model=settings.model, dim=embedder.dim, index_kind=settings.index_kind,
+            version=version, model=settings.model, dim=embedder.dim, index_kind=kind,
             chunker=settings.chunker,
             counts={"posts": len(metas), "passages": len(passages), "series": len(series), "skipped": len(skipped)},
             content_hash=sources.fingerprint, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=round(time.perf_counter() - started, 3), precision=settings.embed_precision,
-            extra={"sources": sources.files},
+            extra={"sources": sources.files, "index_kind": why},
         )
         publish_started = time.perf_counter()
         written = writer.write(IndexBuild(
@@ -164,6 +170,11 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
         near_duplicates=len(duplicates), tokens=sum(d.n_tokens for d in drafts_), embed_seconds=embed_seconds,
         timings=timings,
     )
+
+
+def index_current(published: Manifest, settings: IngestSettings) -> bool:
+    """Whether the published version has the index shape these settings give its passage count."""
+    return published.index_kind == choose_kind(settings.index_kind, published.counts.get("passages", 0))[0]
 
 
 def _keep_model(store: Store, writer: StoreWriter, settings: IngestSettings, embedder: TextEncoder | None) -> None:
