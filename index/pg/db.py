@@ -41,7 +41,7 @@ EMBEDDING = "halfvec"  # the type of the embedding column (bench/README.md, stor
 # Dense search: candidates scanned by HNSW (>= the 50 the ranking asks for), or IVFFlat lists scanned
 # (index/pg/schema.py), and iterative scans so a filter that drops most of them still yields enough (pgvector 0.8).
 DENSE_SETTINGS = {"hnsw.ef_search": "400", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000",
-                 "ivfflat.probes": "10", "ivfflat.iterative_scan": "relaxed_order", "ivfflat.max_probes": "100"}
+                 "ivfflat.probes": "20", "ivfflat.iterative_scan": "relaxed_order", "ivfflat.max_probes": "100"}
 
 
 def conninfo(url: str, **defaults: Any) -> dict[str, Any]:

@@ -22,7 +22,8 @@ HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults; recall measured in
 # Past the size where the folder store leaves its exact scan (`index.vectors.choose_kind`), the embedding gets
 # pgvector's IVFFlat instead of HNSW: at 100x the real blog HNSW with these settings found 0.92 of the exact
 # top 10 even at ef_search 400, and took ~15 times longer to build; IVFFlat with sqrt(n) lists (pgvector's
-# advice past a million rows) scanning 10 of them found 0.975 (bench, store section).
+# advice past a million rows) scanning 10 of them found 0.975. At 10x 10 lists found only 0.93-0.95, so a query
+# scans 20 (index/pg/db.py): 0.974 at ~5 ms in process; 30 found 0.986 at ~8 ms (bench/QUALITY.md, issue 27).
 
 CATALOG = """
 CREATE SCHEMA IF NOT EXISTS casebook;

@@ -22,7 +22,7 @@ from index.records import Hit
 from index.scope import PassageRanges, PassageWithin
 from index.text import query_terms
 
-# The best this many of the index's candidates (hnsw.ef_search, 400, or the passages of 10 IVFFlat lists) are scored
+# The best this many of the index's candidates (hnsw.ef_search, 400, or the passages of 20 IVFFlat lists) are scored
 # again exactly and the best kept: the index returns its candidates best first, and reading fewer rows is most of a
 # query's time.
 CANDIDATES = 100
