@@ -18,7 +18,8 @@ from index.embedder import Backend
 from index.settings import SharedSettings
 
 MIXES = (("cold mix (every query new)", 0.0), ("search-box mix (80% repeats)", 0.8))
-SECTIONS = ("ingest", "built", "query", "backend", "int8", "http", "load", "scaling", "authors", "store", "abuse")
+SECTIONS = ("ingest", "built", "query", "backend", "int8", "http", "load", "throughput", "scaling", "authors",
+            "store", "abuse")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connections", type=int, default=8, help="wrk connections")
     p.add_argument("--workers", default="1,2", help="uvicorn worker counts to load-test")
     p.add_argument("--scales", default="10,100", help="synthetic corpus sizes, in multiples of the real blog")
+    p.add_argument("--json", type=Path, metavar="FILE",
+                   help="also write the store section's table as JSON: one object per store and scale")
     return p
 
 
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         int8 = (int8_dir, int8_p50)
     if "http" in only or "load" in only:
         _served(args, index_dir, queries, backends, embed_p50, only, rows)
+    if "throughput" in only:
+        _throughput(args, index_dir, queries, rows)
     if "http" in only and int8 is not None:
         _say("http: latency [onnx int8]")
         env = {"CASEBOOK_MODEL_CACHE": str(ROOT / "var" / "models")}
@@ -124,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import store
 
         _say("store: the folder and PostgreSQL stores at 1x and the synthetic scales")
-        store.run(args.site, index_dir, args.work, embedder, queries, [int(s) for s in args.scales.split(",") if s],
-                  facts["avg_bytes"], rows)
+        figures = store.run(args.site, index_dir, args.work, embedder, queries,
+                            [int(s) for s in args.scales.split(",") if s], facts["avg_bytes"], rows)
+        if args.json:
+            args.json.write_text(json.dumps([asdict(f) for f in figures], indent=2) + "\n", encoding="utf-8")
     if "abuse" in only:
         from bench import abuse
 
@@ -187,6 +194,38 @@ def _served(args: argparse.Namespace, index_dir: Path, queries: list[Json], back
                     texts = load.query_mix(queries, words, 20_000, repeat)
                     result = load.run_wrk(served, texts, args.load_seconds, args.connections, args.work)
                     rows.append(load.rows_for(label, mix, result, args.load_seconds, args.connections))
+
+
+def _throughput(args: argparse.Namespace, index_dir: Path, queries: list[Json], rows: Results) -> None:
+    """Requests per second that the production profile serves on this machine at p95 <= 50 ms, mixed requests."""
+    if not load.have_wrk():
+        rows.append(Row("throughput", "wrk", "not installed (apt-get install wrk); skipped"))
+        return
+    workers = 2
+    _say(f"throughput: production profile, {workers} workers, mixed search/ask/related")
+    # One client address sends everything here, so the per-client rate limit is off; the gap log is on.
+    env = {"CASEBOOK_PROFILE": "production", "CASEBOOK_EMBED_THREADS": "1", "CASEBOOK_RATE_LIMIT": "0",
+           "CASEBOOK_ACCESS_LOG": "1", "CASEBOOK_GAP_LOG": str(args.work / "gaps.sqlite"),
+           "CASEBOOK_MODEL_CACHE": str(ROOT / "var" / "models")}
+    posts = sorted({p for q in queries for p in q.get("relevant", {})})
+    paths = load.mixed_paths(queries, _words(ROOT / "content"), posts, 20_000)
+    with serve(index_dir, args.work / "serve.log", workers, env) as served:
+        runs, best = load.throughput(served, paths, args.load_seconds, args.work)
+    mix = ", ".join(f"{share:.0%} {kind}" for kind, share in load.MIX)
+    for r in runs:
+        rows.append(Row("throughput", f"[production, {workers} workers] {r['connections']} connections, {mix}",
+                        f"{r['rps']:.0f} req/s, p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, {r['errors']} errors; "
+                        f"server {r['server_cores']:.2f} cores ({r['server_cores'] * 1000 / max(r['rps'], 1):.1f} ms "
+                        f"CPU a request), wrk {r['wrk_cores']:.2f} cores"))
+    if best is None:
+        rows.append(Row("throughput", f"[production, {workers} workers] at p95 <= {load.THROUGHPUT_P95_MS:g} ms",
+                        "not reached even with one connection", "reported", False))
+        return
+    limit = ("CPU: the server and wrk use the 2 cores" if best["server_cores"] + best["wrk_cores"] > 1.8
+             else "latency, not CPU: the cores are not full")
+    rows.append(Row("throughput", f"[production, {workers} workers] requests/s at p95 <= {load.THROUGHPUT_P95_MS:g} ms",
+                    f"{best['rps']:.0f} req/s with {best['connections']} connections (p95 {best['p95']:.1f} ms); "
+                    f"limited by {limit}", "reported", True))
 
 
 def _rss(served: Served) -> float:

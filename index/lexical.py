@@ -16,6 +16,7 @@ Postings = tuple[np.ndarray, np.ndarray]  # a stem's rows (ascending) and its BM
 # Postings are summed into an array as long as the index when they cover at least an eighth of it (fastest
 # for common words); fewer are summed over the rows they hold only, which a large index needs.
 DENSE_SUM_SHARE = 8
+FLOOR_SAMPLE = 16  # `best_rows` samples about 16 scores per wanted row to find a floor
 
 _EMPTY_ROWS, _EMPTY_SCORES = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
 
@@ -121,32 +122,61 @@ def top_bm25(terms: Mapping[str, float], postings: Sequence[Postings], count: in
     their query coverage; every store sums the same postings in the same order, so they rank alike.
 
     Common words are summed into an array as long as the index; rare ones over the rows that hold them only
-    (the sums and the order of ties are the same either way).
+    (the sums are the same either way, and equal scores go to the lower row).
     """
     frequency = np.array([len(r) for r, _ in postings])
     if not frequency.any():  # no query term known, or only stop words ("*", "how")
         return []
     weights = np.array(list(terms.values()))
-    rows = np.concatenate([r for r, _ in postings]).astype(np.int64)
+    rows = np.concatenate([r for r, _ in postings])
     per_entry = np.concatenate([s * w if w != 1.0 else s for (_, s), w in zip(postings, weights, strict=True)])
+    if within is not None:  # a row's entries are kept or dropped together, so kept rows sum as without a filter
+        kept = keeps(within, rows)
+        rows, per_entry = rows[kept], per_entry[kept]
+    ids: np.ndarray | None = None
     if len(rows) * DENSE_SUM_SHARE >= count:
-        inverse = rows
         scores = np.bincount(rows, weights=per_entry, minlength=count)
-        ids = np.arange(count)
     else:
         ids, inverse = np.unique(rows, return_inverse=True)
         scores = np.bincount(inverse, weights=per_entry, minlength=len(ids))
-    if within is not None:
-        scores = np.where(keeps(within, ids), scores, 0.0)
-    candidates = np.flatnonzero(scores > 0)
-    k = min(k, len(candidates))
-    if k <= 0:
+    top = best_rows(scores, k)
+    if not len(top):
         return []
-    top = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
-    top = top[np.argsort(-scores[top], kind="stable")]
+    found = top if ids is None else ids[top]
     # Coverage: the share of the query's term weight (idf) a passage matches. One shared common
     # word is a weak lexical hit, however high it ranks among other weak hits.
-    weight = weights * idf(count, frequency)
-    matched = np.bincount(inverse, weights=np.repeat(weight, frequency), minlength=len(ids))
-    coverage = matched[top] / weight.sum()
-    return [Hit(*hit) for hit in zip(ids[top].tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
+    coverage = matched_weight(weights * idf(count, frequency), postings, found)
+    return [Hit(*hit) for hit in zip(found.tolist(), scores[top].tolist(), coverage.tolist(), strict=True)]
+
+
+def best_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """The positions of the k highest positive scores, best first; equal scores in position order.
+
+    Only scores at or above a floor are sorted: the k-th best of an evenly spaced sample can only be lower
+    than the k-th best of all, and passes a few thousand rows where a common word gives half a million a score.
+    """
+    if k <= 0:
+        return _EMPTY_ROWS
+    floor = 0.0
+    step = len(scores) // (FLOOR_SAMPLE * k)
+    if step >= 2:
+        sample = scores[::step]
+        floor = float(np.partition(sample, len(sample) - k)[len(sample) - k])
+    candidates = np.flatnonzero(scores >= floor) if floor > 0 else np.flatnonzero(scores > 0)
+    if len(candidates) > k:
+        kth = np.partition(scores[candidates], len(candidates) - k)[len(candidates) - k]
+        candidates = candidates[scores[candidates] >= kth]
+    order = np.lexsort((candidates, -scores[candidates]))[:k]
+    top: np.ndarray = candidates[order]
+    return top
+
+
+def matched_weight(weights: np.ndarray, postings: Sequence[Postings], rows: np.ndarray) -> np.ndarray:
+    """For each of `rows`, the sum of the weights of the terms whose postings hold it, over the sum of all."""
+    matched = np.zeros(len(rows))
+    for weight, (posting, _) in zip(weights.tolist(), postings, strict=True):
+        if len(posting):
+            at = np.minimum(np.searchsorted(posting, rows), len(posting) - 1)
+            matched += np.where(posting[at] == rows, weight, 0.0)
+    share: np.ndarray = matched / weights.sum()
+    return share

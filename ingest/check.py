@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from ingest.pipeline import Sources
+from ingest.pipeline import Sources, index_current
 from ingest.settings import IngestSettings
 
 
@@ -48,7 +48,7 @@ def check_index(settings: IngestSettings) -> CheckReport:
         problem = f"model changed ({manifest.model} -> {settings.model})"
     elif manifest.precision != settings.embed_precision:
         problem = f"model precision changed ({manifest.precision} -> {settings.embed_precision})"
-    elif manifest.chunker != settings.chunker or manifest.index_kind != settings.index_kind:
+    elif manifest.chunker != settings.chunker or not index_current(manifest, settings):
         problem = "chunker or index settings changed"
     elif manifest.content_hash != sources.fingerprint and not (added or removed or changed):
         problem = "site configuration changed"

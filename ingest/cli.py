@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="sentence-transformers model name or path (env CASEBOOK_MODEL)")
     parser.add_argument("--chunk-tokens", type=int, help="passage budget in tiktoken tokens (default 180)")
     parser.add_argument("--overlap", type=int, dest="overlap_tokens", help="overlap in tokens (default 30)")
-    parser.add_argument("--index-kind", choices=["flat", "hnsw"], help="FAISS index type (default flat)")
+    parser.add_argument("--index-kind", choices=["auto", "flat", "hnsw", "ivf"],
+                        help="FAISS index type (default auto: flat up to 50,000 passages, ivf past it)")
     parser.add_argument("--wait", type=float, default=0.0, help="seconds to wait for another ingest's lock")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -25,6 +25,7 @@ from index import (
 from index.embedder import TextEncoder
 from index.location import open_store
 from index.store import Store, StoreWriter
+from index.vectors import choose_kind
 from ingest.built import discover_pages, read_built_site
 from ingest.chunk import PassageDraft, chunk_post, split_draft
 from ingest.document import Post
@@ -84,9 +85,12 @@ class Sources:
         files = {path.relative_to(folder).as_posix(): file_digest(path) for path in found}
         # A precision other than fp32 joins the fingerprint, so switching rebuilds; fp32 indexes keep theirs.
         precision = [] if settings.embed_precision == "fp32" else [settings.embed_precision]
+        # `auto` hashes as flat, what every index was built with before it existed, so those stay current; the
+        # shape it picks depends on the passage count, which the files decide (and `index_current` checks).
+        kind = "flat" if settings.index_kind == "auto" else settings.index_kind
         reader = [BUILT_READER, settings.base_url] if settings.built_dir else []
-        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, settings.index_kind,
-                           *precision, *reader], sort_keys=True)
+        blob = json.dumps([INGEST_VERSION, files, repr(site), settings.model, settings.chunker, kind, *precision,
+                           *reader], sort_keys=True)
         return cls(site, files, hashlib.sha256(blob.encode()).hexdigest())
 
 
@@ -111,7 +115,8 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
     with store.lock(settings.lock_wait_seconds) as writer:
         sources = Sources.scan(settings)
         published = _published_manifest(store)
-        if published is not None and published.content_hash == sources.fingerprint:
+        if published is not None and published.content_hash == sources.fingerprint and index_current(published,
+                                                                                                     settings):
             _keep_model(store, writer, settings, embedder)  # an index from before models/ was kept gains it here
             counts = published.counts
             # The broken posts are still broken: --strict must fail again on an unchanged site.
@@ -145,13 +150,15 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
                             kind=d.kind, n_tokens=d.n_tokens) for i, d in enumerate(drafts_)]
         series = collect_series(metas, base_url)
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + sources.fingerprint[:8]
+        kind, why = choose_kind(settings.index_kind, len(passages))
         manifest = Manifest(
-            version=version, model=settings.model, dim=embedder.dim, index_kind=settings.index_kind,
+            version=version, model=settings.model, dim=embedder.dim, index_kind=kind,
             chunker=settings.chunker,
             counts={"posts": len(metas), "passages": len(passages), "series": len(series), "skipped": len(skipped)},
             content_hash=sources.fingerprint, built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             seconds=round(time.perf_counter() - started, 3), precision=settings.embed_precision,
-            extra={"sources": sources.files, **({"reader": BUILT_READER} if settings.built_dir else {})},
+            extra={"sources": sources.files, "index_kind": why,
+                   **({"reader": BUILT_READER} if settings.built_dir else {})},
         )
         publish_started = time.perf_counter()
         written = writer.write(IndexBuild(
@@ -168,6 +175,11 @@ def _run(settings: IngestSettings, store: Store, embedder: TextEncoder | None, p
         near_duplicates=len(duplicates), tokens=sum(d.n_tokens for d in drafts_), embed_seconds=embed_seconds,
         timings=timings, not_articles=not_articles,
     )
+
+
+def index_current(published: Manifest, settings: IngestSettings) -> bool:
+    """Whether the published version has the index shape these settings give its passage count."""
+    return published.index_kind == choose_kind(settings.index_kind, published.counts.get("passages", 0))[0]
 
 
 def _keep_model(store: Store, writer: StoreWriter, settings: IngestSettings, embedder: TextEncoder | None) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, model_validator
 
 from index.embedder import DEFAULT_MODEL
 from index.settings import SharedSettings
 from index.text import ENCODING
+from index.vectors import IndexChoice
 
 
 class IngestSettings(SharedSettings):
@@ -24,7 +24,7 @@ class IngestSettings(SharedSettings):
     # ~180 tokens keeps a passage about one idea and well under MiniLM's 256-token window, context included.
     chunk_tokens: int = Field(180, ge=16, le=1000)
     overlap_tokens: int = Field(30, ge=0, validation_alias="CASEBOOK_CHUNK_OVERLAP")
-    index_kind: Literal["flat", "hnsw"] = "flat"
+    index_kind: IndexChoice = "auto"  # auto: flat up to 50,000 passages, IVF past it (index/vectors.py)
     drafts: bool = False
     batch_size: int = Field(64, ge=1)
     lock_wait_seconds: float = Field(0.0, ge=0)

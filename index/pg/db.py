@@ -38,9 +38,10 @@ RECONNECT_SECONDS = 10.0  # after this, the next request starts a new connection
 # and a connection in steady use has just shown it works (one used while the database was away is discarded).
 CHECK_IDLE_SECONDS = 1.0
 EMBEDDING = "halfvec"  # the type of the embedding column (bench/README.md, store: halfvec vs vector)
-# Dense search: candidates scanned by HNSW (>= the 50 the ranking asks for), and iterative scans so a
-# filter that drops most of them still yields enough (pgvector 0.8).
-HNSW_SETTINGS = {"hnsw.ef_search": "400", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000"}
+# Dense search: candidates scanned by HNSW (>= the 50 the ranking asks for), or IVFFlat lists scanned
+# (index/pg/schema.py), and iterative scans so a filter that drops most of them still yields enough (pgvector 0.8).
+DENSE_SETTINGS = {"hnsw.ef_search": "400", "hnsw.iterative_scan": "relaxed_order", "hnsw.max_scan_tuples": "20000",
+                 "ivfflat.probes": "20", "ivfflat.iterative_scan": "relaxed_order", "ivfflat.max_probes": "100"}
 
 
 def conninfo(url: str, **defaults: Any) -> dict[str, Any]:
@@ -112,7 +113,7 @@ class Database:
 
     def _configure(self, conn: psycopg.Connection[Row]) -> None:
         codec.register(conn, EMBEDDING, required=False)
-        settings = dict(HNSW_SETTINGS)
+        settings = dict(DENSE_SETTINGS)
         if self.statement_ms is not None:
             settings["statement_timeout"] = str(self.statement_ms)
         for name, value in settings.items():

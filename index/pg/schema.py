@@ -8,6 +8,7 @@ created inside the ingest's transaction and dropped whole when the version is pr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import psycopg
@@ -18,6 +19,11 @@ SCHEMA_VERSION = 1
 # Steps from each older schema version to the next: {1: ["ALTER TABLE ..."]} takes 1 to 2.
 MIGRATIONS: dict[int, list[str]] = {}
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults; recall measured in bench (store section)
+# Past the size where the folder store leaves its exact scan (`index.vectors.choose_kind`), the embedding gets
+# pgvector's IVFFlat instead of HNSW: at 100x the real blog HNSW with these settings found 0.92 of the exact
+# top 10 even at ef_search 400, and took ~15 times longer to build; IVFFlat with sqrt(n) lists (pgvector's
+# advice past a million rows) scanning 10 of them found 0.975. At 10x 10 lists found only 0.93-0.95, so a query
+# scans 20 (index/pg/db.py): 0.974 at ~5 ms in process; 30 found 0.986 at ~8 ms (bench/QUALITY.md, issue 27).
 
 CATALOG = """
 CREATE SCHEMA IF NOT EXISTS casebook;
@@ -101,10 +107,26 @@ CREATE TABLE {s}.openings (opening text PRIMARY KEY);  -- sentence openings the 
 # After the rows are in: building indexes once is faster than maintaining them row by row.
 VERSION_INDEXES = """
 CREATE INDEX ON {s}.passages (post_row);
-CREATE INDEX ON {s}.passages USING hnsw (embedding {embedding}_ip_ops) WITH (m = {m}, ef_construction = {ef});
 CREATE INDEX ON {s}.words (rank);
 ANALYZE {s}.passages; ANALYZE {s}.posts; ANALYZE {s}.terms;
 """
+
+
+HNSW_INDEX = ("CREATE INDEX ON {s}.passages USING hnsw (embedding {embedding}_ip_ops) "
+              "WITH (m = {m}, ef_construction = {ef})")
+IVF_INDEX = "CREATE INDEX ON {s}.passages USING ivfflat (embedding {embedding}_ip_ops) WITH (lists = {lists})"
+
+
+def dense_index(s: str, embedding: str, kind: str, count: int) -> str:
+    """The statement that indexes a version's embeddings: IVFFlat for the `ivf` kind, else HNSW."""
+    if kind == "ivf":
+        return IVF_INDEX.format(s=s, embedding=embedding, lists=ivf_lists(count))
+    return HNSW_INDEX.format(s=s, embedding=embedding, m=HNSW_M, ef=HNSW_EF_CONSTRUCTION)
+
+
+def ivf_lists(count: int) -> int:
+    """The IVFFlat lists for `count` passages: sqrt(n), as pgvector advises past a million rows."""
+    return max(1, int(math.sqrt(count)))
 
 
 def version_schema(version_id: int) -> str:

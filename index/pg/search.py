@@ -1,10 +1,11 @@
-"""The two retrievers over PostgreSQL: pgvector's HNSW for meaning, BM25 from stored postings for words.
+"""The two retrievers over PostgreSQL: pgvector for meaning, BM25 from stored postings for words.
 
-Dense: the HNSW index returns the nearest passages; under a filter, pgvector 0.8's iterative scan
-keeps walking the graph until enough passages pass the filter, and a narrow filter (a series, a
-tag) scans its few passages exactly instead. Lexical: each stem's postings, as bm25s computed them
-at ingest, are read for the query's stems only (and kept in a bounded cache) and summed exactly as
-the folder store sums them, so both stores give the same BM25 hits, scores and coverage.
+Dense: the version's HNSW (or, past 50,000 passages, IVFFlat) index returns the nearest passages; under
+a filter, pgvector 0.8's iterative scan keeps walking the graph (or scanning lists) until enough passages
+pass the filter, and a narrow filter (a series, a tag) scans its few passages exactly instead. Lexical:
+each stem's postings, as bm25s computed them at ingest, are read for the query's stems only (and kept
+in a bounded cache) and summed exactly as the folder store sums them,
+so both stores give the same BM25 hits, scores and coverage.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from index.records import Hit
 from index.scope import PassageRanges, PassageWithin
 from index.text import query_terms
 
-# The best this many of the graph walk's candidates (hnsw.ef_search, 400) are scored again exactly and the best
-# kept: a graph walk returns its candidates best first, and reading fewer rows is most of a query's time.
+# The best this many of the index's candidates (hnsw.ef_search, 400, or the passages of 20 IVFFlat lists) are scored
+# again exactly and the best kept: the index returns its candidates best first, and reading fewer rows is most of a
+# query's time.
 CANDIDATES = 100
 # A filter keeping at most this many passages (or a 50th of the version) is scanned exactly: cheap
 # for so few, and an approximate walk would have to visit most of the graph to find them.
@@ -45,7 +47,7 @@ class PgDense:
         return self._count
 
     def prepare(self) -> None:
-        """Nothing to build: the HNSW index lives in the database."""
+        """Nothing to build: the index lives in the database."""
 
     def search(self, vector: np.ndarray, k: int, within: PassageWithin | None = None) -> list[Hit]:
         """The k passages closest to `vector`, best first, restricted to `within` when given."""
@@ -69,7 +71,7 @@ class PgDense:
                 return []
             params = {"q": q, "exact": exact, "k": k, "n": max(k, CANDIDATES), "rows": within.rows.tolist()}
             if within.count <= max(EXACT_UP_TO, self._count // EXACT_SHARE):
-                # Materialised, so the planner cannot walk the HNSW graph for a few thousand passages.
+                # Materialised, so the planner cannot use the approximate index for a few thousand passages.
                 sql = (f"WITH scope AS MATERIALIZED (SELECT id, embedding FROM {s}.passages "
                        f"WHERE post_row = ANY(%(rows)s)) SELECT id, {score} AS d FROM scope "
                        f"ORDER BY d, id DESC LIMIT %(k)s")

@@ -24,7 +24,8 @@ from index.spelling import blog_words, word_ranks
 from index.store import IndexBuild
 from index.text import repeated_openings
 
-# Memory for building the HNSW graph in one pass; pgvector slows down a lot once the graph outgrows it.
+# Memory for building the HNSW graph in one pass (pgvector slows down a lot once the graph outgrows it), or IVFFlat's
+# k-means sample.
 BUILD_MEMORY = "1GB"
 
 
@@ -80,8 +81,8 @@ def write_version(conn: psycopg.Connection[Any], build: IndexBuild) -> int:
         _copy(cursor, f"{s}.openings", (("opening", "text"),),
               ((key,) for key in sorted(repeated_openings(build.passages))))
     conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (BUILD_MEMORY,))
-    conn.execute(schema.VERSION_INDEXES.format(s=s, embedding=EMBEDDING, m=schema.HNSW_M,
-                                               ef=schema.HNSW_EF_CONSTRUCTION))
+    conn.execute(schema.dense_index(s, EMBEDDING, build.manifest.index_kind, len(build.passages)))
+    conn.execute(schema.VERSION_INDEXES.format(s=s))
     conn.commit()
     return version_id
 

@@ -94,8 +94,9 @@ class Live:
         return frozenset(self.version.series)
 
     def prepare(self) -> None:
-        """Do now what the first search would otherwise do: load the model, the speller, the vectors."""
-        _ = self.speller, self.word_forms, self.series_slugs
+        """Do now what the first search would otherwise do: load the model, the speller, the vectors; and what the
+        first answer would (the blog's boilerplate openings: seconds for a folder store past the real blog's size)."""
+        _ = self.speller, self.word_forms, self.series_slugs, self.version.boilerplate
         self.version.vectors.prepare()
 
     def embed_query(self, text: str, asker: str = "") -> np.ndarray:

@@ -425,3 +425,22 @@ def test_the_database_stopped_and_started_under_a_running_service(postgres: Post
     with capsys.disabled():
         print(f"\ndatabase stopped (pg_ctl stop took {stopped - stopping:.2f} s): /readyz 503 {down:.2f} s after; "
               f"started again: ready {up:.2f} s after it was up")
+
+
+def test_an_ivf_version_is_indexed_with_ivfflat_and_finds_what_the_exact_scan_finds(postgres: Postgres, index_dir,
+                                                                                     embedder):
+    url = postgres.create_database("casebook_ivf")
+    run_ingest(IngestSettings(content_dir=FIXTURE_POSTS, store_location=url, reuse_vectors_from=str(index_dir),
+                              index_kind="ivf"), embedder=embedder)
+    store = PostgresStore(url, for_service=True)
+    version = store.open()
+    methods = store.db.rows("SELECT a.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a "
+                            "ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s",
+                            (version.schema,))
+    exact = FolderStore(index_dir).open().vectors
+    vector = embedder.encode(["ledger entries"])[0]
+    with version.reading():
+        found = [h.passage_id for h in version.vectors.search(vector, 10)]
+    store.close()
+    assert version.manifest.index_kind == "ivf" and ("ivfflat",) in methods and ("hnsw",) not in methods
+    assert found == [h.passage_id for h in exact.search(vector, 10)]  # the fixture's few lists are all scanned

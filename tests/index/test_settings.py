@@ -43,7 +43,7 @@ def test_lists_are_comma_separated_in_the_environment(monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("CASEBOOK_EMBED_THREADS", "two", "CASEBOOK_EMBED_THREADS has value 'two'. Not a valid int."),
-    ("CASEBOOK_INDEX_KIND", "ivf", "CASEBOOK_INDEX_KIND has value 'ivf'. Not one of flat, hnsw."),
+    ("CASEBOOK_INDEX_KIND", "annoy", "CASEBOOK_INDEX_KIND has value 'annoy'. Not one of auto, flat, hnsw, ivf."),
     ("CASEBOOK_CHUNK_TOKENS", "8", "CASEBOOK_CHUNK_TOKENS has value '8'. Not 16 or more."),
     ("CASEBOOK_CHUNK_OVERLAP", "500", "CASEBOOK_CHUNK_OVERLAP has value 500. Not below the passage size 180."),
 ])

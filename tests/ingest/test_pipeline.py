@@ -121,6 +121,23 @@ def test_check_reports_a_model_or_chunker_change_as_stale(index_dir):
     assert check_index(settings).problem == "chunker or index settings changed"
 
 
+def test_the_index_shape_is_picked_by_size_recorded_with_why_and_an_explicit_one_rebuilds(tmp_path, index_dir,
+                                                                                           embedder):
+    manifest = FolderStore(index_dir).open().manifest
+    assert manifest.index_kind == "flat" and manifest.extra["index_kind"].startswith("flat: auto,")
+    target = tmp_path / "index"
+    shutil.copytree(index_dir, target)
+    asked = IngestSettings(content_dir=FIXTURE_POSTS, index_dir=target, index_kind="ivf")
+    assert check_index(asked).problem == "chunker or index settings changed"
+
+    report = run_ingest(asked, embedder=embedder)
+
+    assert not report.up_to_date and report.embedded == 0  # same passages, same vectors, another index
+    version = FolderStore(target).open()
+    assert version.manifest.index_kind == "ivf" and version.manifest.extra["index_kind"].startswith("ivf: asked")
+    assert check_index(asked).current and _ingest(FIXTURE_POSTS, target, embedder).version != report.version
+
+
 def test_switching_precision_reembeds_everything_and_the_service_follows_the_index(tmp_path, index_dir, embedders):
     target = tmp_path / "index"
     shutil.copytree(index_dir, target)
