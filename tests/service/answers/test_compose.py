@@ -347,3 +347,16 @@ def test_a_second_posts_sentence_joins_only_when_it_adds_to_the_question() -> No
 ])
 def test_a_description_that_addresses_the_reader_reads_as_writing(line: str) -> None:
     assert [s.about_writing for s in answer_sentences(line)] == [True]
+
+
+def test_a_sentence_adding_a_little_still_joins_while_the_answer_has_room() -> None:
+    text = ("Harbor keeps each tenant on its own shard behind a routing table.\n"
+            "A tenant that outgrows its shard is copied to a larger one overnight.\n"
+            "Copies run in the maintenance window agreed with operators.")
+    evidence = [scored(0, "posts/harbor.md", text, 1.0)]
+    question = "how does Harbor place tenants?"
+    found = candidates(evidence, {0: parse(text)}, asked(question), {"tenant": 1.0},
+                       {0: frozenset({"harbor", "tenant"})})
+    concepts = {"tenant": 10.0, "shard": 10.0, "rout": 3.0, "overnight": 1.0, "window": 1.0}  # 1/23 of the first
+    composed = compose(found, concepts, {}, asked(question))
+    assert composed is not None and len(composed.chosen) == 3, [c.sentence.text for c in composed.chosen]
