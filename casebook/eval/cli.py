@@ -155,8 +155,9 @@ def print_tables(tables: dict[str, dict[str, dict[str, float | int | None]]], an
         print("\nAnswers (NuggetRecall and Vital over the first 100 words; an abstention scores 0)\n")
         print(render({name: tables[name] for name in ("casebook", LEAD)}, ANSWER_COLUMNS))
     if reliable:
-        print("\nReliability (answers given, by stated confidence: the share holding the core point, an answer to an "
-              "unanswerable question holding none; unanswerable questions answered)\n")
+        print("\nReliability (answers given, by stated confidence: of those judged (a question with key points, or "
+              "an unanswerable one, which holds none), the share holding the core point; unanswerable questions "
+              "answered)\n")
         print(render_reliability(reliable))
 
 

@@ -253,7 +253,8 @@ CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), 
 def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | None]]:
     """Per band of stated confidence: the answers given in it, the share of them that hold the question's core
     point (Vital; an answer to an unanswerable question holds none, an answerable one without key points is left
-    out), and the unanswerable questions answered in it (their share of all of them).
+    out, so `judged` says how many answers the share is of), and the unanswerable questions answered in it (their
+    share of all of them).
 
     A confidence means what it says when the held share sits inside its band."""
     unanswerable = sum(1 for s in scored if not any(g > 0 for g in s.question.relevant.values()))
@@ -265,7 +266,7 @@ def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | 
             continue
         held = [_held(s) for s in band if _held(s) is not None]
         wrong = sum(1 for s in band if not any(g > 0 for g in s.question.relevant.values()))
-        rows.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(band),
+        rows.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(band), "judged": len(held),
                      "vital": round(float(np.mean([h for h in held if h is not None])), 3) if held else None,
                      "wrong": wrong, "wrong_share": round(wrong / unanswerable, 3) if unanswerable else None,
                      "mean": round(float(np.mean([s.outcome.confidence or 0.0 for s in band])), 3)})

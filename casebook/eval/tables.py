@@ -60,7 +60,7 @@ def cell(key: str, value: float | int | None) -> str:
 
 
 RELIABILITY_COLUMNS = (("band", "confidence"), ("answers", "answers"), ("mean", "mean confidence"),
-                       ("vital", "core point held"), ("wrong", "unanswerable answered"),
+                       ("judged", "judged"), ("vital", "core point held"), ("wrong", "unanswerable answered"),
                        ("wrong_share", "share of unanswerable"))
 
 

@@ -27,7 +27,7 @@ QUESTION_WEIGHT = 0.5  # a question word counts as if this share of the evidence
 LEAD_QUESTION_WEIGHT = 2.5  # ... and this share when choosing the sentence that holds a number, date or name
 PASSAGE_POWER = 2  # a sentence's gain is scaled by its passage's score relative to the best, squared
 TOP_POST = 1.5  # ... and by this in the best post: an answer says one post's points first, others add to them
-STOP_BELOW = 0.1  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value
+STOP_BELOW = 0.03  # past MIN_SENTENCES, a sentence must add this share of the first sentence's value (bench/QUALITY.md)
 MIN_PREFIX = 4  # a name shorter than this must match a word exactly
 TYPED_CONTEXT = 0.35  # share of the question's term weight a typed answer's section must hold, about a third
 # What makes a sentence a worse piece of an answer than its words suggest.

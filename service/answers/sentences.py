@@ -37,7 +37,8 @@ _ABOUT_THE_PAGE = re.compile(
 _ABOUT_WRITING = re.compile(
     r"\b(?:analy[sz]es|explores|examines|walks through|presents|outlines|introduces|breaks down|aggregates|"
     r"writes about|wrote about|"
-    r"surveys|documents how|is an? (?:[\w-]+ ){0,3}(?:series|guide|blueprint|playbook|masterclass|handbook|"
+    r"surveys|documents how|^research dossier|^(?:learn|understand|discover)\b|"
+    r"is an? (?:[\w-]+ ){0,3}(?:series|guide|blueprint|playbook|masterclass|handbook|"
     r"overview|reference|index|deep[- ]dive|collection)|"
     r"(?:guide|tutorial|walkthrough|deep[- ]dive|primer|handbook|playbook|blueprint|masterclass) (?:to|for|on|of)|"
     r"with (?:a |an )?(?:short |full )?(?:faq|checklist|code|examples?|diagrams?))\b", re.IGNORECASE)
@@ -53,6 +54,9 @@ _NOT_VERBS = frozenset({"kubernetes", "series", "sales", "ops", "pros", "cons", 
                         "this", "its", "has", "was", "is", "does", "always", "thus", "tps", "qps", "aws"})
 # Sentences about the page's own structure rather than the subject ("Key takeaways highlight ...").
 _META = re.compile(r"^this is (?:part|phase|chapter|step|episode) \w+ of\b|"
+                   r"^familiarity with\b|\bconcepts introduced in\b|"  # a post's prerequisites line
+                   r"^addressing (?:common|frequently asked|key) [^.]{0,60}\b(?:questions|inquiries)\b|"  # FAQ preface
+                   r"^to (?:understand|explore|see|learn) how (?:these|this)\b|"
                    r"^(?:the |these |our )?(?:key )?(?:takeaways?|lessons?|highlights?|sections?|headings?|"
                    r"bullets?|points? below|summary|summaries)\b[^.]{0,30}\b(?:highlight|show|cover|summari[sz]e|"
                    r"list|include|capture|outline|recap)s?\b", re.IGNORECASE)

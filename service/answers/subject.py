@@ -23,7 +23,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from index.text import query_words, term_stems
-from service.answers.expected import names
+from service.answers.expected import UNITS, names
 from service.search.live import Live
 from service.search.query import Query
 from service.search.ranking import ScoredPassage
@@ -35,7 +35,12 @@ TYPO_EDITS = 1  # a correction this close to a lower-case typed word is a typo o
 # A capitalised word this common in English after a name makes one name of the two ("Pydantic AI", "Google Drive",
 # "SEPA Instant"): the blog writing "Pydantic" and "AI" apart does not write about it.
 COMPOUND_RANK = 12000
+MIN_INNER = 8  # a code token this long is held inside a longer one ("SetConnMaxLifetime" holds "ConnMaxLifetime")
 _TOKEN = re.compile(r"[A-Za-z0-9][\w.+/-]*|[^\w\s]")
+_CAMEL = re.compile(r"\b\w*[a-z]\w*[A-Z]\w*")
+# A unit after a number ("a 3 TB database") is the reader's quantity, not a name the blog must write.
+_QUANTITY = re.compile(r"\d\s?([A-Za-z]+)\b")
+_UNIT_WORDS = frozenset(u for units in UNITS.values() for u in units)
 _SPACING = re.compile(r"[\s_-]+")
 
 
@@ -92,11 +97,15 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     contexts = cited_stems(live, cited)
     frequency = version.lexical.document_frequency([s for _, s in typed_words])
     ranks = live.derived(WordRanks).ranks
-    literal = {s: held(s, contexts) or any(held(a, contexts) for a in aliases.get(w, ())) for w, s in typed_words}
+    code = {stem for token in _CAMEL.findall(query.typed) for stem in term_stems(token)}
+    literal = {s: held(s, contexts, s in code) or any(held(a, contexts) for a in aliases.get(w, ()))
+               for w, s in typed_words}
     missing = [s for s, found in literal.items() if not found]
-    in_post = posts_holding(live, cited, missing)
+    in_post = posts_holding(live, cited, missing, frozenset(named), frozenset(code))
     closeness = model_closeness(live, cited, [w for w, s in typed_words if s in missing]) if model else {}
-    words = tuple(Word(w, s, is_name(w, s in named and typed_capitalised(w, query.typed), ranks.get(w, RARE)),
+    quantities = {u.lower() for u in _QUANTITY.findall(query.typed) if u.lower() in _UNIT_WORDS}
+    words = tuple(Word(w, s, w not in quantities and is_name(w, s in named and typed_capitalised(w, query.typed),
+                                                             ranks.get(w, RARE), typed_upper(w, query.typed)),
                        ranks.get(w, RARE), frequency.get(s, 0),
                        literal[s], s in in_post, closeness.get(w, 0.0)) for w, s in typed_words)
     compounds = compound_names(query.typed, ranks)
@@ -135,10 +144,19 @@ def written_in_posts(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredP
     return all(_SPACING.sub(" ", c) in written for c in compounds)
 
 
-def is_name(word: str, capitalised: bool, rank: int) -> bool:
+def is_name(word: str, capitalised: bool, rank: int, upper: bool = False) -> bool:
     """A name: a word with a digit ("2021", "s3"), or one the question capitalises past its first word that is not
-    among the commonest English words ("Is it OK", "Written in Go" capitalise no name)."""
+    among the commonest English words ("Written in Go" capitalises no name). A word written in capitals that is a
+    common English word ("is it OK", token id 7929) is that word shouted, not a name; "BI" or "DBA" are names."""
+    if upper and rank < COMPOUND_RANK:
+        return any(c.isdigit() for c in word)
     return any(c.isdigit() for c in word) or (capitalised and rank >= ORDINARY_RANK)
+
+
+def typed_upper(word: str, typed: str) -> bool:
+    """Whether the reader wrote this (lower-cased) word all in capitals: "OK", "AI"."""
+    match = re.search(rf"(?<![^\W\d_]){re.escape(word)}(?![^\W\d_])", typed, re.IGNORECASE)
+    return match is not None and len(match.group(0)) > 1 and match.group(0).isupper()
 
 
 def typed_capitalised(word: str, typed: str) -> bool:
@@ -168,19 +186,38 @@ def cited_stems(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassag
                                           f"{s.passage.text}") for s in cited))
 
 
-def held(stem: str, stems: frozenset[str]) -> bool:
-    """Whether the stem is among `stems`, or begins one of them (a name's longer spelling)."""
-    return stem in stems or (len(stem) >= MIN_PREFIX and any(t.startswith(stem) for t in stems))
+def held(stem: str, stems: frozenset[str], code: bool = False) -> bool:
+    """Whether the stem is among `stems`, or written there in another form: a longer word it begins (a name's
+    longer spelling, "postgresql"), its plural ("DBAs"), a longer token it begins before a separator ("x86_64"),
+    or, for a code token (`code`), a longer one that ends in it ("SetConnMaxLifetime")."""
+    if stem in stems or f"{stem}s" in stems or f"{stem}es" in stems:
+        return True
+    for t in stems:
+        if t.startswith(stem) and (len(stem) >= MIN_PREFIX or t[len(stem):len(stem) + 1] in ("_", ".", "-", "/")):
+            return True
+        if code and len(stem) >= MIN_INNER and t.endswith(stem):
+            return True
+    return False
 
 
 def posts_holding(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
-                  stems: list[str]) -> set[str]:
-    """The stems that some passage of a cited post holds."""
+                  stems: list[str], named: frozenset[str] = frozenset(),
+                  code: frozenset[str] = frozenset()) -> set[str]:
+    """The stems that some passage of a cited post holds; a name (`named`) also in another form (`held`: "DBAs",
+    "SetConnMaxLifetime"): the post's passages are read for a name the index does not hold as it is."""
     if not stems:
         return set()
     rows = [pid for path in dict.fromkeys(s.passage.post_path for s in cited)
             for pid in live.version.evidence_by_post.get(path, ())]
-    return set().union(*live.version.lexical.holding(stems, rows)) if rows else set()
+    if not rows:
+        return set()
+    out: set[str] = set().union(*live.version.lexical.holding(stems, rows))
+    rest = [s for s in stems if s not in out and s in named]
+    if rest:
+        passages = live.version.fetch_passages(rows)
+        written = frozenset().union(*(term_stems(f"{p.heading}\n{p.text}") for p in passages.values()))
+        out.update(s for s in rest if held(s, written, s in code))
+    return out
 
 
 def model_closeness(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],

@@ -244,8 +244,20 @@ def test_reliability_table_says_what_answers_at_each_confidence_held() -> None:
               score_question(unanswerable, Outcome([], [], "", found=False, confidence=0.2))]
     rows = reliability(scored)
     assert rows == [
-        {"band": "0.5-0.6", "answers": 1, "vital": 0.0, "wrong": 1, "wrong_share": 0.5, "mean": 0.55},
-        {"band": "0.7-0.8", "answers": 2, "vital": 0.5, "wrong": 0, "wrong_share": 0.0, "mean": 0.735},
+        {"band": "0.5-0.6", "answers": 1, "judged": 1, "vital": 0.0, "wrong": 1, "wrong_share": 0.5, "mean": 0.55},
+        {"band": "0.7-0.8", "answers": 2, "judged": 2, "vital": 0.5, "wrong": 0, "wrong_share": 0.0, "mean": 0.735},
+    ]
+
+
+def test_reliability_share_is_of_the_answers_judged_not_of_all_answers_given() -> None:
+    nugget = (Nugget("core", ("ledger",)),)
+    judged = Question("a", "q", "question", JUDGED, (), (), nugget)
+    unjudged = Question("k", "q", "keywords", JUDGED, (), ())  # no key points: says nothing of the core point
+    scored = [score_question(judged, Outcome(["a"], [], "the ledger", found=True, confidence=0.75)),
+              *(score_question(unjudged, Outcome(["a"], [], "anything", found=True, confidence=0.72))
+                for _ in range(4))]
+    assert reliability(scored) == [
+        {"band": "0.7-0.8", "answers": 5, "judged": 1, "vital": 1.0, "wrong": 0, "wrong_share": None, "mean": 0.726},
     ]
 
 

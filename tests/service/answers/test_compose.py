@@ -304,6 +304,9 @@ def test_a_bullet_label_is_never_an_answers_opener() -> None:
     "Key takeaways highlight the trade-offs between routing tables and consistent hashing.",
     "The sections below cover the routing table, the mover and the control plane.",
     "This is Part 3 of the Harbor series, building on the routing table from Part 2.",
+    "Familiarity with the concepts introduced in Part 2, Routing Tables, helps here.",
+    "Addressing common operator questions about Harbor's shards, moves and failover gives a quick reference.",
+    "To explore how these routing rules hold up under load, we turn to the mover.",
 ])
 def test_sentences_about_the_posts_own_structure_are_no_answer_text(line: str) -> None:
     assert texts(line) == []
@@ -335,3 +338,25 @@ def test_a_second_posts_sentence_joins_only_when_it_adds_to_the_question() -> No
     posts = [c.source.passage.post_path for c in composed.chosen]
     assert "posts/other.md" not in posts, "it repeats the question's light words the answer already holds"
     assert "posts/third.md" in posts, "it adds 'throttle'"
+
+
+@pytest.mark.parametrize("line", [
+    "Research dossier on routing tenants to shards with a table kept in memory.",
+    "Learn how Harbor routes each tenant to its shard without a lookup service.",
+    "Understand the trade-offs between a routing table and consistent hashing.",
+])
+def test_a_description_that_addresses_the_reader_reads_as_writing(line: str) -> None:
+    assert [s.about_writing for s in answer_sentences(line)] == [True]
+
+
+def test_a_sentence_adding_a_little_still_joins_while_the_answer_has_room() -> None:
+    text = ("Harbor keeps each tenant on its own shard behind a routing table.\n"
+            "A tenant that outgrows its shard is copied to a larger one overnight.\n"
+            "Copies run in the maintenance window agreed with operators.")
+    evidence = [scored(0, "posts/harbor.md", text, 1.0)]
+    question = "how does Harbor place tenants?"
+    found = candidates(evidence, {0: parse(text)}, asked(question), {"tenant": 1.0},
+                       {0: frozenset({"harbor", "tenant"})})
+    concepts = {"tenant": 10.0, "shard": 10.0, "rout": 3.0, "overnight": 1.0, "window": 1.0}  # 1/23 of the first
+    composed = compose(found, concepts, {}, asked(question))
+    assert composed is not None and len(composed.chosen) == 3, [c.sentence.text for c in composed.chosen]

@@ -16,6 +16,7 @@ from service.answers.subject import (
     held,
     is_name,
     typed_capitalised,
+    typed_upper,
     typo_aliases,
 )
 from service.search.query import Query
@@ -67,6 +68,15 @@ def test_a_name_matches_a_longer_word_it_begins() -> None:
     assert not held("go", frozenset({"golang"})), "too short to match a prefix"
 
 
+def test_a_name_is_held_in_the_forms_the_blog_writes_it() -> None:
+    assert held("dba", frozenset({"dbas", "root"})), "its plural"
+    assert held("x86", frozenset({"x86_64", "arm64"})), "a longer token it begins before a separator"
+    assert not held("x86", frozenset({"x860"})), "a short name does not begin a longer word"
+    assert held("connmaxlifetim", frozenset({"setconnmaxlifetim"}), code=True), "a code token inside a setter"
+    assert not held("connmaxlifetim", frozenset({"setconnmaxlifetim"})), "only a code token is read inside others"
+    assert not held("pool", frozenset({"setpool"}), code=True), "too short to be read inside another token"
+
+
 def test_support_falls_with_the_weight_of_specific_words_the_cited_passages_lack() -> None:
     rule = replace(RULE, rare_share=0.005, rare_rank=20_000, judges=("word",))
     found = Subject((word("paypay", name=True, passages=200, literal=True),
@@ -107,6 +117,9 @@ def test_a_name_is_a_word_with_a_digit_or_a_capitalised_word_past_the_commonest_
     assert is_name("deliveroo", capitalised=True, rank=RARE) and is_name("netflix", capitalised=True, rank=20907)
     assert not is_name("written", capitalised=True, rank=2517), "'Written in Go' names no subject"
     assert not is_name("kafka", capitalised=False, rank=RARE), "lower case: a specific word, not a name"
+    assert not is_name("ok", capitalised=True, rank=7929, upper=True), "a common word in capitals is no name"
+    assert is_name("bi", capitalised=True, rank=12170, upper=True) and is_name("dba", True, RARE, upper=True)
+    assert typed_upper("ok", "is it OK to share a table") and not typed_upper("paypay", "does PayPay use it")
 
 
 def test_only_a_word_the_reader_capitalised_can_be_a_name() -> None:
