@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -107,6 +108,7 @@ class PostgresStore:
         fails clearly."""
         conn = writer_connection(self.url)
         writer = None
+        locked = False
         try:
             with translated(self.url):
                 deadline = time.monotonic() + wait_seconds
@@ -114,6 +116,7 @@ class PostgresStore:
                     if time.monotonic() >= deadline:
                         raise IndexLocked(f"{self}: another ingest is writing this index; try again later")
                     time.sleep(0.2)
+                locked = True
                 conn.commit()
                 schema.ensure(conn, str(self))
             writer = PostgresWriter(self, conn)
@@ -121,7 +124,7 @@ class PostgresStore:
         finally:
             if writer is not None:
                 writer.conn = None  # a writer kept past the block can no longer write
-            conn.close()  # the server releases the advisory lock with the session
+            _unlock(conn, locked)
 
     def rollback(self, to: str | None = None, wait_seconds: float = 0.0) -> tuple[str, str | None]:
         """Publish `to`, or the newest version older than the published one; returns (new, old)."""
@@ -238,3 +241,16 @@ class PostgresWriter:
                 conn.execute("INSERT INTO casebook.models (folder, file, digest, data) VALUES (%s, %s, %s, %s)",
                              (folder, name, hashlib.sha256(data).hexdigest(), data))
             conn.commit()
+
+
+def _unlock(conn: psycopg.Connection[Any], locked: bool) -> None:
+    """Release the ingest lock before closing: the server would release it with the session, but only once its
+    backend has ended, which a busy server does after the next command may already have asked for the lock."""
+    try:
+        if locked and not conn.closed:
+            conn.rollback()
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+    except psycopg.Error:
+        pass  # a broken connection: closing it ends the session, and the lock with it
+    finally:
+        conn.close()
