@@ -64,6 +64,14 @@ class ParsedSentences(Lru[int, Parsed]):
         super().__init__(PASSAGE_SENTENCES)
 
 
+class PassageStems(Lru[int, tuple[frozenset[str], frozenset[str]]]):
+    """A version's passages' stems (with post title and heading) and post title stems by passage id, kept while
+    popular: answers read the same popular passages."""
+
+    def __init__(self, live: Live) -> None:
+        super().__init__(PASSAGE_SENTENCES)
+
+
 def run_ask(live: Live, query: str, filters: Filters, k: int, exact: bool = False,
             asker: str = "") -> AnswerResponse:
     """Answer a question from the live index; the same asker's repeated question comes from the version's cache."""
@@ -134,13 +142,13 @@ def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = False
     wanted = expected(ranking.query)
     weights = {t: w for t, w in term_weights(live, ranking.query).items() if t not in wanted.form}
     evidence = evidence_passages(live, ranking)
-    contexts = context_stems(live, evidence)
+    contexts, titles = passage_stems(live, evidence)
     score = round(evidence_score(live, weights, evidence, contexts), 4)
     if not evidence or score < floor:
         return Assessed(score, None, None, tuple(evidence))
     parsed = parsed_sentences(live, evidence)
     pool = candidates(evidence, with_descriptions(live, evidence, parsed) if wanted.kind == "open" else parsed, wanted,
-                      weights, contexts, live.version.boilerplate, title_stems(live, evidence),
+                      weights, contexts, live.version.boilerplate, titles,
                       ranking.posts[0].post.path if ranking.posts else None, asks_how(ranking.query.text))
     composed = compose(pool, concept_weights(pool, live.version.lexical), weights, wanted)
     if composed is None:  # nothing in the evidence is the kind of thing asked: a number, a date, a name
@@ -150,7 +158,7 @@ def assess(live: Live, ranking: Ranking, floor: float = 0.0, model: bool = False
     sentences = [(f"{c.sentence.label}: {c.sentence.text}" if c.sentence.label else c.sentence.text, c.stems, c.typed)
                  for c in composed.chosen]
     held = tied(asked(ranking.query.text, wanted), wanted, sentences)
-    return Assessed(score, composed, subject(live, ranking.query, composed.cited, wanted.form, model,
+    return Assessed(score, composed, subject(live, ranking.query, composed.cited, contexts, wanted.form, model,
                                              wanted.detail, said, held), tuple(evidence))
 
 
@@ -224,17 +232,21 @@ def described_as(description: str) -> Parsed:
     return tuple((replace(sentence, position=-1, summary=True), stems) for sentence, stems in parse(text))
 
 
-def context_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:
-    """Each evidence passage's stems, with its post's title and its heading."""
-    posts = live.version.fetch_posts({s.passage.post_path: None for s in evidence})
-    return {s.passage.id: frozenset(term_stems(f"{posts[s.passage.post_path].title}\n{s.passage.heading}\n"
-                                               f"{s.passage.text}")) for s in evidence}
-
-
-def title_stems(live: Live, evidence: list[ScoredPassage]) -> dict[int, frozenset[str]]:
-    """Each evidence passage's post title, as stems."""
-    posts = live.version.fetch_posts({s.passage.post_path: None for s in evidence})
-    return {s.passage.id: frozenset(term_stems(posts[s.passage.post_path].title)) for s in evidence}
+def passage_stems(live: Live, evidence: list[ScoredPassage]) -> tuple[dict[int, frozenset[str]],
+                                                                         dict[int, frozenset[str]]]:
+    """Each evidence passage's stems with its post's title and its heading, and its post title's stems: stemmed
+    once per index version and kept while popular."""
+    cache = live.derived(PassageStems)
+    found = {s.passage.id: cached for s in evidence if (cached := cache.get(s.passage.id)) is not None}
+    missing = [s for s in evidence if s.passage.id not in found]
+    posts = live.version.fetch_posts({s.passage.post_path: None for s in missing})
+    for s in missing:
+        title = posts[s.passage.post_path].title
+        found[s.passage.id] = (frozenset(term_stems(f"{title}\n{s.passage.heading}\n{s.passage.text}")),
+                               frozenset(term_stems(title)))
+        cache.put(s.passage.id, found[s.passage.id])
+    return ({s.passage.id: found[s.passage.id][0] for s in evidence},
+            {s.passage.id: found[s.passage.id][1] for s in evidence})
 
 
 def prompt_evidence(result: Answer) -> list[ScoredPassage]:

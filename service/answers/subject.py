@@ -83,10 +83,11 @@ class WordRanks:
 
 
 def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[ScoredPassage],
-            skip: frozenset[str] = frozenset(), model: bool = True, detail: frozenset[str] = frozenset(),
-            said: frozenset[str] = frozenset(), tied: bool = True) -> Subject:
+            contexts: dict[int, frozenset[str]], skip: frozenset[str] = frozenset(), model: bool = True,
+            detail: frozenset[str] = frozenset(), said: frozenset[str] = frozenset(), tied: bool = True) -> Subject:
     """Each question word (bar `skip`, the asking words such as "how many") and where `cited` holds it; whether
     `said` (the answer's stems with its cited headings) holds every stem of `detail`, the attribute asked.
+    `contexts` holds each cited passage's stems with its post title and heading (`answer.passage_stems`).
 
     With `model` off, no word is embedded (closeness 0): what the model judge costs, it costs only here.
     """
@@ -94,11 +95,11 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     typed_words = [(w, s) for w, s in query_words(query.typed) if s not in skip]
     named = names(query.typed)
     aliases = typo_aliases(query, live.speller.writes_as_name)
-    contexts = cited_stems(live, cited)
+    held_by_cited = frozenset().union(*(contexts[s.passage.id] for s in cited))
     frequency = version.lexical.document_frequency([s for _, s in typed_words])
     ranks = live.derived(WordRanks).ranks
     code = {stem for token in _CAMEL.findall(query.typed) for stem in term_stems(token)}
-    literal = {s: held(s, contexts, s in code) or any(held(a, contexts) for a in aliases.get(w, ()))
+    literal = {s: held(s, held_by_cited, s in code) or any(held(a, held_by_cited) for a in aliases.get(w, ()))
                for w, s in typed_words}
     missing = [s for s, found in literal.items() if not found]
     in_post = posts_holding(live, cited, missing, frozenset(named), frozenset(code))
@@ -177,13 +178,6 @@ def typo_aliases(query: Query, writes_as_name: Callable[[str], bool]) -> dict[st
         if (typed.islower() and close) or (not typed.islower() and writes_as_name(word)):
             out[typed.lower()] = tuple(term_stems(word))
     return out
-
-
-def cited_stems(live: Live, cited: tuple[ScoredPassage, ...] | list[ScoredPassage]) -> frozenset[str]:
-    """The stems of the cited passages with their post titles and headings."""
-    posts = live.version.fetch_posts({s.passage.post_path: None for s in cited})
-    return frozenset().union(*(term_stems(f"{posts[s.passage.post_path].title}\n{s.passage.heading}\n"
-                                          f"{s.passage.text}") for s in cited))
 
 
 def held(stem: str, stems: frozenset[str], code: bool = False) -> bool:
