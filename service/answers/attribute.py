@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from index.text import is_stopword, query_terms, stem
-from service.answers.expected import AUX, VERSION, Expected, Unit, attribute_words, holds, new_numbers
+from service.answers.expected import AUX, DEEDS, UNITS, VERSION, Expected, Unit, attribute_words, holds, new_numbers
 
 # "what is the (maximum) number of tools ..." counts tools, as "how many tools" does.
 _NUMBER_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:(?:maximum|minimum|max|min|total|average|typical|exact) )?"
@@ -23,9 +23,8 @@ _COUNT_ENDS = re.compile(rf"\b{AUX}\b|\b(?:per|each|every|a|an|may|might)\b|[?,;
 # "... save in dollars per year": the question names the unit of the value it wants.
 _IN_UNIT = re.compile(r"\bin (dollars|usd|euros?|yen|milliseconds|seconds|minutes|hours|gb|mb|tb|bytes)\b",
                       re.IGNORECASE)
-_MONEY_UNITS = frozenset({"dollars", "usd", "euro", "euros", "yen"})
 # "who led PayPay's migration": a name beside "led", not any name in a sentence about the migration.
-_WHO = re.compile(r"^\W*who (led|built|founded|wrote|created|designed)\b", re.IGNORECASE)
+_WHO = re.compile(rf"^\W*who ({'|'.join(DEEDS)})\b", re.IGNORECASE)
 _DEEDS = {"led": r"\b(?:led|leads?|leading)\b", "built": r"\bbuil(?:t|ds?|ding)\b",
           "founded": r"\bfound(?:ed|ers?)\b", "wrote": r"\b(?:wrote|writes?|written|author)\b",
           "created": r"\bcreat(?:ed|es?|ors?)\b", "designed": r"\bdesign(?:ed|s|ers?)?\b"}
@@ -71,7 +70,7 @@ def asked(question: str, expected_: Expected) -> Attribute:
         measure=frozenset(query_terms(head)) if head in _MEASURES else frozenset(),
         dated=frozenset().union(*(query_terms(w) for w in words[:-1] if w.lower() not in _VAGUE))
         if head in _DATES and expected_.kind == "open" else None,
-        unit=("money" if unit.group(1).lower() in _MONEY_UNITS else "any") if unit else None,
+        unit=("money" if unit.group(1).lower() in UNITS["money"] else "any") if unit else None,
         deed=who.group(1).lower() if who else "",
         owner=version.group(1).split()[-1].lower() if version else "",
     )

@@ -35,8 +35,10 @@ _WHEN = re.compile(r"^\s*when (?:did|was|were|will)\b|\b(?:what|which) (?:year|d
                    r"expires|eol|end[- ]of[- ]life|due|deadline|retire|retired|deprecated|available|support)\b",
                    re.IGNORECASE)
 _WHICH_VERSION = re.compile(r"\b(?:what|which) (?:\w+ )?(?:version|release)\b", re.IGNORECASE)
+# "Who led ...": a name asked for beside what the person did (service/answers/attribute.py ties the two).
+DEEDS = ("led", "built", "founded", "wrote", "created", "designed")
 # "Which X ...", or "what X did ..." with a noun before the verb: "what goes into a prompt" asks for prose.
-_WHICH_NAME = re.compile(rf"^\W*who (?:{AUX}|led|built|founded|wrote|created|designed|runs|ran)\b|"
+_WHICH_NAME = re.compile(rf"^\W*who (?:{AUX}|{'|'.join(DEEDS)}|runs|ran)\b|"
                          rf"\bwhich (?!{AUX}\b|one\b|ones\b|of\b)[\w-]+|\bwhat (?!{AUX}\b)(?:[\w-]+ ){{1,3}}{AUX}\b",
                          re.IGNORECASE)
 
