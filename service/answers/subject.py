@@ -92,7 +92,9 @@ def subject(live: Live, query: Query, cited: tuple[ScoredPassage, ...] | list[Sc
     With `model` off, no word is embedded (closeness 0): what the model judge costs, it costs only here.
     """
     version = live.version
-    typed_words = [(w, s) for w, s in query_words(query.typed) if s not in skip]
+    # The Query's words are those of the searched text; the reader's own differ only when spelling changed them.
+    words_typed = query.words if query.corrected is None else query_words(query.typed)
+    typed_words = [(w, s) for w, s in words_typed if s not in skip]
     named = names(query.typed)
     aliases = typo_aliases(query, live.speller.writes_as_name)
     held_by_cited = frozenset().union(*(contexts[s.passage.id] for s in cited))
