@@ -155,7 +155,7 @@ def count_copies_once(ranked: Sequence[str], relevant: Mapping[str, int],
 
 def score_question(question: Question, outcome: Outcome, original: Original | None = None) -> Scored:
     """Every metric for one question's outcome; with `original`, near-copies count as one document."""
-    answerable = any(g > 0 for g in question.relevant.values())
+    answerable = is_answerable(question)
     found = outcome.found
     ranked, relevant = outcome.posts, question.relevant
     if original is not None:
@@ -245,8 +245,6 @@ def _row(scored: Sequence[Scored]) -> dict[str, float | int | None]:
     return row
 
 
-
-
 CONFIDENCE_BANDS = ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.0))
 
 
@@ -257,17 +255,17 @@ def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | 
     share of all of them).
 
     A confidence means what it says when the held share sits inside its band."""
-    unanswerable = sum(1 for s in scored if not any(g > 0 for g in s.question.relevant.values()))
+    unanswerable = sum(1 for s in scored if not is_answerable(s.question))
     rows: list[dict[str, float | int | str | None]] = []
     for low, high in CONFIDENCE_BANDS:
         band = [s for s in scored if s.outcome.found and s.outcome.confidence is not None
                 and low <= s.outcome.confidence < (high if high < 1.0 else 1.01)]
         if not band:
             continue
-        held = [_held(s) for s in band if _held(s) is not None]
-        wrong = sum(1 for s in band if not any(g > 0 for g in s.question.relevant.values()))
+        held = [h for s in band if (h := _held(s)) is not None]
+        wrong = sum(1 for s in band if not is_answerable(s.question))
         rows.append({"band": f"{low:.1f}-{high:.1f}", "answers": len(band), "judged": len(held),
-                     "vital": round(float(np.mean([h for h in held if h is not None])), 3) if held else None,
+                     "vital": round(float(np.mean(held)), 3) if held else None,
                      "wrong": wrong, "wrong_share": round(wrong / unanswerable, 3) if unanswerable else None,
                      "mean": round(float(np.mean([s.outcome.confidence or 0.0 for s in band])), 3)})
     return rows
@@ -275,4 +273,9 @@ def reliability(scored: Sequence[Scored]) -> list[dict[str, float | int | str | 
 
 def _held(s: Scored) -> float | None:
     """Whether an answer given holds its question's core point: never for an unanswerable question."""
-    return s.values.get("vital") if any(g > 0 for g in s.question.relevant.values()) else 0.0
+    return s.values.get("vital") if is_answerable(s.question) else 0.0
+
+
+def is_answerable(question: Question) -> bool:
+    """Whether the blog holds an answer: some post is judged relevant."""
+    return any(g > 0 for g in question.relevant.values())
