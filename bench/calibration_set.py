@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from casebook.eval.questions import BadQuestions, read_jsonl
+from casebook.eval.tables import grid
 
 SET_DIR = Path(__file__).parent / "calibration"
 FOLDS = 5
@@ -208,10 +209,7 @@ def render(table: Mapping[str, Mapping[str, float | int | None]]) -> str:
     head = ["group", "n", *(label for _, label in COLUMNS)]
     rows = [[name, str(row["n"]), *("n/a" if row[key] is None else f"{row[key]:.3f}" for key, _ in COLUMNS)]
             for name, row in table.items()]
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
-    out = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in (head, *rows)]
-    out.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(out)
+    return grid(head, rows)
 
 
 def wrong_answers(lines: Sequence[Line], outcomes: Mapping[str, Outcome]) -> list[Line]:
