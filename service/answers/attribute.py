@@ -13,7 +13,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from index.text import is_stopword, query_terms, stem
-from service.answers.expected import AUX, DEEDS, UNITS, VERSION, Expected, Unit, attribute_words, holds, new_numbers
+from service.answers.expected import (
+    AUX,
+    DEEDS,
+    UNITS,
+    VERSION,
+    Expected,
+    Unit,
+    attribute_words,
+    holds,
+    new_numbers,
+    without_possessive,
+)
 
 # "what is the (maximum) number of tools ..." counts tools, as "how many tools" does.
 _NUMBER_OF = re.compile(r"\bwhat (?:is|was|are|were) the (?:(?:maximum|minimum|max|min|total|average|typical|exact) )?"
@@ -58,7 +69,7 @@ def asked(question: str, expected_: Expected) -> Attribute:
     if counted is None and (number_of := _NUMBER_OF.search(question)):
         counted = stem(number_of.group(1).lower())
     words = attribute_words(question) or []
-    head = re.sub(r"['’]s$", "", words[-1]).lower() if words else ""
+    head = without_possessive(words[-1]).lower() if words else ""
     unit = _IN_UNIT.search(question)
     who = _WHO.search(question)
     version = _WHICH_VERSION.search(question) if expected_.kind == "version" else None

@@ -73,6 +73,7 @@ _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)
                     r"\b\d{4}-\d{2}-\d{2}\b|\b(?:january|february|march|april|june|july|august|september|october|"
                     r"november|december)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[\w$€£¥%.+/-]+")
+_POSSESSIVE = re.compile(r"['’]s$")
 _NAMED = re.compile(r"[A-Za-z][\w.+'’-]*")
 # A name: a capitalised word ("Kratos"), an identifier ("gen_ai.tool.name"), or camel case ("gRPC").
 _NAME = re.compile(r"^(?:[A-Z][\w.+-]*|\w+[._]\w[\w._-]*|\w*[a-z][A-Z]\w*)$")
@@ -129,7 +130,7 @@ def detail(question: str) -> frozenset[str]:
     words = attribute_words(question)
     if not words:
         return frozenset()
-    head = re.sub(r"['’]s$", "", words[-1])
+    head = without_possessive(words[-1])
     if head.lower() in _GENERAL_HEADS or head[:1].isupper() or is_stopword(head.lower()):
         return frozenset()
     return frozenset(query_terms(head))
@@ -194,11 +195,16 @@ def names(query: str) -> set[str]:
     found: set[str] = set()
     for i, match in enumerate(_NAMED.finditer(query)):
         word = match.group(0).rstrip(".'’+")
-        word = re.sub(r"['’]s$", "", word)
+        word = without_possessive(word)
         marked = any(c.isdigit() for c in word) or any(c.isupper() for c in word[1:]) or "+" in match.group(0)
         if (marked or (i > 0 and word[:1].isupper())) and not VERSION.fullmatch(word):
             found.update(query_terms(word))
     return found
+
+
+def without_possessive(word: str) -> str:
+    """The word without its possessive "'s" ("PayPay's" -> "PayPay")."""
+    return _POSSESSIVE.sub("", word)
 
 
 def names_other_versions(expected_: Expected, sentence: str) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from rapidfuzz.distance import OSA
 
 from index.text import query_words, term_stems
-from service.answers.expected import UNITS, names
+from service.answers.expected import UNITS, names, without_possessive
 from service.search.live import Live
 from service.search.query import Query
 from service.search.ranking import ScoredPassage
@@ -122,7 +122,7 @@ def compound_names(typed: str, ranks: dict[str, int]) -> list[str]:
     side ("Alipay LDC", "AWS NLB"). A possessive ends a run ("Shopee's BI team")."""
     out, run = [], []
     for i, token in enumerate(_TOKEN.findall(typed)):
-        word = re.sub(r"['’]s$", "", token)
+        word = without_possessive(token)
         if i > 0 and word[:1].isupper() and len(word) > 1:
             run.append(word)
             if word == token:
