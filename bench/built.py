@@ -4,34 +4,23 @@ then both readers build an index from scratch with the same model, one after the
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
-from bench.common import ROOT, Row
+from bench.common import Row
+from bench.hugo import build_with_test_theme
 from index import Embedder
 from ingest.built import read_built_site
 from ingest.pipeline import IngestReport, run_ingest
 from ingest.settings import IngestSettings
 
-THEME = ROOT / "tests" / "browser" / "hugo-theme"
-PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
 TARGET = 1.1  # the HTML path may take at most 10% longer than the Markdown path
 
 
 def build_site(site: Path, work: Path) -> Path:
-    """The real blog built by hugo with the minimal test theme (as tests/browser/test_blog_browser.py builds it)."""
-    work = work.resolve()  # hugo reads relative paths from --source
+    """The real blog built by hugo with the minimal test theme, in a fresh `work` folder."""
     shutil.rmtree(work, ignore_errors=True)
-    theme = work / "themes" / "casebook-test"
-    shutil.copytree(THEME, theme)
-    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
-    subprocess.run(["hugo", "--source", str(work), "--config", f"{site.resolve() / 'hugo.toml'},"
-                    f"{THEME / 'site-overrides.toml'}", "--contentDir", str(site.resolve() / "content"),
-                    "--themesDir", str(work / "themes"), "--theme", "casebook-test", "--destination",
-                    str(work / "public"), "--cacheDir", str(work / "cache"), "--noBuildLock", "--quiet"],
-                   check=True, capture_output=True, timeout=600)
-    return work / "public"
+    return build_with_test_theme(site / "content", site / "hugo.toml", work)
 
 
 def run(site: Path, work: Path, embedder: Embedder) -> tuple[list[Row], Path | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,6 +27,30 @@ class Section:
     heading_path: tuple[str, ...]  # ("Architecture", "Cell routing"); () before the first heading
     anchor: str  # Hugo auto id of the last heading ("cell-routing"); "" before the first heading
     blocks: tuple[Block, ...]
+
+
+Heading = tuple[int, str, str]  # (level, heading text, anchor)
+
+
+def sections_of(events: Iterable[Block | Heading]) -> tuple[Section, ...]:
+    """Blocks and headings in page order into sections: a heading opens one, its path the enclosing headings."""
+    sections: list[Section] = []
+    path: list[tuple[int, str]] = []
+    anchor, blocks = "", list[Block]()
+    for event in events:
+        if isinstance(event, Block):
+            blocks.append(event)
+            continue
+        if blocks:
+            sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
+        level, title, anchor = event
+        while path and path[-1][0] >= level:
+            path.pop()
+        path.append((level, title))
+        blocks = []
+    if blocks:
+        sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
+    return tuple(sections)
 
 
 @dataclass(frozen=True)

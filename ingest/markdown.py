@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ingest.document import Block, BlockKind, Section
+from ingest.document import Block, BlockKind, Heading, Section, sections_of
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _ATTRIBUTES = re.compile(r"\s*\{\s*((?:[#.][\w-]+|[\w-]+=\S+)(?:\s+(?:[#.][\w-]+|[\w-]+=\S+))*)\s*\}\s*$")
@@ -60,23 +60,15 @@ Event = tuple[int, int, "Block | tuple[int, str, str | None]"]
 
 
 def _sections(events: list[Event]) -> tuple[Section, ...]:
-    sections: list[Section] = []
-    path: list[tuple[int, str]] = []
-    anchor, blocks, seen = "", [], set[str]()
-    for _, _, payload in events:
+    seen = set[str]()
+
+    def anchored(payload: Block | tuple[int, str, str | None]) -> Block | Heading:
         if isinstance(payload, Block):
-            blocks.append(payload)
-            continue
-        if blocks:
-            sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
+            return payload
         level, title, explicit = payload
-        while path and path[-1][0] >= level:
-            path.pop()
-        path.append((level, title))
-        anchor, blocks = _unique(explicit or heading_anchor(title) or "heading", seen, explicit), []
-    if blocks:
-        sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
-    return tuple(sections)
+        return level, title, _unique(explicit or heading_anchor(title) or "heading", seen, explicit)
+
+    return sections_of(anchored(payload) for _, _, payload in events)
 
 
 def _unique(anchor: str, seen: set[str], explicit: str | None) -> str:

@@ -43,6 +43,15 @@ def content_with(tmp_path: Path, name: str, extra_post: str) -> Path:
     return content
 
 
+def fixture_hugo_config(work: Path) -> Path:
+    """work/hugo.toml: a config like a new Hugo site's for the fixture blog, minus its broken post."""
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "hugo.toml"
+    config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
+                      encoding="utf-8")
+    return config
+
+
 EDITED_POST = "series/lighthouse/part-3-reconciliation.md"  # what `index_with_a_change` edits
 
 

@@ -26,7 +26,7 @@ from ingest.built.text import (
     table_text,
 )
 from ingest.built.tree import Element, elements, line_of
-from ingest.document import Block, BlockKind, Section
+from ingest.document import Block, BlockKind, Heading, Section, sections_of
 from ingest.markdown import NAV_LINK_SHARE, NAV_LIST_LINK_SHARE
 
 BODY_MARKERS = ("data-casebook-body", "data-pagefind-body")
@@ -73,7 +73,7 @@ def read_body(element: Element) -> Body:
     walk.container(element, 0)
     walk.flush()
     articles = sum(1 for a in element.iter("article") if a is not element)
-    return Body(_sections(walk.events), tuple(walk.links), walk.prose_words, articles)
+    return Body(sections_of(walk.events), tuple(walk.links), walk.prose_words, articles)
 
 
 def has_marker(root: Element, markers: tuple[str, ...]) -> bool:
@@ -81,8 +81,9 @@ def has_marker(root: Element, markers: tuple[str, ...]) -> bool:
     return any(elements(root, f"//*[@{marker}]") for marker in markers)
 
 
-# An event is a Block, or a heading (level, text, id or "").
-Event = Block | tuple[int, str, str]
+# An event is a Block, or a heading (level, text, id or ""). A heading without an id cannot be linked to;
+# its passages link to the page.
+Event = Block | Heading
 
 
 @dataclass
@@ -174,25 +175,3 @@ class _Walk:
             if kind in ("faq", "table"):
                 self.prose_words += len(text.split())
             self.events.append(Block(kind, text, line))
-
-
-def _sections(events: list[Event]) -> tuple[Section, ...]:
-    """Events into sections: a heading opens one, its path is the chain of enclosing headings."""
-    sections: list[Section] = []
-    path: list[tuple[int, str]] = []
-    anchor, blocks = "", list[Block]()
-    for event in events:
-        if isinstance(event, Block):
-            blocks.append(event)
-            continue
-        if blocks:
-            sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
-        level, title, heading_id = event
-        while path and path[-1][0] >= level:
-            path.pop()
-        path.append((level, title))
-        # A heading without an id cannot be linked to; its passages link to the page.
-        anchor, blocks = heading_id, []
-    if blocks:
-        sections.append(Section(tuple(title for _, title in path), anchor, tuple(blocks)))
-    return tuple(sections)

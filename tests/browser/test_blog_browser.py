@@ -17,7 +17,6 @@ import functools
 import os
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -32,16 +31,15 @@ import httpx
 import pytest
 import uvicorn
 
+from bench.hugo import build_with_test_theme
 from casebook.cli import main
 from index import FolderStore
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.helpers import ARTIFACTS, BROWSER_DIR, FIXTURE_POSTS, ROOT, missing_browser_tool, run_node
+from tests.helpers import ARTIFACTS, FIXTURE_POSTS, fixture_hugo_config, missing_browser_tool, run_node
 
 pytestmark = pytest.mark.browser
 
-THEME = BROWSER_DIR / "hugo-theme"
-PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
 NEW_POST = "posts/written-after-the-export.md"  # in the build, not in the index nor in the exported data
 NEW_POST_PATH = "/posts/written-after-the-export/"
 RELATED_COUNT = 5  # what the export writes and the partial shows by default
@@ -116,26 +114,11 @@ def site_content(blog: Blog, work: Path) -> Path:
 
 def build_blog(blog: Blog, work: Path, index_dir: Path, site_url: str, api_url: str) -> Path:
     """Export the related posts into work/, then build the blog with Debian's hugo into work/public."""
-    theme = work / "themes" / "casebook-test"
-    shutil.copytree(THEME, theme)
-    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
     content = site_content(blog, work)
     assert main(["export", "hugo", "--site", str(work), "--index", str(index_dir)]) == 0
-    config = blog.config
-    if config is None:  # a bare content folder: a config like a new site's, minus the fixture's broken post
-        config = work / "hugo.toml"
-        config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
-                          encoding="utf-8")
-    # --source is a scratch folder, so nothing is written beside the blog's own files.
-    configs = f"{config},{THEME / 'site-overrides.toml'}"
-    command = ["hugo", "--source", str(work), "--config", configs, "--contentDir", str(content),
-               "--themesDir", str(work / "themes"), "--theme", "casebook-test", "--destination",
-               str(work / "public"), "--baseURL", site_url + "/", "--cacheDir", str(work / "cache"),
-               "--noBuildLock", "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=work,
-                          env={**os.environ, "HUGO_PARAMS_CASEBOOKURL": api_url})
-    assert done.returncode == 0, f"hugo failed:\n{done.stdout}\n{done.stderr}"
-    return work / "public"
+    # A bare content folder gets a config like a new site's, minus the fixture's broken post.
+    return build_with_test_theme(content, blog.config or fixture_hugo_config(work), work, site_url + "/",
+                                 env={"HUGO_PARAMS_CASEBOOKURL": api_url})
 
 
 @functools.cache

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import yaml
 
+from bench.hugo import build_with_test_theme
 from ingest.frontmatter import split_front_matter
-from tests.helpers import BROWSER_DIR, FIXTURE_POSTS, ROOT, TESTS
+from tests.helpers import FIXTURE_POSTS, TESTS, fixture_hugo_config
 
 GENERATORS_DIR = TESTS / "generators"
-HUGO_THEME = BROWSER_DIR / "hugo-theme"
-PARTIALS = ROOT / "service" / "static" / "hugo"  # casebook-search.html and casebook-related.html
 TIMEOUT_S = 300
 SAMPLE = ("series/lighthouse/_index.md", "series/lighthouse/part-1-double-entry.md",
           "series/lighthouse/part-2-idempotency-keys.md", "series/lighthouse/part-3-reconciliation.md",
@@ -82,24 +81,13 @@ def _run(command: list[str], cwd: Path, what: str, env: dict[str, str] | None = 
 
 
 def build_hugo(content: Path, work: Path, base_url: str | None = None, config: Path | None = None) -> Path:
-    """Debian's hugo over a content folder with the test theme (as tests/browser/test_blog_browser.py builds).
+    """Debian's hugo over a content folder with the test theme, as the benchmark and the browser tests build.
 
     Without `config` (the site's hugo.toml), a new site's config; `base_url` overrides the config's.
     """
     if shutil.which("hugo") is None:
         raise Unavailable("hugo is not installed (apt-get install hugo; make test installs it as root)")
-    theme = work / "themes" / "casebook-test"
-    shutil.copytree(HUGO_THEME, theme)
-    shutil.copytree(PARTIALS, theme / "layouts" / "partials")
-    if config is None:
-        config = work / "hugo.toml"
-        config.write_text('title = "Fixture blog"\nignoreFiles = ["broken-front-matter\\\\.md$", "\\\\.txt$"]\n',
-                          encoding="utf-8")
-    _run(["hugo", "--source", str(work), "--config", f"{config},{HUGO_THEME / 'site-overrides.toml'}",
-          "--contentDir", str(content), "--themesDir", str(work / "themes"), "--theme", "casebook-test",
-          "--destination", str(work / "public"), "--cacheDir", str(work / "cache"), "--noBuildLock", "--quiet",
-          *(["--baseURL", base_url] if base_url else [])], work, "hugo")
-    return work / "public"
+    return build_with_test_theme(content, config or fixture_hugo_config(work), work, base_url)
 
 
 def build_jekyll(work: Path) -> Path:
