@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -209,27 +209,25 @@ class GapLog:
             else:
                 self.dropped += 1
         if asked:
-            def write(con: sqlite3.Connection) -> None:
-                _count(con, asked)
-                _insert(con, rows)
-            self._store(write, len(rows))
+            self._store(asked, rows)
 
     def _prune(self) -> None:
         """Apply the retention now (at start, then hourly) to a log that exists."""
         self._pruned_at = time.monotonic()
         if self.path is not None and self.path.exists():
-            self._store(lambda con: None, 0, prune_now=True)
+            self._store([], [], prune_now=True)
 
-    def _store(self, write: Callable[[sqlite3.Connection], None], rows: int, prune_now: bool = False) -> None:
-        """Run `write` and, every PRUNE_EVERY rows or when asked, the retention, in one transaction."""
+    def _store(self, asked: list[tuple[str, str]], rows: list[Unanswered], prune_now: bool = False) -> None:
+        """Count the asked questions, keep the rows and, every PRUNE_EVERY rows or when asked, apply the retention,
+        in one transaction."""
         if self.path is None:
             return
         try:
             con = _connect(self.path)
             try:
                 with con:
-                    write(con)
-                    self._writes += rows
+                    _save(con, rows, asked)
+                    self._writes += len(rows)
                     if prune_now or self._writes >= PRUNE_EVERY:
                         self._writes = 0
                         prune(con, self.max_rows, self.max_days)
@@ -239,7 +237,7 @@ class GapLog:
                 log.info("gap log %s is writable again", self.path)
             self._failing = False
         except (sqlite3.Error, OSError) as e:
-            self.dropped += rows
+            self.dropped += len(rows)
             if not self._failing:  # once per outage, not once per question
                 log.error("gap log %s cannot be written (%s); unanswered questions are not kept until it can",
                           self.path, e)
@@ -315,16 +313,13 @@ def _owner_only(path: Path) -> None:
         pass
 
 
-def _count(con: sqlite3.Connection, asked: Iterable[tuple[str, str]]) -> None:
-    """Count each (asked_at, question) once more on its day."""
+def _save(con: sqlite3.Connection, rows: list[Unanswered], asked: Iterable[tuple[str, str]]) -> None:
+    """Keep the unanswered rows and count each (asked_at, question) once more on its day."""
+    con.executemany("INSERT INTO unanswered (asked_at, endpoint, query, top_score, closest) VALUES (?,?,?,?,?)",
+                    [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
     con.executemany("INSERT INTO asked (day, key, query, n) VALUES (?, ?, ?, 1) "
                     "ON CONFLICT (day, key) DO UPDATE SET n = n + 1, query = excluded.query",
                     [(at[:10], _key(query), " ".join(query.split())) for at, query in asked])
-
-
-def _insert(con: sqlite3.Connection, rows: list[Unanswered]) -> None:
-    con.executemany("INSERT INTO unanswered (asked_at, endpoint, query, top_score, closest) VALUES (?,?,?,?,?)",
-                    [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
 
 
 def prune(con: sqlite3.Connection, max_rows: int, max_days: int) -> None:
@@ -344,8 +339,7 @@ def record(path: Path, rows: list[Unanswered], asked: Iterable[tuple[str, str]] 
     con = _connect(path)
     try:
         with con:
-            _insert(con, rows)
-            _count(con, asked)
+            _save(con, rows, asked)
     finally:
         con.close()
 
