@@ -88,6 +88,7 @@ class _Offer:
     asked_at: str
     endpoint: Endpoint
     query: str
+    key: str  # question_key(query), read once: every question arriving is compared with all those settling
     found: bool | None  # /api/ask's verdict; None for a search, judged by its closest passage
     live: Live
     asker: str  # the client, only for its query vector in the version's cache; never written
@@ -160,7 +161,8 @@ class GapLog:
             return
         asked_at = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, found, live, asker, client))
+            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, question_key(query), found,
+                                           live, asker, client))
         except queue.Full:
             self.dropped += 1
 
@@ -246,15 +248,10 @@ class GapLog:
 
 def _merge(pending: list[_Offer], offer: _Offer) -> list[_Offer]:
     """Add a question; it replaces the waiting ones it extends or repeats, and keeps an answer found for its text."""
-    key = _key(offer.query)
-    replaced = [p for p in pending if key.startswith(_key(p.query))]
-    if any(p.found is True and _key(p.query) == key for p in replaced):
+    replaced = [p for p in pending if offer.key.startswith(p.key)]
+    if any(p.found is True and p.key == offer.key for p in replaced):
         offer = replace(offer, found=True)
-    return [p for p in pending if not key.startswith(_key(p.query))] + [offer]
-
-
-def _key(query: str) -> str:
-    return " ".join(query.lower().split())
+    return [p for p in pending if not offer.key.startswith(p.key)] + [offer]
 
 
 def _judge(offer: _Offer) -> Unanswered | None:
@@ -319,7 +316,7 @@ def _save(con: sqlite3.Connection, rows: list[Unanswered], asked: Iterable[tuple
                     [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
     con.executemany("INSERT INTO asked (day, key, query, n) VALUES (?, ?, ?, 1) "
                     "ON CONFLICT (day, key) DO UPDATE SET n = n + 1, query = excluded.query",
-                    [(at[:10], _key(query), " ".join(query.split())) for at, query in asked])
+                    [(at[:10], question_key(query), " ".join(query.split())) for at, query in asked])
 
 
 def prune(con: sqlite3.Connection, max_rows: int, max_days: int) -> None:
@@ -376,4 +373,4 @@ def most_asked(path: Path, since: str, top: int) -> list[Asked]:
 
 def question_key(query: str) -> str:
     """What makes two wordings the same question here: case and spacing aside."""
-    return _key(query)
+    return " ".join(query.lower().split())
