@@ -255,3 +255,10 @@ def run_node(arguments: list[str], label: str) -> dict[str, Any]:
     if result.get("error"):
         pytest.fail(f"browser run broke before finishing its checks:\n{result['error']}")
     return result
+
+
+def assert_node_check(summary: dict[str, Any], name: str) -> None:
+    """The node script made the check called `name`, and it passed."""
+    checks = {c["name"]: c for c in summary["checks"]}
+    assert name in checks, f"the node script made no check named {name!r}"
+    assert checks[name]["ok"], f"{name}: {checks[name]['detail']}"

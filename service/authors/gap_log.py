@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +88,7 @@ class _Offer:
     asked_at: str
     endpoint: Endpoint
     query: str
+    key: str  # question_key(query), read once: every question arriving is compared with all those settling
     found: bool | None  # /api/ask's verdict; None for a search, judged by its closest passage
     live: Live
     asker: str  # the client, only for its query vector in the version's cache; never written
@@ -160,7 +161,8 @@ class GapLog:
             return
         asked_at = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, found, live, asker, client))
+            self._queue.put_nowait(_Offer(time.monotonic(), asked_at, endpoint, query, question_key(query), found,
+                                           live, asker, client))
         except queue.Full:
             self.dropped += 1
 
@@ -209,27 +211,25 @@ class GapLog:
             else:
                 self.dropped += 1
         if asked:
-            def write(con: sqlite3.Connection) -> None:
-                _count(con, asked)
-                _insert(con, rows)
-            self._store(write, len(rows))
+            self._store(asked, rows)
 
     def _prune(self) -> None:
         """Apply the retention now (at start, then hourly) to a log that exists."""
         self._pruned_at = time.monotonic()
         if self.path is not None and self.path.exists():
-            self._store(lambda con: None, 0, prune_now=True)
+            self._store([], [], prune_now=True)
 
-    def _store(self, write: Callable[[sqlite3.Connection], None], rows: int, prune_now: bool = False) -> None:
-        """Run `write` and, every PRUNE_EVERY rows or when asked, the retention, in one transaction."""
+    def _store(self, asked: list[tuple[str, str]], rows: list[Unanswered], prune_now: bool = False) -> None:
+        """Count the asked questions, keep the rows and, every PRUNE_EVERY rows or when asked, apply the retention,
+        in one transaction."""
         if self.path is None:
             return
         try:
             con = _connect(self.path)
             try:
                 with con:
-                    write(con)
-                    self._writes += rows
+                    _save(con, rows, asked)
+                    self._writes += len(rows)
                     if prune_now or self._writes >= PRUNE_EVERY:
                         self._writes = 0
                         prune(con, self.max_rows, self.max_days)
@@ -239,7 +239,7 @@ class GapLog:
                 log.info("gap log %s is writable again", self.path)
             self._failing = False
         except (sqlite3.Error, OSError) as e:
-            self.dropped += rows
+            self.dropped += len(rows)
             if not self._failing:  # once per outage, not once per question
                 log.error("gap log %s cannot be written (%s); unanswered questions are not kept until it can",
                           self.path, e)
@@ -248,15 +248,10 @@ class GapLog:
 
 def _merge(pending: list[_Offer], offer: _Offer) -> list[_Offer]:
     """Add a question; it replaces the waiting ones it extends or repeats, and keeps an answer found for its text."""
-    key = _key(offer.query)
-    replaced = [p for p in pending if key.startswith(_key(p.query))]
-    if any(p.found is True and _key(p.query) == key for p in replaced):
+    replaced = [p for p in pending if offer.key.startswith(p.key)]
+    if any(p.found is True and p.key == offer.key for p in replaced):
         offer = replace(offer, found=True)
-    return [p for p in pending if not key.startswith(_key(p.query))] + [offer]
-
-
-def _key(query: str) -> str:
-    return " ".join(query.lower().split())
+    return [p for p in pending if not offer.key.startswith(p.key)] + [offer]
 
 
 def _judge(offer: _Offer) -> Unanswered | None:
@@ -315,16 +310,13 @@ def _owner_only(path: Path) -> None:
         pass
 
 
-def _count(con: sqlite3.Connection, asked: Iterable[tuple[str, str]]) -> None:
-    """Count each (asked_at, question) once more on its day."""
-    con.executemany("INSERT INTO asked (day, key, query, n) VALUES (?, ?, ?, 1) "
-                    "ON CONFLICT (day, key) DO UPDATE SET n = n + 1, query = excluded.query",
-                    [(at[:10], _key(query), " ".join(query.split())) for at, query in asked])
-
-
-def _insert(con: sqlite3.Connection, rows: list[Unanswered]) -> None:
+def _save(con: sqlite3.Connection, rows: list[Unanswered], asked: Iterable[tuple[str, str]]) -> None:
+    """Keep the unanswered rows and count each (asked_at, question) once more on its day."""
     con.executemany("INSERT INTO unanswered (asked_at, endpoint, query, top_score, closest) VALUES (?,?,?,?,?)",
                     [(r.asked_at, r.endpoint, r.query, r.top_score, r.closest) for r in rows])
+    con.executemany("INSERT INTO asked (day, key, query, n) VALUES (?, ?, ?, 1) "
+                    "ON CONFLICT (day, key) DO UPDATE SET n = n + 1, query = excluded.query",
+                    [(at[:10], question_key(query), " ".join(query.split())) for at, query in asked])
 
 
 def prune(con: sqlite3.Connection, max_rows: int, max_days: int) -> None:
@@ -344,8 +336,7 @@ def record(path: Path, rows: list[Unanswered], asked: Iterable[tuple[str, str]] 
     con = _connect(path)
     try:
         with con:
-            _insert(con, rows)
-            _count(con, asked)
+            _save(con, rows, asked)
     finally:
         con.close()
 
@@ -382,4 +373,4 @@ def most_asked(path: Path, since: str, top: int) -> list[Asked]:
 
 def question_key(query: str) -> str:
     """What makes two wordings the same question here: case and spacing aside."""
-    return _key(query)
+    return " ".join(query.lower().split())

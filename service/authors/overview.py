@@ -19,7 +19,7 @@ from pathlib import Path
 from index.errors import IndexError_
 from index.store import Store
 from service.authors.crosslinks import CrosslinkReport, PageRef, articles, crosslinks
-from service.authors.gap_log import most_asked, question_key, read_unanswered
+from service.authors.gap_log import Unanswered, most_asked, question_key, read_unanswered
 from service.authors.gap_report import GapGroup, build_report, week_of
 from service.authors.related import related_space
 from service.search.live import Live
@@ -84,36 +84,45 @@ class AuthorsView:
                 self._links = crosslinks(self.live, space=self.live.derived(related_space))
             if self._change is None:
                 self._change = version_change(store, self.live)
-            unanswered, groups = self._gap_groups(gap_log, weeks[0])
-            asked = self._most_asked(gap_log, weeks[0])
+            rows = _read_unanswered(gap_log, weeks[0])
+            unanswered, groups = self._gap_groups(gap_log, weeks[0], rows or [])
+            asked = self._most_asked(gap_log, weeks[0], rows)
         return Overview(self.live.version_id, len(articles(self.live)), self._links, self._change,
                         gap_log is not None, weeks, unanswered, groups, asked)
 
-    def _gap_groups(self, gap_log: Path | None, since: str) -> tuple[int, tuple[GapGroup, ...]]:
+    def _gap_groups(self, gap_log: Path | None, since: str, rows: list[Unanswered]) -> tuple[int, tuple[GapGroup, ...]]:
         if gap_log is None:
             return 0, ()
         if self._gaps is not None and self._gaps[1] == since and time.monotonic() - self._gaps[0] < GAPS_SECONDS:
             return self._gaps[2], self._gaps[3]
-        try:
-            rows = read_unanswered(gap_log, since)
-        except sqlite3.Error as e:
-            log.warning("authors' page: gap log %s unreadable (%s)", gap_log, e)
-            rows = []
         groups = build_report(self.live, rows, str(gap_log), since).groups[:TOP_GAPS] if rows else ()
         self._gaps = (time.monotonic(), since, len(rows), groups)
         return len(rows), groups
 
-    def _most_asked(self, gap_log: Path | None, since: str) -> tuple[AskedQuestion, ...]:
-        if gap_log is None:
+    def _most_asked(self, gap_log: Path | None, since: str,
+                    rows: list[Unanswered] | None) -> tuple[AskedQuestion, ...]:
+        if gap_log is None or rows is None:
             return ()
+        unanswered = {question_key(r.query) for r in rows}
         try:
-            unanswered = {question_key(r.query) for r in read_unanswered(gap_log, since)}
             top = most_asked(gap_log, since, TOP_QUESTIONS)
         except sqlite3.Error as e:
             log.warning("authors' page: gap log %s unreadable (%s)", gap_log, e)
             return ()
         return tuple(AskedQuestion(a.query, a.asked, a.last_asked, question_key(a.query) not in unanswered)
                      for a in top)
+
+
+def _read_unanswered(gap_log: Path | None, since: str) -> list[Unanswered] | None:
+    """The log's unanswered questions from a day on, read once for the gaps and the most asked; None when there is
+    no log or it cannot be read."""
+    if gap_log is None:
+        return None
+    try:
+        return read_unanswered(gap_log, since)
+    except sqlite3.Error as e:
+        log.warning("authors' page: gap log %s unreadable (%s)", gap_log, e)
+        return None
 
 
 def weeks_ending(today: date, count: int = WEEKS) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from service.http.deps import SettingsDep
+from service.settings import ServiceSettings
 
 COOKIE = "casebook_admin"
 COOKIE_SECONDS = 12 * 3600  # a signed-in browser signs in again after half a day
@@ -33,11 +34,16 @@ def is_admin(request: Request, token: str) -> bool:
     return cookie is not None and hmac.compare_digest(cookie.encode(), session_value(token).encode())
 
 
-async def require_admin(request: Request, settings: SettingsDep) -> None:
-    """404 when no admin token is configured (the page does not exist), 401 without the right token."""
+def configured_token(settings: ServiceSettings) -> str:
+    """The admin token; without one what it guards does not exist (404)."""
     if settings.admin_token is None:
         raise HTTPException(404, detail="Not Found")
-    if not is_admin(request, settings.admin_token.get_secret_value()):
+    return settings.admin_token.get_secret_value()
+
+
+async def require_admin(request: Request, settings: SettingsDep) -> None:
+    """404 when no admin token is configured (the page does not exist), 401 without the right token."""
+    if not is_admin(request, configured_token(settings)):
         raise HTTPException(401, detail="the admin token is required", headers={"WWW-Authenticate": "Bearer"})
 
 

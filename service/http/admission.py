@@ -15,7 +15,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from service.settings import ServiceSettings
 
 Endpoint = Literal["search", "ask", "related", "other"]
 # Rate-limit tokens by cost, from the CPU each kind of request takes on the real blog (one model thread, caches
@@ -80,6 +83,12 @@ class Admission:
         self._slots = asyncio.Semaphore(slots)
         self._heavy = asyncio.Semaphore(max(1, min(heavy_slots, slots - 1)))  # ordinary questions keep one
         self._clients: dict[str, _Client] = {}
+
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> Admission:
+        """The slots the settings ask for (CASEBOOK_RANKING_SLOTS and the rest)."""
+        return cls(settings.ranking_slots, settings.heavy_slots, settings.client_slots, settings.queue_seconds)
 
     @asynccontextmanager
     async def slot(self, client: str, cost: float) -> AsyncIterator[None]:

@@ -57,8 +57,7 @@ def create_app(settings: ServiceSettings, embedders: Embedders | None = None) ->
         await run_in_threadpool(holder.refresh)
         watcher = asyncio.create_task(_watch(holder, settings.reload_seconds))
         app.state.llm = LlmClient.from_settings(settings)
-        app.state.admission = Admission(settings.ranking_slots, settings.heavy_slots, settings.client_slots,
-                                        settings.queue_seconds)
+        app.state.admission = Admission.from_settings(settings)
         app.state.gaps.start()
         try:
             yield

@@ -61,9 +61,7 @@ async def get_admission(request: Request) -> Admission:
     """The worker's ranking slots (made in the lifespan, on the event loop that serves)."""
     state = request.app.state
     if getattr(state, "admission", None) is None:  # an app driven without its lifespan
-        settings: ServiceSettings = state.settings
-        state.admission = Admission(settings.ranking_slots, settings.heavy_slots, settings.client_slots,
-                                    settings.queue_seconds)
+        state.admission = Admission.from_settings(state.settings)
     admission: Admission = state.admission
     return admission
 

@@ -18,7 +18,15 @@ from index import Embedder, Embedders
 from service.authors.gap_log import Unanswered, record
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.helpers import ARTIFACTS, FIXTURES, index_with_a_change, missing_browser_tool, run_node, serving
+from tests.helpers import (
+    ARTIFACTS,
+    FIXTURES,
+    assert_node_check,
+    index_with_a_change,
+    missing_browser_tool,
+    run_node,
+    serving,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -83,9 +91,7 @@ def summary(index_dir: Path, embedder: Embedder, embedders: Embedders,
 @pytest.mark.parametrize("name", CHECKS)
 def test_authors_page_in_chromium(summary: dict[str, Any], name: str) -> None:
     """Each check the node script made passed."""
-    checks = {c["name"]: c for c in summary["checks"]}
-    assert name in checks, f"the node script made no check named {name!r}"
-    assert checks[name]["ok"], f"{name}: {checks[name]['detail']}"
+    assert_node_check(summary, name)
 
 
 def test_the_most_asked_gap_leads_and_the_screenshots_are_there(summary: dict[str, Any]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +35,15 @@ from casebook.cli import main
 from index import FolderStore
 from service.http.app import create_app
 from service.settings import ServiceSettings
-from tests.helpers import ARTIFACTS, FIXTURE_POSTS, fixture_hugo_config, missing_browser_tool, run_node
+from tests.helpers import (
+    ARTIFACTS,
+    FIXTURE_POSTS,
+    assert_node_check,
+    fixture_hugo_config,
+    free_port,
+    missing_browser_tool,
+    run_node,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -90,13 +97,6 @@ class Blog:
     expect: str  # part of the URL path of the first result
     related: tuple[str, str, str]  # content paths of the posts whose related list is read
     new_post_tags: tuple[str, ...]  # tags the new post shares with older ones, so Hugo's own list has something
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def site_content(blog: Blog, work: Path) -> Path:
@@ -218,7 +218,7 @@ def fixture_related(fixture_site: Running, index_dir: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("name", CHECKS)
 def test_search_dialog_on_the_fixture_blog(fixture_summary: dict[str, Any], name: str) -> None:
     """Each reader-level check of the dialog passed on the fixture blog."""
-    _assert_check(fixture_summary, name)
+    assert_node_check(fixture_summary, name)
 
 
 def test_the_dialog_answers_and_leads_to_the_pausing_section(fixture_summary: dict[str, Any]) -> None:
@@ -233,7 +233,7 @@ def test_the_dialog_answers_and_leads_to_the_pausing_section(fixture_summary: di
 @pytest.mark.parametrize("name", RELATED_CHECKS)
 def test_related_posts_on_the_fixture_blog(fixture_related: dict[str, Any], name: str) -> None:
     """Each reader-level check of the related lists passed on the fixture blog."""
-    _assert_check(fixture_related, name)
+    assert_node_check(fixture_related, name)
 
 
 def test_each_posts_related_list_is_what_the_api_gives(fixture_related: dict[str, Any]) -> None:
@@ -251,12 +251,6 @@ def _assert_lists_match_the_api(summary: dict[str, Any]) -> None:
         shown = [(link["title"], urlsplit(link["href"]).path) for link in summary["pages"][page]["links"]]
         assert shown == [(r["title"], urlsplit(r["url"]).path) for r in api], page
         assert len(shown) == RELATED_COUNT
-
-
-def _assert_check(summary: dict[str, Any], name: str) -> None:
-    checks = {c["name"]: c for c in summary["checks"]}
-    assert name in checks, f"the node script made no check named {name!r}"
-    assert checks[name]["ok"], f"{name}: {checks[name]['detail']}"
 
 
 @dataclass(frozen=True)
@@ -299,14 +293,14 @@ def real_related(real_site: RealSite) -> dict[str, Any]:
 @pytest.mark.parametrize("name", CHECKS)
 def test_search_dialog_on_the_real_blog(real_summary: dict[str, Any], name: str) -> None:
     """Each reader-level check of the dialog passed on ../shared/site built by Hugo."""
-    _assert_check(real_summary, name)
+    assert_node_check(real_summary, name)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", RELATED_CHECKS)
 def test_related_posts_on_the_real_blog(real_related: dict[str, Any], name: str) -> None:
     """Each reader-level check of the related lists passed on ../shared/site built by Hugo."""
-    _assert_check(real_related, name)
+    assert_node_check(real_related, name)
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ARTIFACTS, missing_browser_tool, run_node
+from tests.helpers import ARTIFACTS, assert_node_check, missing_browser_tool, run_node
 
 pytestmark = pytest.mark.browser
 
@@ -55,9 +55,7 @@ def summary(live_server: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", CHECKS)
 def test_search_page_in_chromium(summary: dict[str, Any], name: str) -> None:
     """Each reader-level check the node script made passed."""
-    checks = {c["name"]: c for c in summary["checks"]}
-    assert name in checks, f"the node script made no check named {name!r}"
-    assert checks[name]["ok"], f"{name}: {checks[name]['detail']}"
+    assert_node_check(summary, name)
 
 
 def test_browser_run_is_all_green_and_left_screenshots(summary: dict[str, Any]) -> None:

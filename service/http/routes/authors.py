@@ -13,14 +13,13 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.authors.overview import AuthorsView
-from service.http.admin import COOKIE, COOKIE_SECONDS, AdminDep, is_admin, session_value
+from service.http.admin import COOKIE, COOKIE_SECONDS, AdminDep, configured_token, is_admin, session_value
 from service.http.deps import HolderDep, LiveDep, SettingsDep
-from service.settings import ServiceSettings
 
 PAGES = Path(__file__).parents[1] / "pages"  # package data, served only through these routes
 PRIVATE = {"Cache-Control": "no-store"}  # readers' questions: never kept by a proxy or the browser's cache
@@ -32,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/authors")
 def page(request: Request, settings: SettingsDep) -> Response:
     """The page once signed in; the sign-in form (401) before."""
-    token = _configured(settings)
+    token = configured_token(settings)
     if not is_admin(request, token):
         return _sign_in_form(failed=False)
     return FileResponse(PAGES / "authors.html", headers=PRIVATE)
@@ -41,7 +40,7 @@ def page(request: Request, settings: SettingsDep) -> Response:
 @router.post("/authors/sign-in")
 async def sign_in(request: Request, settings: SettingsDep) -> Response:
     """Check the form's token and set the sign-in cookie; the form again (401) when it is wrong."""
-    token = _configured(settings)
+    token = configured_token(settings)
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))  # the body: never the query string
     offered = form.get("token", [""])[0].strip()
     if not hmac.compare_digest(offered.encode(), token.encode()):
@@ -55,7 +54,7 @@ async def sign_in(request: Request, settings: SettingsDep) -> Response:
 @router.post("/authors/sign-out")
 def sign_out(settings: SettingsDep) -> Response:
     """Forget the sign-in cookie."""
-    _configured(settings)
+    configured_token(settings)
     response = RedirectResponse("/authors", status_code=303, headers=PRIVATE)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
@@ -67,13 +66,6 @@ async def overview(_: AdminDep, live: LiveDep, holder: HolderDep, settings: Sett
     view = live.derived(AuthorsView)
     found = await run_in_threadpool(view.overview, holder.store, settings.gap_log)
     return JSONResponse(asdict(found), headers=PRIVATE)
-
-
-def _configured(settings: ServiceSettings) -> str:
-    """The admin token; without one the authors' page does not exist (404)."""
-    if settings.admin_token is None:
-        raise HTTPException(404, detail="Not Found")
-    return settings.admin_token.get_secret_value()
 
 
 def _sign_in_form(failed: bool) -> HTMLResponse:
