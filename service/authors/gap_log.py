@@ -103,12 +103,16 @@ class _HourlyCounts:
         self._hour = -1
         self._counts: Counter[bytes] = Counter()
 
-    def take(self, client: bytes) -> bool:
-        """Count one for the client; False when it already had its limit this hour."""
+    def spent(self, client: bytes) -> bool:
+        """Whether the client already had its limit this hour."""
         hour = int(time.monotonic() // 3600)
         if hour != self._hour:
             self._hour, self._counts = hour, Counter()
-        if self._counts[client] >= self.limit:
+        return self._counts[client] >= self.limit
+
+    def take(self, client: bytes) -> bool:
+        """Count one for the client; False when it already had its limit this hour."""
+        if self.spent(client):
             return False
         self._counts[client] += 1
         return True
@@ -204,12 +208,13 @@ class GapLog:
                 self.junk += 1
                 continue
             asked.append((offer.asked_at, offer.query))
-            if offer.found is True or (row := _judge(offer)) is None:
+            if offer.found is True:
                 continue
-            if self._rows.take(offer.client):
-                rows.append(row)
-            else:
+            if self._rows.spent(offer.client):  # before judging: a flood's questions cost no nearest-passage search
                 self.dropped += 1
+            elif (row := _judge(offer)) is not None:
+                self._rows.take(offer.client)
+                rows.append(row)
         if asked:
             self._store(asked, rows)
 
