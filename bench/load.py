@@ -7,10 +7,11 @@ import random
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from urllib.parse import quote
 
-from bench.common import Json, Row, Served
+from bench.common import Json, Row, Served, cpu_seconds
 
 LUA = """
 local paths = {%s}
@@ -131,13 +132,11 @@ def throughput(served: Served, paths: list[str], seconds: int, script_dir: Path,
                connections: tuple[int, ...] = (1, 2, 3, 4, 6, 8)) -> tuple[list[Json], Json | None]:
     """wrk at each connection count in turn (closed loop), with the server's CPU use; the run serving most
     requests per second at p95 <= THROUGHPUT_P95_MS, or None when even one connection misses it."""
-    from bench.common import cpu_seconds
-
     runs = []
     for c in connections:
-        before, started = cpu_seconds(served.process.pid), _now()
+        before, started = cpu_seconds(served.process.pid), time.perf_counter()
         result = run_paths(served, paths, seconds, c, script_dir)
-        wall = _now() - started
+        wall = time.perf_counter() - started
         result.update(connections=c, server_cores=(cpu_seconds(served.process.pid) - before) / wall,
                       wrk_cores=result["wrk_cpu_seconds"] / wall)
         runs.append(result)
@@ -145,9 +144,3 @@ def throughput(served: Served, paths: list[str], seconds: int, script_dir: Path,
             break  # past the knee: more connections only queue
     fitting = [r for r in runs if r["p95"] <= THROUGHPUT_P95_MS and r["errors"] == 0]
     return runs, max(fitting, key=lambda r: r["rps"]) if fitting else None
-
-
-def _now() -> float:
-    import time
-
-    return time.perf_counter()

@@ -293,17 +293,16 @@ def _measure(label: str, folder: Path, url: str, vectors: np.ndarray, qvec: np.n
     with pg.reading():
         found = [[h.passage_id for h in pg.vectors.search(q, 10)] for q in qvec]
     per_query = (time.perf_counter() - started) / len(qvec) * 1000
-    dense = store.db.rows("SELECT a.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON "
-                          "a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND "
-                          "a.amname IN ('hnsw', 'ivfflat')", (pg.schema,))
-    on_postgres.dense_index = "pgvector " + (dense[0][0] if dense else "none")
+    # The version's one pgvector index (HNSW or IVFFlat, index/pg/schema.py): its method and its size.
+    dense = store.db.rows("SELECT a.amname, pg_relation_size(i.indexrelid) FROM pg_index i JOIN pg_class c ON "
+                          "c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON "
+                          "n.oid = c.relnamespace WHERE n.nspname = %s AND a.amname IN ('hnsw', 'ivfflat')",
+                          (pg.schema,))
+    method, dense_bytes = dense[0] if dense else ("none", 0)
+    on_postgres.dense_index = f"pgvector {method}"
     on_postgres.recall_at_10 = _recall(found, exact)
     size = store.db.rows("SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON "
                          "n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
-                         (pg.schema,))[0][0]
-    hnsw = store.db.rows("SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i JOIN pg_class c ON "
-                         "c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON "
-                         "n.oid = c.relnamespace WHERE n.nspname = %s AND a.amname IN ('hnsw', 'ivfflat')",
                          (pg.schema,))[0][0]
     store.close()
     on_postgres.size_mib = int(size or 0) / 2**20
@@ -315,7 +314,7 @@ def _measure(label: str, folder: Path, url: str, vectors: np.ndarray, qvec: np.n
             min(on_folder.recall_at_10, on_postgres.recall_at_10) >= RECALL_AT_10),
         Row("store", f"[{label}] size: folder / database",
             f"{on_folder.size_mib:.0f} MiB / {on_postgres.size_mib:.0f} MiB (of which the dense index "
-            f"{int(hnsw or 0) / 2**20:.0f} MiB)"),
+            f"{int(dense_bytes) / 2**20:.0f} MiB)"),
     ]
     env = {"CASEBOOK_GAP_LOG": "off", "CASEBOOK_ACCESS_LOG": "0", "CASEBOOK_EMBED_THREADS": "1"}
     logs = folder.parent

@@ -171,9 +171,8 @@ class LinkGraph:
         series = [set(p.series) for p in articles]
         # Links between parts of one series are its navigation; the links that leave it say more.
         self.crossing = np.array([not series[a] & series[t] for a, t in pairs], dtype=bool)
-        names = sorted({p.section for p in articles})
-        self.section = np.array([names.index(p.section) for p in articles], dtype=np.int64)
-        self.section_of = {name: i for i, name in enumerate(names)}
+        self.section_of = {name: i for i, name in enumerate(sorted({p.section for p in articles}))}
+        self.section = np.array([self.section_of[p.section] for p in articles], dtype=np.int64)
         self.parts: defaultdict[str, list[int]] = defaultdict(list)
         for j, p in enumerate(articles):
             for slug in p.series:

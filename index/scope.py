@@ -16,6 +16,11 @@ import numpy as np
 
 from index.records import PostMeta
 
+# A filter keeping at most this many passages (or a 50th of the version) is scanned exactly, in every store: cheap
+# for so few, and an approximate index (graph or lists) would have to visit most of itself to find them.
+EXACT_UP_TO = 10_000
+EXACT_SHARE = 50
+
 
 @dataclass(frozen=True, kw_only=True)
 class Filters:
@@ -115,6 +120,11 @@ def keeps(within: PassageWithin, ids: np.ndarray) -> np.ndarray:
     if isinstance(within, RowSet):
         return within.mask(ids)
     return np.isin(ids, np.fromiter(within, dtype=np.int64))
+
+
+def scans_exactly(kept: int, total: int) -> bool:
+    """Whether a filter keeping `kept` of a version's `total` passages is searched by an exact scan of them."""
+    return kept <= max(EXACT_UP_TO, total // EXACT_SHARE)
 
 
 def passage_ids(within: PassageWithin) -> Collection[int]:

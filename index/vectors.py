@@ -11,7 +11,7 @@ import faiss
 import numpy as np
 
 from index.records import Hit
-from index.scope import PassageWithin, passage_ids
+from index.scope import PassageWithin, passage_ids, scans_exactly
 
 IndexKind = Literal["flat", "hnsw", "ivf"]
 IndexChoice = Literal["auto", "flat", "hnsw", "ivf"]  # what ingest is asked for; `auto` picks by size
@@ -26,10 +26,6 @@ IVF_LISTS_PER_ROOT = 2
 IVF_PROBES = 48
 IVF_TRAIN_PER_LIST = 40  # k-means sample: FAISS warns below 39 points a centroid
 IVF_TRAIN_ITERATIONS = 10
-# A filter keeping at most this many passages (or a 50th of them) is scanned exactly, as the PostgreSQL store
-# does: an approximate index would have to visit most of its lists to find them.
-EXACT_UP_TO = 10_000
-EXACT_SHARE = 50
 
 
 def choose_kind(asked: IndexChoice, count: int) -> tuple[IndexKind, str]:
@@ -126,7 +122,7 @@ class VectorSearch:
         if allowed is not None:
             ids = np.fromiter(allowed, dtype=np.int64)
             if self._ivf is not None:
-                if len(ids) <= max(EXACT_UP_TO, self.count // EXACT_SHARE):
+                if scans_exactly(len(ids), self.count):
                     return self._exact(query[0], np.sort(ids), k)
                 # Scan more lists the fewer passages pass, so about as many candidates pass as unfiltered.
                 probes = min(self._ivf.nlist, IVF_PROBES * math.ceil(self.count / len(ids)))

@@ -19,17 +19,13 @@ from index.lexical import Postings, rows_holding, top_bm25
 from index.pg.codec import Embedding, FullVector
 from index.pg.db import Database
 from index.records import Hit
-from index.scope import PassageRanges, PassageWithin
+from index.scope import PassageRanges, PassageWithin, scans_exactly
 from index.text import query_terms
 
 # The best this many of the index's candidates (hnsw.ef_search, 400, or the passages of 20 IVFFlat lists) are scored
 # again exactly and the best kept: the index returns its candidates best first, and reading fewer rows is most of a
 # query's time.
 CANDIDATES = 100
-# A filter keeping at most this many passages (or a 50th of the version) is scanned exactly: cheap
-# for so few, and an approximate walk would have to visit most of the graph to find them.
-EXACT_UP_TO = 10_000
-EXACT_SHARE = 50
 POSTINGS_CACHE_BYTES = 64 * 2**20
 FREQUENCY_CACHE = 16_384
 _EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
@@ -70,7 +66,7 @@ class PgDense:
             if within.count == 0:
                 return []
             params = {"q": q, "exact": exact, "k": k, "n": max(k, CANDIDATES), "rows": within.rows.tolist()}
-            if within.count <= max(EXACT_UP_TO, self._count // EXACT_SHARE):
+            if scans_exactly(within.count, self._count):
                 # Materialised, so the planner cannot use the approximate index for a few thousand passages.
                 sql = (f"WITH scope AS MATERIALIZED (SELECT id, embedding FROM {s}.passages "
                        f"WHERE post_row = ANY(%(rows)s)) SELECT id, {score} AS d FROM scope "

@@ -35,9 +35,9 @@ from index import (
     PostMeta,
     lexical,
 )
+from index import scope as scope_module
 from index.embedder import ModelRuntime
 from index.location import open_store
-from index.pg import search as pg_search
 from index.pg.store import PostgresStore
 from index.records import Hit
 from index.scope import Filters
@@ -200,8 +200,8 @@ def test_bm25_from_stored_postings_is_the_folder_stores_to_the_last_bit(index_di
 @pytest.mark.parametrize("exact", [True, False], ids=["exact-scan", "hnsw-iterative-scan"])
 def test_filtered_dense_search_returns_only_matching_posts_and_all_it_can(pg_index, embedder, monkeypatch, exact):
     if not exact:  # force the approximate path: the HNSW walk filtered by pgvector's iterative scan
-        monkeypatch.setattr(pg_search, "EXACT_UP_TO", 0)
-        monkeypatch.setattr(pg_search, "EXACT_SHARE", 10**9)
+        monkeypatch.setattr(scope_module, "EXACT_UP_TO", 0)
+        monkeypatch.setattr(scope_module, "EXACT_SHARE", 10**9)
     version = open_store(pg_index, for_service=True).open()
     vector = embedder.encode(["ledger entries"])[0]
     for filters in (Filters(section="posts"), Filters(series="lighthouse"), Filters(tag="redis")):
